@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes (documented in README.md).
+const (
+	exitOK        = 0
+	exitFailure   = 1 // the operation failed (cloud, data, I/O)
+	exitUsage     = 2 // bad command line or configuration
+	exitCheck     = 3 // -t: at least one required check failed
+	exitIntegrity = 4 // verify/restore found damaged or missing data, or a wrong key
+	exitCanceled  = 5 // interrupted by SIGINT/SIGTERM (after cleanup)
+)
+
+// exitError carries an exit code up to main.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// app holds what every command shares: global flags and output streams.
+type app struct {
+	configPath string
+	params     []string // --param key=value (rule parameters)
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{configPath: config.DefaultPath, stdout: stdout, stderr: stderr}
+}
+
+// paramMap parses --param key=value pairs.
+func (a *app) paramMap() (map[string]string, error) {
+	m := make(map[string]string, len(a.params))
+	for _, p := range a.params {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, withCode(exitUsage, fmt.Errorf("--param %q: want key=value", p))
+		}
+		m[strings.TrimSpace(k)] = v
+	}
+	return m, nil
+}
+
+// loadConfig reads the configuration and checks the keys op needs.
+func (a *app) loadConfig(op string) (*config.Config, error) {
+	params, err := a.paramMap()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(a.configPath, params)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	if err := cfg.Require(op); err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return cfg, nil
+}
+
+// openLog opens the configured log file with the config's secrets redacted.
+func (a *app) openLog(cfg *config.Config) (*logging.Logger, error) {
+	return logging.Open(cfg.LogFile, a.stderr, cfg.Password, cfg.AdminPassword)
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	var listFlag, testFlag, dedupFlag bool
+	root := &cobra.Command{
+		Use:           "rb_module_rustack",
+		Short:         "Agentless backup of RUSTACK virtual machines",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case dedupFlag:
+				return nil // -D: deduplication is supported
+			case listFlag:
+				return runList(cmd.Context(), a, false)
+			case testFlag:
+				return runTest(cmd.Context(), a)
+			}
+			return cmd.Help()
+		},
+	}
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	f := root.PersistentFlags()
+	f.StringVarP(&a.configPath, "config", "c", config.DefaultPath, "configuration file")
+	f.StringArrayVar(&a.params, "param", nil, "rule parameter key=value (repeatable; overrides the file)")
+	root.Flags().BoolVarP(&listFlag, "list", "l", false, "list the project's VMs (same as the list command)")
+	root.Flags().BoolVarP(&testFlag, "test", "t", false, "test the configuration (same as the test command)")
+	root.Flags().BoolVarP(&dedupFlag, "dedup", "D", false, "exit 0: this module supports deduplication")
+	root.AddCommand(
+		newListCmd(a),
+		newTestCmd(a),
+		newBackupCmd(a),
+		newRestoreCmd(a),
+		newImageCmd(a),
+		newVerifyCmd(a),
+		newArchivesCmd(a),
+		newKeygenCmd(a),
+		newKeyCmd(a),
+		newCleanupCmd(a),
+		newDemoCmd(a),
+	)
+	return root
+}

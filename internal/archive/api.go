@@ -1,0 +1,139 @@
+package archive
+
+// This file is the contract between the engine and its callers (the VM
+// backup flow, restore, the CLI). The engine may add to it; it must not
+// change these signatures without updating every caller.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// Type is the kind of a backup.
+type Type string
+
+// The backup types.
+const (
+	Full         Type = "full"
+	Incremental  Type = "incremental"
+	Differential Type = "differential"
+)
+
+// Options open a repository: an archive pool, or a dedup store when Store is set.
+type Options struct {
+	Pool        string // archive pool directory (archive files live here in both modes)
+	Store       string // dedup store directory; "" = archive pool mode
+	Key         []byte // 32-byte master key; nil only with Cipher "none"
+	Cipher      string // "aes-256-gcm" | "chacha20-poly1305" | "none"
+	Compression string // "zstd" | "none"
+	Level       string // "fastest" | "default" | "better"
+	ChunkMin    int
+	ChunkAvg    int
+	ChunkMax    int
+	Parallelism int // chunking workers; 0 = runtime.NumCPU()
+}
+
+// BackupSpec starts one backup of one VM.
+type BackupSpec struct {
+	VMID   string          // chains are per VM id
+	VMName string
+	Type   Type            // requested; Backup.Type() is what is done
+	VM     json.RawMessage // VM description, stored verbatim for restore
+	JobID  string
+}
+
+// Progress is called now and then with bytes read so far (all disks).
+type Progress func(bytesRead int64)
+
+// Summary describes a committed archive.
+type Summary struct {
+	ArchiveID   string
+	Path        string // the archive file
+	Type        Type
+	Parent      string
+	BytesRead   int64 // logical bytes of all disks
+	BytesZero   int64 // of which all-zero (holes)
+	BytesNew    int64 // plaintext bytes of chunks new to the chain/store
+	BytesStored int64 // bytes written to disk (compressed, encrypted)
+	Chunks      int
+	NewChunks   int
+	Duration    time.Duration
+}
+
+// Info is one archive as listed by List.
+type Info struct {
+	ID      string
+	Path    string
+	VMID    string
+	VMName  string
+	Type    Type
+	Parent  string
+	Size    int64 // file size
+	Logical int64 // sum of disk sizes
+	Created time.Time
+}
+
+// Disk is one disk of a manifest.
+type Disk struct {
+	Label string // e.g. "vda" or the volume id; unique in an archive
+	Size  int64  // bytes
+}
+
+// Manifest is what restore needs to know about one archive.
+type Manifest struct {
+	ID      string
+	Type    Type
+	Parent  string
+	Chain   []string // archive ids this one needs, oldest first, itself last
+	VMID    string
+	VMName  string
+	VM      json.RawMessage
+	Disks   []Disk
+	Created time.Time
+}
+
+// Damage is one damaged or missing piece found by Verify.
+type Damage struct {
+	Archive string
+	Disk    string
+	Offset  int64 // byte range in the disk (-1 when not tied to a disk)
+	Length  int64
+	Problem string
+}
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	Archive string
+	Chunks  int
+	Bytes   int64
+	Damaged []Damage
+}
+
+// RestoreOptions tune RestoreDisk.
+type RestoreOptions struct {
+	// SkipHoles leaves holes unwritten: for targets known to read as zeros
+	// (new sparse files, fresh thin volumes). Otherwise zeros are written.
+	SkipHoles bool
+	Progress  Progress
+}
+
+// Repository operations (implemented in the engine):
+//
+//	func Open(opts Options) (*Repo, error)
+//	func (r *Repo) Close() error
+//	func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error)
+//	func (r *Repo) List(ctx context.Context) ([]Info, error)
+//	func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error)
+//	func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst io.WriterAt, o RestoreOptions) error
+//	func (r *Repo) Verify(ctx context.Context, idOrPath string) (*VerifyReport, error)
+//
+//	func (b *Backup) Type() Type      // what is really done (incremental without a base -> full)
+//	func (b *Backup) Note() string    // why it differs from the request, "" otherwise
+//	func (b *Backup) AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p Progress) error // safe for concurrent calls with different labels
+//	func (b *Backup) Commit(ctx context.Context) (*Summary, error)
+//	func (b *Backup) Abort() error    // removes every temporary file; safe after Commit (no-op)
+
+var _ = io.EOF
+var _ context.Context

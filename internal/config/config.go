@@ -1,0 +1,66 @@
+package config
+
+import "time"
+
+// DefaultPath is where the platform installs the module's configuration.
+const DefaultPath = "/opt/rubackup/etc/rb_module_rustack.conf"
+
+// Config is the parsed configuration, with defaults applied and rule
+// parameters merged. Durations are whole seconds in the file.
+type Config struct {
+	Path string // file the configuration was read from
+
+	// Cloud access (platform keys).
+	URL       string // Keystone v3 endpoint, e.g. https://host:5000/v3
+	Username  string
+	Password  string // secret
+	Domain    string // user domain, by name
+	ProjectID string // project scope, by id
+	Region    string // "" when NONE or absent
+
+	Timeout                 time.Duration // per request; 1..300 s, default 5 s
+	VolumeCreationTimeout   time.Duration // default 300 s
+	SnapshotCreationTimeout time.Duration // default 300 s
+	VolumeAttachmentTimeout time.Duration // default 300 s
+
+	ProxyVMID     string // rubackup-vm-id: the VM this module runs in
+	AdminName     string // admin account, same domain and project
+	AdminPassword string // secret
+
+	Protocol    string // libvirt transport: "ssh" (default) | "tcp"
+	EnableSSL   bool   // verify TLS against CAInfo
+	CAInfo      string // CA bundle path
+	CurlVerbose bool   // debug REST logging (redacted)
+
+	ScriptTransport      string // "virsh" (default) | "ssh"
+	SSHUser              string // default "root"
+	SSHKeyFile           string
+	SSHConnectionTimeout time.Duration // default 10 s
+	VirshPath            string        // default "virsh"
+
+	// Our own keys.
+	StateDir         string // journals, locks; default /opt/rubackup/var/rb_module_rustack
+	LogFile          string // default /opt/rubackup/log/RuBackup.log
+	DeviceDir        string // default /dev/disk/by-id
+	Pool             string // archive pool directory; default /opt/rubackup/backup/rustack
+	Store            string // dedup store directory; "" = archive pool mode
+	MasterKeyFile    string // default /opt/rubackup/keys/master-key
+	Cipher           string // "aes-256-gcm" (default) | "chacha20-poly1305" | "none"
+	Compression      string // "zstd" (default) | "none"
+	CompressionLevel string // "fastest" (default) | "default" | "better"
+	ChunkMin         int    // bytes; default 16 KiB
+	ChunkAvg         int    // bytes; default 64 KiB
+	ChunkMax         int    // bytes; default 256 KiB
+	Parallelism      int    // chunking workers; default = number of CPUs
+	DiskParallelism  int    // disks of one VM read at once; default 2
+
+	// Guest scripts (usually rule parameters).
+	GuestScript          string        // default /opt/rubackup/scripts/rustack.sh
+	ScriptBeforeSnapshot string        // replaces GuestScript "before" when set
+	ScriptAfterSnapshot  string        // replaces GuestScript "after" when set
+	ScriptTimeout        time.Duration // default 300 s
+	IgnoreScriptErrors   bool          // default no
+
+	// Params holds every rule parameter given with --param, after merge.
+	Params map[string]string
+}
