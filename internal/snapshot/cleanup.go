@@ -276,26 +276,30 @@ func (c *cleaner) deleteVolume(ctx context.Context, r *resource) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := c.deleteVolumeID(ctx, r, id); err != nil {
+		gone, err := c.deleteVolumeID(ctx, r, id)
+		if err != nil {
 			return err
 		}
-		c.note(r, id)
+		if !gone {
+			c.note(r, id)
+		}
 	}
 	return nil
 }
 
-func (c *cleaner) deleteVolumeID(ctx context.Context, r *resource, id string) error {
+// deleteVolumeID deletes volume id; gone reports it was not there at all.
+func (c *cleaner) deleteVolumeID(ctx context.Context, r *resource, id string) (gone bool, err error) {
 	v, err := c.getVolume(ctx, id)
 	if api.IsNotFound(err) {
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if transitional(v.Status) && c.settle(r) {
 		w, err := c.cloud.WaitVolume(ctx, id, max(c.t.Volume, c.t.Attach), "available", "in-use")
 		if api.IsNotFound(err) {
-			return nil
+			return true, nil
 		}
 		if err == nil {
 			v = w
@@ -305,22 +309,22 @@ func (c *cleaner) deleteVolumeID(ctx context.Context, r *resource, id string) er
 	// detach first.
 	for _, a := range v.Attachments {
 		if err := c.detachVolume(ctx, id, a.ServerID, !c.settle(r)); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if strings.ToLower(v.Status) != "deleting" {
 		err = c.retry(ctx, "delete volume "+id, func() error { return c.cloud.DeleteVolume(ctx, id) })
 		if api.IsNotFound(err) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
-			return fmt.Errorf("delete volume %s (status %s): %w", id, v.Status, err)
+			return false, fmt.Errorf("delete volume %s (status %s): %w", id, v.Status, err)
 		}
 	}
 	if err := c.retry(ctx, "wait for volume "+id, func() error { return c.cloud.WaitVolumeDeleted(ctx, id, c.t.Volume) }); err != nil {
-		return fmt.Errorf("delete volume %s: %w", id, err)
+		return false, fmt.Errorf("delete volume %s: %w", id, err)
 	}
-	return nil
+	return false, nil
 }
 
 func (c *cleaner) deleteSnapshot(ctx context.Context, r *resource) error {
@@ -343,17 +347,21 @@ func (c *cleaner) deleteSnapshot(ctx context.Context, r *resource) error {
 		}
 	}
 	for _, id := range ids {
-		if err := c.deleteSnapshotID(ctx, r, id); err != nil {
+		gone, err := c.deleteSnapshotID(ctx, r, id)
+		if err != nil {
 			return err
 		}
-		c.note(r, id)
+		if !gone {
+			c.note(r, id)
+		}
 	}
 	return nil
 }
 
-func (c *cleaner) deleteSnapshotID(ctx context.Context, r *resource, id string) error {
+// deleteSnapshotID deletes snapshot id; gone reports it was not there at all.
+func (c *cleaner) deleteSnapshotID(ctx context.Context, r *resource, id string) (gone bool, err error) {
 	var st string
-	err := c.retry(ctx, "read snapshot "+id, func() error {
+	err = c.retry(ctx, "read snapshot "+id, func() error {
 		s, err := c.cloud.GetSnapshot(ctx, id)
 		if err == nil {
 			st = s.Status
@@ -361,15 +369,15 @@ func (c *cleaner) deleteSnapshotID(ctx context.Context, r *resource, id string) 
 		return err
 	})
 	if api.IsNotFound(err) {
-		return nil
+		return true, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if transitional(st) && st != "deleting" && c.settle(r) {
 		s, err := c.cloud.WaitSnapshot(ctx, id, c.t.Snapshot, "available")
 		if api.IsNotFound(err) {
-			return nil
+			return true, nil
 		}
 		if err == nil {
 			st = s.Status
@@ -378,16 +386,16 @@ func (c *cleaner) deleteSnapshotID(ctx context.Context, r *resource, id string) 
 	if st != "deleting" {
 		err = c.retry(ctx, "delete snapshot "+id, func() error { return c.cloud.DeleteSnapshot(ctx, id) })
 		if api.IsNotFound(err) {
-			return nil
+			return true, nil
 		}
 		if err != nil {
-			return fmt.Errorf("delete snapshot %s (status %s): %w", id, st, err)
+			return false, fmt.Errorf("delete snapshot %s (status %s): %w", id, st, err)
 		}
 	}
 	if err := c.retry(ctx, "wait for snapshot "+id, func() error { return c.cloud.WaitSnapshotDeleted(ctx, id, c.t.Snapshot) }); err != nil {
-		return fmt.Errorf("delete snapshot %s: %w", id, err)
+		return false, fmt.Errorf("delete snapshot %s: %w", id, err)
 	}
-	return nil
+	return false, nil
 }
 
 func (c *cleaner) deleteServer(ctx context.Context, r *resource) error {

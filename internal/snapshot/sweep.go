@@ -63,18 +63,22 @@ func Sweep(ctx context.Context, c Cloud, journalDir string, o SweepOptions) ([]R
 		known := map[string]bool{}
 		for _, e := range jr.Entries() {
 			rs = append(rs, &resource{kind: e.Kind, entry: e.ID, name: e.Name, id: e.CloudID, server: e.Server})
-			if e.CloudID != "" && e.Kind != journal.KindAttachment {
+			switch {
+			case e.Kind == journal.KindAttachment:
+			case e.CloudID != "":
 				known[e.CloudID] = true
+			default:
+				known[e.Kind+"/"+e.Name] = true // looked up by name
 			}
 		}
 		prefix := journal.JobPrefix(job)
 		for _, v := range vols {
-			if strings.HasPrefix(v.Name, prefix) && !known[v.ID] {
+			if strings.HasPrefix(v.Name, prefix) && !known[v.ID] && !known[journal.KindVolume+"/"+v.Name] {
 				rs = append(rs, &resource{kind: journal.KindVolume, name: v.Name, id: v.ID})
 			}
 		}
 		for _, s := range snaps {
-			if strings.HasPrefix(s.Name, prefix) && !known[s.ID] {
+			if strings.HasPrefix(s.Name, prefix) && !known[s.ID] && !known[journal.KindSnapshot+"/"+s.Name] {
 				rs = append(rs, &resource{kind: journal.KindSnapshot, name: s.Name, id: s.ID})
 			}
 		}
