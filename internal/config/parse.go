@@ -57,7 +57,7 @@ func Parse(name string, r io.Reader, params map[string]string) (*Config, error) 
 	for i := range specs {
 		byName[specs[i].name] = &specs[i]
 	}
-	c := &Config{Path: name, origins: map[string]string{}, Params: map[string]string{}}
+	c := &Config{Path: name, origins: map[string]string{}, shown: map[string]string{}, Params: map[string]string{}}
 	for i := range specs {
 		if err := c.apply(&specs[i], specs[i].def); err != nil {
 			return nil, fmt.Errorf("internal error: default of %q: %w", specs[i].name, err)
@@ -141,13 +141,10 @@ func splitLine(s string) (key, val string) {
 func (c *Config) apply(spec *keySpec, raw string) error {
 	if raw == "NONE" {
 		raw = spec.def
-		if raw == "" {
-			spec.set(c, value{})
-			return nil
-		}
 	}
 	if raw == "" && (spec.kind == kindString || spec.kind == kindSecret) {
 		spec.set(c, value{})
+		c.shown[spec.name] = ""
 		return nil
 	}
 	v, err := spec.parseValue(raw)
@@ -158,6 +155,10 @@ func (c *Config) apply(spec *keySpec, raw string) error {
 		return err
 	}
 	spec.set(c, v)
+	if isSecret(spec.name) {
+		raw = "***"
+	}
+	c.shown[spec.name] = raw
 	return nil
 }
 
@@ -295,4 +296,27 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	return s
+}
+
+// Entry is one key of the effective configuration, for display.
+type Entry struct {
+	Key    string
+	Value  string // as written; "***" for a set secret; "NONE" when unset
+	Origin string // "FILE:LINE", `rule parameter "key"`, or "default"
+	Doc    string // what the key means, in a few words
+}
+
+// Entries lists every known key with its effective value (secrets masked)
+// and where it came from, in the order of the sample file.
+func (c *Config) Entries() []Entry {
+	specs := keys()
+	out := make([]Entry, 0, len(specs))
+	for _, k := range specs {
+		v, ok := c.shown[k.name]
+		if !ok || v == "" {
+			v = "NONE"
+		}
+		out = append(out, Entry{Key: k.name, Value: v, Origin: c.Origin(k.name), Doc: k.doc})
+	}
+	return out
 }

@@ -520,3 +520,32 @@ func wantErr(t *testing.T, text string, params map[string]string, want string) e
 type errNone struct{}
 
 func (errNone) Error() string { return "" }
+
+func TestEntries(t *testing.T) {
+	c := mustParse(t, "url http://x/v3\npassword "+secretPW+"\ncurl_verbose\nchunk_avg 32K\n", map[string]string{"timeout": "9"})
+	got := map[string]Entry{}
+	for _, e := range c.Entries() {
+		got[e.Key] = e
+		if strings.Contains(e.Value, "s3cr3t") {
+			t.Errorf("Entries shows the password in %s", e.Key)
+		}
+	}
+	if len(got) != len(keys()) {
+		t.Errorf("%d entries, want %d", len(got), len(keys()))
+	}
+	want := map[string]Entry{
+		"url":            {Value: "http://x/v3", Origin: "test.conf:1"},
+		"password":       {Value: "***", Origin: "test.conf:2"},
+		"admin_password": {Value: "NONE", Origin: "default"},
+		"curl_verbose":   {Value: "yes", Origin: "test.conf:3"},
+		"chunk_avg":      {Value: "32K", Origin: "test.conf:4"},
+		"timeout":        {Value: "9", Origin: `rule parameter "timeout"`},
+		"ssh_user":       {Value: "root", Origin: "default"},
+		"region":         {Value: "NONE", Origin: "default"},
+	}
+	for k, w := range want {
+		if got[k].Value != w.Value || got[k].Origin != w.Origin {
+			t.Errorf("%s = %q from %q, want %q from %q", k, got[k].Value, got[k].Origin, w.Value, w.Origin)
+		}
+	}
+}
