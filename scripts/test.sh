@@ -37,7 +37,7 @@ step() {
 }
 
 setup() {
-    need_debs git:git gcc:gcc python3:python3 || return 1
+    need_debs git:git gcc:gcc || return 1
     need_go || return 1
     go version
     local sc=$HOME/go/bin/staticcheck
