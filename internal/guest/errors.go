@@ -100,9 +100,11 @@ func decodeReply(command string, out []byte) (json.RawMessage, bool, error) {
 		return ret, true, err
 	}
 	// Something printed before the reply (a remote shell's startup files):
-	// try each suffix that starts at a line beginning with '{'.
-	for i := len(out) - 1; i > 0; i-- {
+	// try the last few suffixes that start at a line beginning with '{'.
+	tries := 0
+	for i := len(out) - 1; i > 0 && tries < 16; i-- {
 		if out[i] == '{' && out[i-1] == '\n' {
+			tries++
 			if ret, ok, err := decodeOne(command, out[i:]); ok {
 				return ret, true, err
 			}

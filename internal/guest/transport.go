@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net"
 	"os/exec"
@@ -252,7 +253,7 @@ func runBounded(ctx context.Context, limit time.Duration, path string, args []st
 		if errors.As(runErr, &ee) {
 			return o.Bytes(), e.Bytes(), ee.ExitCode(), nil
 		}
-		if errors.Is(runErr, exec.ErrNotFound) {
+		if errors.Is(runErr, exec.ErrNotFound) || errors.Is(runErr, fs.ErrNotExist) {
 			return nil, nil, -1, fmt.Errorf("%s not found: install it or configure its full path", path)
 		}
 		return o.Bytes(), e.Bytes(), -1, fmt.Errorf("run %s: %w", path, runErr)
