@@ -42,7 +42,9 @@
 //     (script_after_snapshot) as given, else `rustack.sh after` (the default
 //     script is checked again only when Before ran a configured script). If
 //     Before started nothing, only a configured after script runs, and only
-//     when Before did not fail.
+//     when Before did not fail. After ignores the cancellation of its
+//     context (an interrupted backup must still undo what before did); it is
+//     bounded by the script timeout plus two minutes instead.
 //   - Failure: a non-zero exit, a signal, a script that outlives
 //     script_timeout, or an agent that cannot be reached (also while checking
 //     for the default script) is a *ScriptError that names the exit code and

@@ -160,8 +160,15 @@ func (s *Scripts) before(ctx context.Context) error {
 	return s.run(ctx, "before", s.o.Default, []string{"before"}, true)
 }
 
+// afterGrace is how much longer than the script timeout After may take
+// (checking for the default script, starting it, reading its status).
+const afterGrace = 2 * time.Minute
+
 // After runs the after script, once, when Before started a script (even a
 // failed one) or when an after script is configured and Before succeeded.
+// It ignores the cancellation of ctx (a backup interrupted by a signal must
+// still undo what the before script did), and bounds itself by the script
+// timeout plus a grace period instead.
 func (s *Scripts) After(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -169,6 +176,8 @@ func (s *Scripts) After(ctx context.Context) error {
 		return nil
 	}
 	s.afterCalled = true
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.Timeout+afterGrace)
+	defer cancel()
 	return s.outcome(s.after(ctx))
 }
 

@@ -337,3 +337,19 @@ func TestOutputTail(t *testing.T) {
 		t.Fatalf("tail %q", got)
 	}
 }
+
+func TestAfterRunsAfterCancel(t *testing.T) {
+	g := newFakeGuest()
+	g.executables[def] = true
+	g.programs[def] = program{}
+	s, _ := newTestScripts(g, ScriptOptions{})
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := s.Before(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel() // SIGTERM during the snapshots
+	if err := s.After(ctx); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, g.runs(), def+" before", def+" after")
+}

@@ -260,3 +260,33 @@ func runBounded(ctx context.Context, limit time.Duration, path string, args []st
 	}
 	return o.Bytes(), e.Bytes(), 0, nil
 }
+
+// TransportOptions mirrors the configuration keys that pick and shape a
+// transport (script_transport, protocol, virsh_path, ssh_user, ssh_key_file,
+// ssh_connection_timeout), so callers need not know both constructors.
+type TransportOptions struct {
+	Kind                 string // "virsh" (default) | "ssh"
+	Protocol             string // libvirt transport for Kind "virsh": "ssh" (default) | "tcp"
+	VirshPath            string // default "virsh" (for Kind "ssh": on the hypervisor)
+	SSHUser              string // default "root"
+	SSHKeyFile           string
+	SSHPort              int // 0 = ssh's default
+	SSHConnectionTimeout time.Duration
+	SSHExtraOptions      []string
+}
+
+// NewTransport returns the transport that reaches the agents of VMs on the
+// hypervisor host (OS-EXT-SRV-ATTR:host).
+func NewTransport(o TransportOptions, host string) (Transport, error) {
+	if host == "" {
+		return nil, fmt.Errorf("no hypervisor host for the guest agent (the admin view of the server has no OS-EXT-SRV-ATTR:host)")
+	}
+	switch strings.ToLower(o.Kind) {
+	case "", "virsh":
+		return NewVirsh(VirshOptions{VirshPath: o.VirshPath, URI: LibvirtURI(o.Protocol, host)}), nil
+	case "ssh":
+		return NewSSH(SSHOptions{Host: host, User: o.SSHUser, Port: o.SSHPort, KeyFile: o.SSHKeyFile,
+			ConnectTimeout: o.SSHConnectionTimeout, VirshPath: o.VirshPath, ExtraOptions: o.SSHExtraOptions}), nil
+	}
+	return nil, fmt.Errorf("script_transport %q: want virsh or ssh", o.Kind)
+}

@@ -252,3 +252,20 @@ exit 255
 		}
 	}
 }
+
+func TestNewTransport(t *testing.T) {
+	tr, err := NewTransport(TransportOptions{Protocol: "tcp", VirshPath: "/x/virsh"}, "cmp1")
+	if v, ok := tr.(*virshTransport); err != nil || !ok || v.o.URI != "qemu+tcp://cmp1/system" || v.o.VirshPath != "/x/virsh" {
+		t.Fatalf("virsh: %#v %v", tr, err)
+	}
+	tr, err = NewTransport(TransportOptions{Kind: "ssh", SSHUser: "u", SSHKeyFile: "/k", SSHConnectionTimeout: 3 * time.Second}, "cmp1")
+	if s, ok := tr.(*sshTransport); err != nil || !ok || s.o.Host != "cmp1" || s.o.User != "u" || s.o.KeyFile != "/k" || s.o.ConnectTimeout != 3*time.Second || s.o.VirshPath != "virsh" {
+		t.Fatalf("ssh: %#v %v", tr, err)
+	}
+	if _, err := NewTransport(TransportOptions{Kind: "rsh"}, "cmp1"); err == nil {
+		t.Fatal("unknown kind accepted")
+	}
+	if _, err := NewTransport(TransportOptions{}, ""); err == nil {
+		t.Fatal("empty host accepted")
+	}
+}
