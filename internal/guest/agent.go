@@ -94,12 +94,15 @@ type execStatus struct {
 
 // Exec runs path with args in the guest (guest-exec with capture-output),
 // then polls guest-exec-status with a short backoff until the program exits
-// or timeout passes (then the error matches ErrExecTimeout; the program
-// is not stopped: qemu-ga cannot kill it). A program that cannot be started
-// gives an *AgentError. A non-zero exit is not an error: see
-// ExecResult.ExitCode.
+// or timeout passes (DefaultScriptTimeout if timeout <= 0). A program still
+// running then gives an error matching ErrExecTimeout; it is not stopped
+// (qemu-ga cannot kill it). A program that cannot be started gives an
+// *AgentError. A non-zero exit is not an error: see ExecResult.ExitCode.
 func (a *Agent) Exec(ctx context.Context, path string, args []string, timeout time.Duration) (*ExecResult, error) {
 	start := time.Now()
+	if timeout <= 0 {
+		timeout = DefaultScriptTimeout
+	}
 	req := struct {
 		Path          string   `json:"path"`
 		Arg           []string `json:"arg,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ErrAgentUnavailable means the guest agent could not be reached: it is not
@@ -191,6 +192,9 @@ func tail(b []byte, n int) string {
 	t := b[len(b)-n:]
 	if i := bytes.IndexByte(t, '\n'); i >= 0 && i < n/2 {
 		t = t[i+1:]
+	}
+	for len(t) > 0 && !utf8.RuneStart(t[0]) {
+		t = t[1:]
 	}
 	return "..." + string(t)
 }
