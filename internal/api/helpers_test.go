@@ -36,4 +36,3 @@ func (l *memLog) count(level, substr string) int {
 	}
 	return n
 }
-
