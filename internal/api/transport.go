@@ -10,9 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -98,7 +100,7 @@ func newHTTPClient(o *Options, retry bool) (*http.Client, string, error) {
 	if !retry {
 		policy.Backoff = nil
 	}
-	rt = &retryTransport{next: rt, policy: policy, timeout: to, caInfo: o.CAInfo, enableSSL: o.EnableSSL, log: o.logger()}
+	rt = &retryTransport{next: rt, policy: policy, timeout: to, caInfo: o.CAInfo, log: o.logger()}
 	return &http.Client{Transport: rt}, desc, nil
 }
 
@@ -128,12 +130,11 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 }
 
 type retryTransport struct {
-	next      http.RoundTripper
-	policy    RetryPolicy
-	timeout   time.Duration
-	caInfo    string
-	enableSSL bool
-	log       Logger
+	next    http.RoundTripper
+	policy  RetryPolicy
+	timeout time.Duration
+	caInfo  string
+	log     Logger
 }
 
 func idempotent(method string) bool {
@@ -148,7 +149,8 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	rewindable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
-		r, cancel, err := t.attemptRequest(req, attempt)
+		st := &stage{}
+		r, cancel, err := t.attemptRequest(req, attempt, st)
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +162,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, err // the caller gave up: say so as it is
 			}
-			ne := t.classify(req, r.Context(), err)
+			ne := t.classify(req, r.Context(), st.get(), err)
 			retryable = (idempotent(req.Method) && !ne.TLS && !permanentDNS(err)) || ne.Refused
 			if !retryable || !rewindable || attempt >= len(t.policy.Backoff) {
 				return nil, ne
@@ -191,8 +193,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // attemptRequest clones req with a fresh body and a context bounded by the
 // timeout of one attempt.
-func (t *retryTransport) attemptRequest(req *http.Request, attempt int) (*http.Request, context.CancelFunc, error) {
+func (t *retryTransport) attemptRequest(req *http.Request, attempt int, st *stage) (*http.Request, context.CancelFunc, error) {
 	actx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	actx = httptrace.WithClientTrace(actx, st.trace())
 	r := req.Clone(actx)
 	if attempt > 0 && req.GetBody != nil {
 		b, err := req.GetBody()
@@ -260,7 +263,7 @@ func parseSeconds(s string) (time.Duration, bool) {
 
 // classify turns a transport error into a NetError with a reason a person
 // can act on.
-func (t *retryTransport) classify(req *http.Request, actx context.Context, err error) *NetError {
+func (t *retryTransport) classify(req *http.Request, actx context.Context, at string, err error) *NetError {
 	host := req.URL.Host
 	ne := &NetError{Method: req.Method, URL: redactURL(req.URL), Err: err}
 	var (
@@ -278,7 +281,15 @@ func (t *retryTransport) classify(req *http.Request, actx context.Context, err e
 	switch {
 	case errors.Is(actx.Err(), context.DeadlineExceeded) || isTimeout(err):
 		ne.Timeout = true
-		ne.Reason = fmt.Sprintf("no answer from %s within %s (timeout)", host, t.timeout)
+		switch at {
+		case stageDial:
+			ne.Reason = fmt.Sprintf("cannot connect to %s within %s (timeout; host down or filtered?)", host, t.timeout)
+		case stageTLS:
+			ne.TLS = true
+			ne.Reason = fmt.Sprintf("TLS handshake with %s did not finish within %s (timeout)", host, t.timeout)
+		default:
+			ne.Reason = fmt.Sprintf("no answer from %s within %s (timeout)", host, t.timeout)
+		}
 	case errors.As(err, &unknownCA):
 		ne.TLS = true
 		ne.Reason = fmt.Sprintf("TLS: certificate signed by unknown authority (%s)", where)
@@ -301,16 +312,15 @@ func (t *retryTransport) classify(req *http.Request, actx context.Context, err e
 		ne.Reason = fmt.Sprintf("cannot resolve host %q: %s", dnsErr.Name, dnsErr.Err)
 	case errors.Is(err, syscall.ECONNRESET):
 		ne.Reason = fmt.Sprintf("connection reset by %s", host)
+	case at == stageTLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+		ne.TLS = true
+		ne.Reason = fmt.Sprintf("TLS: %s closed the connection during the handshake (is it an https port? check url)", host)
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		ne.Reason = fmt.Sprintf("%s closed the connection without answering", host)
 	case errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH):
 		ne.Reason = fmt.Sprintf("%s is unreachable (no route)", host)
 	default:
 		ne.Reason = fmt.Sprintf("%s: %v", host, err)
-	}
-	if ne.TLS && !t.enableSSL {
-		// Cannot happen with InsecureSkipVerify except for protocol errors.
-		ne.Reason += " (enable_ssl no)"
 	}
 	return ne
 }
@@ -334,6 +344,44 @@ func redactURL(u *url.URL) string {
 	c := *u
 	c.User = nil
 	return c.String()
+}
+
+// Stages of one attempt, as httptrace sees them.
+const (
+	stageDial = "dial"
+	stageTLS  = "tls"
+	stageSent = "sent"
+)
+
+// stage records how far an attempt got, for precise error messages.
+type stage struct {
+	mu sync.Mutex
+	at string
+}
+
+func (s *stage) set(v string) {
+	s.mu.Lock()
+	s.at = v
+	s.mu.Unlock()
+}
+
+func (s *stage) get() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.at
+}
+
+func (s *stage) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		ConnectStart:      func(string, string) { s.set(stageDial) },
+		TLSHandshakeStart: func() { s.set(stageTLS) },
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err == nil {
+				s.set(stageSent)
+			}
+		},
+		GotConn: func(httptrace.GotConnInfo) { s.set(stageSent) },
+	}
 }
 
 // cancelBody ends the attempt's context when the caller is done with the body.
