@@ -37,6 +37,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	flavorIDs map[string]string // flavor name -> id, for microversions >= 2.47
+	flavorsAt time.Time         // when flavorIDs was read
 }
 
 var _ Cloud = (*Client)(nil)

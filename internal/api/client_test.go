@@ -196,3 +196,39 @@ func TestVersionRoot(t *testing.T) {
 		t.Error("versionRoot of an unversioned endpoint")
 	}
 }
+
+func TestListServersAllPagesAndFlavorIDs(t *testing.T) {
+	f := newFakeCloud(t, false)
+	ctx := testCtx(t, 10*time.Second)
+	c, err := New(ctx, f.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.ListServers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("%d servers, want 3 from two pages: %+v", len(list), list)
+	}
+	got := map[string]Server{}
+	for _, s := range list {
+		got[s.Name] = s
+	}
+	if got["alpha"].FlavorID != "1" || got["beta"].FlavorID != "2" || got["beta"].FlavorName != "m1.small" {
+		t.Errorf("flavor ids not resolved from names: %+v", list)
+	}
+	g := got["gamma"]
+	if g.FlavorID != "" || g.FlavorName != "gone" || len(g.Networks) != 1 || g.Networks[0].Name != "net1" ||
+		g.Networks[0].FixedIP != "10.0.0.5" || len(g.SecurityGroups) != 1 || len(g.VolumeIDs) != 1 || g.VolumeIDs[0] != "v9" {
+		t.Errorf("gamma = %+v", g)
+	}
+	// The flavor list was read once, although two servers needed it and
+	// one flavor does not exist.
+	if n := f.count("GET /v2.1/flavors/detail"); n != 1 {
+		t.Errorf("flavors listed %d times, want 1", n)
+	}
+	if n := f.count("GET /v2.1/servers/detail"); n != 2 {
+		t.Errorf("%d server list pages read, want 2", n)
+	}
+}

@@ -135,6 +135,25 @@ func (f *fakeCloud) handle(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, 200, map[string]any{"volume": map[string]any{"id": id, "status": st, "size": 1, "bootable": "false"}})
+	case p == "/v2.1/servers/detail":
+		// Three servers in two pages, flavors embedded as from 2.47 on.
+		all := []map[string]any{
+			{"id": "s-b", "name": "beta", "status": "ACTIVE", "flavor": map[string]any{"original_name": "m1.small", "vcpus": 1}},
+			{"id": "s-a", "name": "alpha", "status": "SHUTOFF", "flavor": map[string]any{"original_name": "m1.tiny"}},
+			{"id": "s-c", "name": "gamma", "status": "ERROR", "flavor": map[string]any{"original_name": "gone"},
+				"addresses":                            map[string]any{"net1": []any{map[string]any{"addr": "10.0.0.5", "OS-EXT-IPS:type": "fixed"}}},
+				"security_groups":                      []any{map[string]any{"name": "default"}, map[string]any{"name": "default"}},
+				"os-extended-volumes:volumes_attached": []any{map[string]any{"id": "v9"}}},
+		}
+		if r.URL.Query().Get("marker") == "" {
+			writeJSON(w, 200, map[string]any{"servers": all[:2], "servers_links": []any{
+				map[string]any{"rel": "next", "href": base + "/v2.1/servers/detail?marker=s-a"}}})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"servers": all[2:]})
+	case p == "/v2.1/flavors/detail":
+		writeJSON(w, 200, map[string]any{"flavors": []any{
+			map[string]any{"id": "1", "name": "m1.tiny"}, map[string]any{"id": "2", "name": "m1.small"}}})
 	case strings.HasPrefix(p, "/v2.1/servers/"):
 		id := strings.TrimPrefix(p, "/v2.1/servers/")
 		st, ok := next(f.srvStatus, id)

@@ -166,12 +166,14 @@ func (c *Client) toServer(ctx context.Context, gs *servers.Server) Server {
 }
 
 // flavorID finds a flavor's id by its name (flavor names are unique in
-// Nova), from a per-client cache filled by ListFlavors.
+// Nova), from a per-client cache filled by ListFlavors; an unknown name
+// reloads the list at most once a minute.
 func (c *Client) flavorID(ctx context.Context, name string) string {
 	c.mu.Lock()
 	id, ok := c.flavorIDs[name]
+	fresh := time.Since(c.flavorsAt) < time.Minute
 	c.mu.Unlock()
-	if ok {
+	if ok || fresh {
 		return id
 	}
 	if _, err := c.ListFlavors(ctx); err != nil {
@@ -180,11 +182,7 @@ func (c *Client) flavorID(ctx context.Context, name string) string {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id, ok = c.flavorIDs[name]
-	if !ok && c.flavorIDs != nil {
-		c.flavorIDs[name] = "" // deleted or private flavor: do not ask again
-	}
-	return id
+	return c.flavorIDs[name] // "" for a deleted or private flavor
 }
 
 // CreateServer boots a server from existing volumes (block_device_mapping_v2,
@@ -333,7 +331,7 @@ func (c *Client) ListFlavors(ctx context.Context) ([]Flavor, error) {
 		ids[list[i].Name] = list[i].ID
 	}
 	c.mu.Lock()
-	c.flavorIDs = ids
+	c.flavorIDs, c.flavorsAt = ids, time.Now()
 	c.mu.Unlock()
 	return out, nil
 }
