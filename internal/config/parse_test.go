@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -546,6 +547,41 @@ func TestEntries(t *testing.T) {
 	for k, w := range want {
 		if got[k].Value != w.Value || got[k].Origin != w.Origin {
 			t.Errorf("%s = %q from %q, want %q from %q", k, got[k].Value, got[k].Origin, w.Value, w.Origin)
+		}
+	}
+}
+
+// TestSampleFile keeps etc/rb_module_rustack.conf and docs/configuration.md
+// in step with the key table: the sample parses, every key appears in both,
+// and the sample's active values are the defaults.
+func TestSampleFile(t *testing.T) {
+	sample := filepath.Join("..", "..", "etc", "rb_module_rustack.conf")
+	c, err := Load(sample, nil)
+	if err != nil {
+		t.Fatalf("the sample does not parse: %v", err)
+	}
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults := map[string]string{}
+	for _, e := range mustParse(t, "", nil).Entries() {
+		defaults[e.Key] = e.Value
+	}
+	for _, e := range c.Entries() {
+		line := regexp.MustCompile(`(?m)^#?` + regexp.QuoteMeta(e.Key) + `( |$)`)
+		if !line.Match(data) {
+			t.Errorf("key %q is not in the sample file", e.Key)
+		}
+		if !strings.Contains(string(doc), "`"+e.Key+"`") {
+			t.Errorf("key %q is not in docs/configuration.md", e.Key)
+		}
+		if e.Value != defaults[e.Key] {
+			t.Errorf("sample sets %s to %q, the default is %q", e.Key, e.Value, defaults[e.Key])
 		}
 	}
 }
