@@ -116,7 +116,7 @@ func runTest(ctx context.Context, a *app) error {
 
 	testStateDir(r, cfg.StateDir)
 	if logErr != nil {
-		r.fail(chkLog, "%v", logErr)
+		r.fail(chkLog, "%s", strings.TrimPrefix(logErr.Error(), "log file "))
 	} else {
 		r.ok(chkLog, "%s writable", cfg.LogFile)
 	}
