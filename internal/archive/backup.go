@@ -34,6 +34,7 @@ type Backup struct {
 	started time.Time
 
 	mu     sync.Mutex
+	order  []string // preferred disk order (SetDiskOrder)
 	disks  map[string]*diskResult
 	seq    int
 	state  int // 0 open, 1 committed, 2 aborted
@@ -229,6 +230,15 @@ func (b *Backup) Note() string { return b.note }
 // ID is the archive id the backup will have.
 func (b *Backup) ID() string { return b.id }
 
+// SetDiskOrder sets the order of the disks in the manifest (for example
+// the boot order) when AddDisk runs concurrently. Disks not named follow in
+// the order their AddDisk started.
+func (b *Backup) SetDiskOrder(labels []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.order = append([]string(nil), labels...)
+}
+
 // AddDisk reads one disk of size bytes from src through the pipeline.
 // Labels must be unique in a backup and safe as file names
 // ([A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}). src is never written.
@@ -289,7 +299,13 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	slices.SortFunc(disks, func(x, y *diskResult) int { return x.seq - y.seq })
+	rank := func(d *diskResult) int {
+		if i := slices.Index(b.order, d.label); i >= 0 {
+			return i - len(b.order)
+		}
+		return d.seq
+	}
+	slices.SortFunc(disks, func(x, y *diskResult) int { return rank(x) - rank(y) })
 	b.closePipe()
 	st := &b.pipe.Stats
 	r := b.r

@@ -287,5 +287,5 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 
 // reader returns a chunk reader for data written with cipherName.
 func (r *Repo) reader(cipherName string) *dedup.Reader {
-	return &dedup.Reader{Codec: r.codec, IDKey: r.idKeyFor(cipherName), Parallelism: r.par}
+	return &dedup.Reader{Codec: r.codec, IDKey: r.idKeyFor(cipherName), Parallelism: r.par * 2}
 }

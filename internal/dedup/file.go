@@ -501,7 +501,8 @@ func (w *FileWriter) Abort() {
 type FileReader struct {
 	Path     string
 	Header   Header
-	f        *os.File
+	f        io.ReaderAt
+	closer   io.Closer
 	size     int64
 	hh       [32]byte
 	hdrEnd   int64
@@ -522,22 +523,24 @@ func OpenFile(path string, master []byte, noKey bool) (*FileReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := openFile(f, path, master, noKey)
+	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
+	r, err := ReadFile(f, st.Size(), path, master, noKey)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
 	return r, nil
 }
 
-func openFile(f *os.File, path string, master []byte, noKey bool) (*FileReader, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	size := st.Size()
+// ReadFile is OpenFile over any io.ReaderAt of the given size.
+func ReadFile(f io.ReaderAt, size int64, path string, master []byte, noKey bool) (*FileReader, error) {
 	head := make([]byte, min(size, 64<<10))
-	if _, err := f.ReadAt(head, 0); err != nil && err != io.EOF {
+	if _, err := f.ReadAt(head, 0); err != nil && !(err == io.EOF && int64(len(head)) == size) {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(head) >= len(magic)+4 && string(head[:len(magic)]) == magic {
@@ -590,7 +593,12 @@ func openFile(f *os.File, path string, master []byte, noKey bool) (*FileReader, 
 }
 
 // Close closes the file.
-func (r *FileReader) Close() error { return r.f.Close() }
+func (r *FileReader) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	return r.closer.Close()
+}
 
 // Size is the file size.
 func (r *FileReader) Size() int64 { return r.size }

@@ -219,8 +219,9 @@ func (p *Pipeline) newWorker() *worker {
 }
 
 type readResult struct {
-	n   int
-	err error
+	n    int
+	err  error
+	zero bool // the block is a hole of the file: cleared, not read
 }
 
 // segState is the chunking state carried from one window to the next.
@@ -237,13 +238,19 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	R, B := w.reserve, w.p.cfg.BlockSize
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
+	probe := newHoleProbe(j.src)
 	read := func(buf []byte, off int64, n int) {
 		go func() {
+			if probe.isHole(off, int64(n)) {
+				clear(buf[R : R+n])
+				ch <- readResult{n: n, zero: true}
+				return
+			}
 			m, err := j.src.ReadAt(buf[R:R+n], off)
 			if m == n {
 				err = nil
 			}
-			ch <- readResult{m, err}
+			ch <- readResult{n: m, err: err}
 		}()
 	}
 	st := &segState{}
@@ -275,7 +282,7 @@ func (w *worker) segment(j *job) ([]Run, error) {
 			read(w.bufs[1-cur], pos, pending)
 		}
 		var dataStart int
-		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end)
+		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.zero)
 		if err == nil {
 			err = j.ctx.Err()
 		}
@@ -307,14 +314,18 @@ func (w *worker) segment(j *job) ([]Run, error) {
 // scan classifies the blocks of win from index s on, emitting chunks and
 // holes. Bytes before s were classified earlier (carried). It returns the
 // start of the unfinished data region and the pending zero run start. When
-// last, everything is flushed.
-func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool) (int, int, error) {
+// last, everything is flushed. allZero says win[s:] is known to be zeros.
+func (w *worker) scan(st *segState, win []byte, s, zrun int, last, allZero bool) (int, int, error) {
 	c := w.p.cfg.Chunker
 	max := c.Max()
 	dataStart := 0
 	for s < len(win) {
 		bs := min(ZeroBlock, len(win)-s)
-		if w.zero.isZero(win[s : s+bs]) {
+		if allZero {
+			// The same transitions as block by block, in one step.
+			bs = len(win) - s
+		}
+		if allZero || w.zero.isZero(win[s:s+bs]) {
 			if st.holeLen > 0 {
 				st.holeLen += int64(bs)
 				s += bs
