@@ -53,7 +53,8 @@ type DiskDescription struct {
 	VolumeID         string            `json:"volume_id"` // original volume
 	Name             string            `json:"name,omitempty"`
 	Description      string            `json:"description,omitempty"`
-	Size             int               `json:"size_gib"` // Cinder size; the disk's size in bytes is in the archive manifest
+	Size             int               `json:"size_gib"`             // Cinder size
+	SizeBytes        int64             `json:"size_bytes,omitempty"` // Size in bytes as Cinder counts it; the size read is in the archive manifest
 	VolumeType       string            `json:"volume_type,omitempty"`
 	AvailabilityZone string            `json:"availability_zone,omitempty"`
 	Bootable         bool              `json:"bootable"`
@@ -89,7 +90,7 @@ func ParseDescription(raw []byte) (*VMDescription, error) {
 			return nil, fmt.Errorf("VM description: disk label %q repeated", dk.Label)
 		}
 		seen[dk.Label] = true
-		if dk.Size < 0 {
+		if dk.Size < 0 || dk.SizeBytes < 0 {
 			return nil, fmt.Errorf("VM description: disk %q has a negative size", dk.Label)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ const unit = 1 << 20 // fake "GiB": 1 MiB keeps the tests fast
 
 // memSink reads every disk fully and keeps its sha256.
 type memSink struct {
+	total  atomic.Int64 // bytes read by all disks (what archive.Progress reports)
 	mu     sync.Mutex
 	sums   map[string]string
 	sizes  map[string]int64
@@ -56,8 +58,9 @@ func (s *memSink) AddDisk(ctx context.Context, label string, src io.ReaderAt, si
 		}
 		h.Write(buf[:n])
 		off += int64(n)
+		t := s.total.Add(int64(n))
 		if p != nil {
-			p(off)
+			p(t)
 		}
 	}
 	s.mu.Lock()

@@ -119,8 +119,9 @@ type Options struct {
 	Begin func(ctx context.Context, d *VMDescription) (Sink, error)
 	// Open opens a device for reading; default os.Open (read-only).
 	Open func(path string) (Device, error)
-	// Progress is called with the bytes read so far, all disks together;
-	// calls are serialized.
+	// Progress is called with the bytes read so far, all disks together
+	// (as the sink reports them through archive.Progress); calls are
+	// serialized.
 	Progress func(bytesRead int64)
 	Log      Logger
 	// DevicePoll is the pause between two looks for a device; default 100 ms.
@@ -261,6 +262,13 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	sink, err := o.Begin(ctx, desc)
 	if err != nil {
 		return res, err
+	}
+	if so, ok := sink.(interface{ SetDiskOrder([]string) }); ok {
+		labels := make([]string, len(desc.Disks))
+		for i, d := range desc.Disks {
+			labels[i] = d.Label
+		}
+		so.SetDiskOrder(labels) // boot order in the manifest, whatever order the reads finish in
 	}
 
 	var scripts Scripts
@@ -403,7 +411,7 @@ func (j *job) describe(ctx context.Context, srv, admin *api.Server) (*VMDescript
 	for i, x := range vs {
 		out[i] = x.v
 		d.Disks = append(d.Disks, DiskDescription{
-			Label: x.v.ID, VolumeID: x.v.ID, Name: x.v.Name, Description: x.v.Description, Size: x.v.Size,
+			Label: x.v.ID, VolumeID: x.v.ID, Name: x.v.Name, Description: x.v.Description, Size: x.v.Size, SizeBytes: int64(x.v.Size) << 30,
 			VolumeType: x.v.VolumeType, AvailabilityZone: x.v.AvailabilityZone, Bootable: x.v.Bootable,
 			BootIndex: i, Device: x.dev, Metadata: x.v.Metadata,
 		})
@@ -492,7 +500,6 @@ func (j *job) readAll(ctx context.Context, sink Sink, desc *VMDescription, snaps
 		out   = make([]DiskResult, len(snaps))
 		pmu   sync.Mutex // serializes Progress calls
 		total int64
-		per   = make([]int64, len(snaps))
 	)
 	for i, s := range snaps {
 		wg.Add(1)
@@ -504,13 +511,16 @@ func (j *job) readAll(ctx context.Context, sink Sink, desc *VMDescription, snaps
 				return
 			}
 			defer func() { <-sem }()
+			// The sink reports the bytes read by the whole backup so far
+			// (archive.Progress); pass on the highest value seen.
 			progress := func(n int64) {
 				pmu.Lock()
 				defer pmu.Unlock()
-				total += n - per[i]
-				per[i] = n
-				if j.o.Progress != nil {
-					j.o.Progress(total)
+				if n > total {
+					total = n
+					if j.o.Progress != nil {
+						j.o.Progress(total)
+					}
 				}
 			}
 			dr, err := j.readDisk(ctx, sink, desc.Disks[i].Label, s, progress)
