@@ -149,6 +149,17 @@ type Result struct {
 	Removed      []Removed // resources created and removed by the job
 }
 
+// CleanupError says some resources of the job could not be removed; they
+// stay in the journal for the next sweep. When Run returns a CleanupError
+// alone, every disk was read and the backup itself is complete.
+type CleanupError struct{ Err error }
+
+func (e *CleanupError) Error() string {
+	return fmt.Sprintf("cleanup incomplete (the journal keeps what is left; \"rb_module_rustack cleanup\" or the next backup removes it): %v", e.Err)
+}
+
+func (e *CleanupError) Unwrap() error { return e.Err }
+
 type nopLogger struct{}
 
 func (nopLogger) Debugf(string, ...any) {}
@@ -231,8 +242,13 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		derr := j.jr.Done()
 		res.Removed = j.cl.removed
 		if cerr != nil || derr != nil {
-			j.log.Warnf("job %s: cleanup incomplete: %v", o.JobID, errors.Join(cerr, derr))
-			err = errors.Join(err, fmt.Errorf("cleanup: %w", errors.Join(cerr, derr)))
+			ce := &CleanupError{Err: errors.Join(cerr, derr)}
+			j.log.Warnf("job %s: %v", o.JobID, ce)
+			if err == nil {
+				err = ce // the disks were read: the caller may keep the backup
+			} else {
+				err = errors.Join(err, ce)
+			}
 		}
 		res.Duration = time.Since(start)
 	}()
