@@ -80,9 +80,10 @@ type backupSummary struct {
 	BytesStored int64         `json:"bytes_stored"`
 	Chunks      int           `json:"chunks"`
 	NewChunks   int           `json:"new_chunks"`
-	Seconds     float64       `json:"seconds"`      // whole job: snapshots, reads, cleanup, commit
-	ReadSeconds float64       `json:"read_seconds"` // from the first snapshot to the last byte read
-	MBps        float64       `json:"mb_per_s"`     // bytes read / Seconds
+	Seconds     float64       `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
+	ReadSeconds float64       `json:"read_seconds"`  // longest disk read (disks are read in parallel)
+	MBps        float64       `json:"mb_per_s"`      // bytes read / Seconds
+	ReadMBps    float64       `json:"read_mb_per_s"` // bytes read / ReadSeconds
 	Scripts     bool          `json:"scripts"`
 	Warning     string        `json:"warning,omitempty"`
 }
@@ -239,12 +240,13 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		log.Errorf("backup of VM %s failed: %v", o.vm, runErr)
 		return canceledOr(ctx, runErr)
 	}
+	commitStart := time.Now()
 	sum, err := b.Commit(ctx)
 	if err != nil {
 		log.Errorf("commit archive: %v", err)
 		return canceledOr(ctx, err)
 	}
-	out := makeSummary(res, sum, o.typ, b.Note(), warning)
+	out := makeSummary(res, sum, res.Duration+time.Since(commitStart), o.typ, b.Note(), warning)
 	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s", res.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, out.Seconds)
 	if o.asJSON {
 		enc := json.NewEncoder(a.stdout)
@@ -253,6 +255,10 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 	}
 	printSummary(a.stdout, out)
 	return nil
+}
+
+func secs(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond)
 }
 
 // canceledOr gives exit 5 when the context was canceled (SIGINT/SIGTERM),
@@ -268,12 +274,14 @@ func canceledOr(ctx context.Context, err error) error {
 	return engineExit(err)
 }
 
-func makeSummary(res *snapshot.Result, s *archive.Summary, requested, note, warning string) backupSummary {
+// makeSummary describes a committed backup; took is the whole job (Run and
+// Commit).
+func makeSummary(res *snapshot.Result, s *archive.Summary, took time.Duration, requested, note, warning string) backupSummary {
 	out := backupSummary{
 		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
 		Requested: requested, Note: note, Parent: s.Parent, JobID: res.JobID,
 		BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew, BytesStored: s.BytesStored,
-		Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: (res.Duration + s.Duration).Seconds(),
+		Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: took.Seconds(),
 		Scripts: res.Scripts, Warning: warning,
 	}
 	for _, d := range res.Disks {
@@ -282,6 +290,9 @@ func makeSummary(res *snapshot.Result, s *archive.Summary, requested, note, warn
 	}
 	if out.Seconds > 0 {
 		out.MBps = float64(out.BytesRead) / 1e6 / out.Seconds
+	}
+	if out.ReadSeconds > 0 {
+		out.ReadMBps = float64(out.BytesRead) / 1e6 / out.ReadSeconds
 	}
 	return out
 }
@@ -307,7 +318,8 @@ func printSummary(w io.Writer, s backupSummary) {
 	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew))
 	fmt.Fprintf(w, "stored    %s\n", humanBytes(s.BytesStored))
 	fmt.Fprintf(w, "chunks    %d (new %d)\n", s.Chunks, s.NewChunks)
-	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job)\n", time.Duration(s.Seconds*float64(time.Second)).Round(time.Millisecond), s.MBps)
+	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
+		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {
 		fmt.Fprintf(w, "warning   %s\n", s.Warning)
 	}
