@@ -196,6 +196,17 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		fmt.Fprintf(a.stderr, "removed %d leftover resource(s) of killed runs (details in the log)\n", len(n))
 	}
 
+	// fail logs the error once (the log file and stderr) and gives the
+	// exit code: 5 when interrupted, else 1.
+	fail := func(err error) error {
+		err = canceledOr(ctx, err)
+		log.Errorf("%v", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return &exitError{code: ee.code}
+		}
+		return &exitError{code: exitFailure}
+	}
 	log.Infof("backup of VM %s (%s) requested", o.vm, typ)
 	var b *archive.Backup
 	defer func() {
@@ -237,14 +248,12 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		runErr = nil
 	}
 	if runErr != nil {
-		log.Errorf("backup of VM %s failed: %v", o.vm, runErr)
-		return canceledOr(ctx, runErr)
+		return fail(fmt.Errorf("backup of VM %s failed: %w", o.vm, runErr))
 	}
 	commitStart := time.Now()
 	sum, err := b.Commit(ctx)
 	if err != nil {
-		log.Errorf("commit archive: %v", err)
-		return canceledOr(ctx, err)
+		return fail(fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err))
 	}
 	out := makeSummary(res, sum, res.Duration+time.Since(commitStart), o.typ, b.Note(), warning)
 	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s", res.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, out.Seconds)
@@ -269,7 +278,11 @@ func canceledOr(ctx context.Context, err error) error {
 	case errors.As(err, &ee):
 		return err
 	case ctx.Err() != nil:
-		return withCode(exitCanceled, fmt.Errorf("interrupted; everything the backup created was removed: %w", err))
+		var ce *snapshot.CleanupError
+		if errors.As(err, &ce) {
+			return withCode(exitCanceled, fmt.Errorf("interrupted (SIGINT/SIGTERM): %w", err))
+		}
+		return withCode(exitCanceled, fmt.Errorf("interrupted (SIGINT/SIGTERM); what the run created in the cloud was removed: %w", err))
 	}
 	return engineExit(err)
 }

@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,6 +35,7 @@ type demoOpts struct {
 	cipher   string
 	changes  int
 	parallel int
+	faults   []string
 }
 
 func newDemoCmd(a *app) *cobra.Command {
@@ -59,6 +62,7 @@ journal is left. Each step prints what it did and how fast.`,
 	f.IntVar(&o.changes, "changes", 256, "4 KiB blocks changed before the incremental")
 	f.StringVar(&o.cipher, "cipher", crypt.AES256GCM, "aes-256-gcm | chacha20-poly1305 | none")
 	f.IntVar(&o.parallel, "disk-parallelism", 2, "disks read at once")
+	f.StringArrayVar(&o.faults, "fail", nil, "inject a fault into the full backup: OP:N fails the N-th call of a cloud operation (e.g. CreateVolume:2, DetachVolume:1), \"device\" hides the attached devices (repeatable)")
 	return cmd
 }
 
@@ -94,6 +98,23 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	}
 	if !crypt.ValidCipher(o.cipher) {
 		return withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", o.cipher))
+	}
+	type fault struct {
+		op string
+		n  int
+	}
+	var faults []fault
+	for _, f := range o.faults {
+		if f == "device" {
+			faults = append(faults, fault{op: f})
+			continue
+		}
+		op, ns, ok := strings.Cut(f, ":")
+		n, err := strconv.Atoi(ns)
+		if !ok || err != nil || n < 1 || op == "" {
+			return withCode(exitUsage, fmt.Errorf("--fail %q: want OP:N (N >= 1) or device", f))
+		}
+		faults = append(faults, fault{op: op, n: n})
 	}
 	w := a.stdout
 	t0 := time.Now()
@@ -161,13 +182,45 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	defer repo.Close()
 	jdir := journal.Dir(filepath.Join(dir, "state"))
 
+	attachTimeout := 30 * time.Second
+	leftovers := func() []string {
+		var left []string
+		for _, s := range fc.Snapshots() {
+			left = append(left, "snapshot "+s.Name)
+		}
+		for _, v := range fc.Volumes() {
+			if !orig[v.ID] {
+				left = append(left, "volume "+v.Name)
+			}
+		}
+		if att := fc.AttachedTo(proxy.ID); len(att) != 1 {
+			left = append(left, fmt.Sprintf("%d volumes attached to the proxy", len(att)))
+		}
+		if js, _ := filepath.Glob(filepath.Join(jdir, "*.json")); len(js) > 0 {
+			left = append(left, fmt.Sprintf("%d journal(s)", len(js)))
+		}
+		return left
+	}
+	if len(faults) > 0 {
+		for _, f := range faults {
+			if f.op == "device" {
+				fc.HideDevices(true)
+				attachTimeout = 2 * time.Second
+				fmt.Fprintf(w, "   fault    attached volumes never show up in the proxy's device dir (volume_attachment_timeout %s)\n", attachTimeout)
+				continue
+			}
+			fc.Fail(f.op, f.n, errors.New("503 Service Unavailable (injected by --fail)"))
+			fmt.Fprintf(w, "   fault    call %d of %s will fail\n", f.n, f.op)
+		}
+	}
+
 	backup := func(n int, typ archive.Type) (*archive.Summary, *snapshot.Result, error) {
 		start := time.Now()
 		var b *archive.Backup
 		fmt.Fprintf(w, "%d. %-8s backup of %s\n", n, typ, vm.Name)
 		res, err := snapshot.Run(ctx, snapshot.Options{
 			Cloud: fc, VM: vm.Name, ProxyID: proxy.ID, JournalDir: jdir,
-			Timeouts:  snapshot.Timeouts{Snapshot: 30 * time.Second, Volume: 30 * time.Second, Attach: 30 * time.Second},
+			Timeouts:  snapshot.Timeouts{Snapshot: 30 * time.Second, Volume: 30 * time.Second, Attach: attachTimeout},
 			DeviceDir: fc.DeviceDir(proxy.ID), SysBlock: filepath.Join(dir, "no-sys-block"), DevicePoll: 5 * time.Millisecond,
 			DiskParallelism: o.parallel, Log: logging.Discard(),
 			Scripts: func(context.Context, *api.Server) (snapshot.Scripts, error) {
@@ -216,8 +269,15 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	// 2. Full.
 	full, _, err := backup(2, archive.Full)
 	if err != nil {
+		fmt.Fprintf(w, "          failed: %v\n", err)
+		if left := leftovers(); len(left) > 0 {
+			fmt.Fprintf(w, "          left behind: %v\n", left)
+		} else {
+			fmt.Fprintf(w, "          nothing left behind: no snapshot, temporary volume, attachment or journal\n")
+		}
 		return canceledOr(ctx, fmt.Errorf("full backup: %w", err))
 	}
+	fc.ClearFaults()
 
 	// 3. Change data in the VM's disks.
 	step = time.Now()
@@ -285,22 +345,7 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	fmt.Fprintf(w, "6. verify   both archives: every chunk authenticated, no damage  [%s]\n", since(step))
 
 	// 7. Nothing left behind.
-	var left []string
-	for _, s := range fc.Snapshots() {
-		left = append(left, "snapshot "+s.Name)
-	}
-	for _, v := range fc.Volumes() {
-		if !orig[v.ID] {
-			left = append(left, "volume "+v.Name)
-		}
-	}
-	if att := fc.AttachedTo(proxy.ID); len(att) != 1 {
-		left = append(left, fmt.Sprintf("%d volumes attached to the proxy", len(att)))
-	}
-	if js, _ := filepath.Glob(filepath.Join(jdir, "*.json")); len(js) > 0 {
-		left = append(left, fmt.Sprintf("%d journal(s)", len(js)))
-	}
-	if len(left) > 0 {
+	if left := leftovers(); len(left) > 0 {
 		return withCode(exitFailure, fmt.Errorf("left behind: %v", left))
 	}
 	fmt.Fprintf(w, "7. clean    no snapshot, temporary volume, attachment or journal left\n\n")
