@@ -12,8 +12,8 @@ import (
 func sampleManifest() *manifestData {
 	m := &manifestData{meta: manifestMeta{Format: 1, ID: "vm-20250101T000000.000Z-incremental-abcdef", Type: Incremental,
 		RequestedType: Incremental, Parent: "vm-20250101T000000.000Z-full-000000",
-		Chain:  []string{"vm-20250101T000000.000Z-full-000000", "vm-20250101T000000.000Z-incremental-abcdef"},
-		VMID:   "id", VMName: "vm", VM: json.RawMessage(`{"a":1}`), Created: time.Unix(1, 0).UTC(), Mode: modePool,
+		Chain: []string{"vm-20250101T000000.000Z-full-000000", "vm-20250101T000000.000Z-incremental-abcdef"},
+		VMID:  "id", VMName: "vm", VM: json.RawMessage(`{"a":1}`), Created: time.Unix(1, 0).UTC(), Mode: modePool,
 		Cipher: "none", Disks: []diskMeta{{Label: "vda", Size: 70000, Runs: 3}, {Label: "vdb", Size: 0}}}}
 	m.runs = [][]dedup.Run{{{Len: 65536, ID: dedup.ID{1}}, {Len: 4000, Hole: true}, {Len: 464, ID: dedup.ID{2}}}, nil}
 	return m
