@@ -370,7 +370,7 @@ func (w *StoreWriter) Put(id ID, blob []byte, plen int) error {
 		return errors.New("store writer closed")
 	}
 	if w.cur == nil {
-		f, err := CreateFile(filepath.Join(w.s.Dir, "packs"), "pack", KindPack, w.keys, nil, true, false)
+		f, err := CreateFile(filepath.Join(w.s.Dir, "packs"), "pack", KindPack, w.keys, nil, FileOpts{HashContent: true, Direct: true})
 		if err != nil {
 			return err
 		}
@@ -437,7 +437,7 @@ func (w *StoreWriter) Commit() (int64, error) {
 		return w.bytes, nil
 	}
 	entries := SortEntries(w.entries)
-	f, err := CreateFile(filepath.Join(w.s.Dir, "index"), "idx", KindIndex, w.keys, nil, true, false)
+	f, err := CreateFile(filepath.Join(w.s.Dir, "index"), "idx", KindIndex, w.keys, nil, FileOpts{HashContent: true})
 	if err != nil {
 		return 0, err
 	}
