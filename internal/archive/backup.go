@@ -105,7 +105,7 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 		}
 		b.sw, b.keys, target = sw, nil, sw
 	} else {
-		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{Rewritable: true})
+		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{Rewritable: true, Direct: true})
 		if err != nil {
 			return nil, err
 		}

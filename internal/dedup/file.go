@@ -294,8 +294,8 @@ type FileOpts struct {
 	// SetMeta can update it (not with HashContent).
 	Rewritable bool
 	// Direct writes past the page cache (O_DIRECT) where the file system
-	// allows: for data not read again soon (store packs). Archives of a
-	// pool stay in the cache: backup clients usually copy them right away.
+	// allows: for bulk data (archives, packs), which is not read again
+	// soon and should not push the data being backed up out of the cache.
 	Direct bool
 }
 
