@@ -30,6 +30,18 @@ type Source interface {
 	Locate(id ID) (BlobRef, error)
 }
 
+// Releaser is implemented by sources that want to know when a located blob
+// has been read (so they may close its file).
+type Releaser interface {
+	Release(BlobRef)
+}
+
+func release(src Source, ref BlobRef) {
+	if r, ok := src.(Releaser); ok {
+		r.Release(ref)
+	}
+}
+
 // Reader restores and checks runs. Safe for concurrent use.
 type Reader struct {
 	Codec       *Codec
@@ -145,6 +157,7 @@ func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, err
 	if int64(ref.PLen) != plen {
 		return nil, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, id.Short(), ref.PLen, plen)
 	}
+	defer release(src, ref)
 	s.blob, err = ref.File.ReadBlob(s.blob, ref.Off, ref.CLen)
 	if err != nil {
 		return nil, err
@@ -275,6 +288,11 @@ func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst i
 		return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+runs[k].Len, err)
 	}
 	refs := s.refs[:0]
+	defer func() {
+		for _, pr := range refs {
+			release(src, pr.ref)
+		}
+	}()
 	for k := p.first; k <= p.last; k++ {
 		r := runs[k]
 		if r.Hole {
@@ -284,10 +302,10 @@ func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst i
 		if err != nil {
 			return rangeErr(k, err)
 		}
+		refs = append(refs, pieceRef{k, ref})
 		if int64(ref.PLen) != r.Len {
 			return rangeErr(k, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, r.ID.Short(), ref.PLen, r.Len))
 		}
-		refs = append(refs, pieceRef{k, ref})
 	}
 	s.refs = refs
 	// Read the blobs in spans: one read per run of nearby blobs of a file.

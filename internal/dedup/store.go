@@ -52,6 +52,9 @@ type storeConfig struct {
 
 const storeKind = "rb_module_rustack dedup store"
 
+// maxOpenPacks bounds the packs a reader keeps open (two descriptors each).
+const maxOpenPacks = 256
+
 // PackTarget is the size at which a session closes its pack and starts another.
 const PackTarget = 64 << 20
 
@@ -283,7 +286,9 @@ func (s *Store) Source(si *StoreIndex) *IndexSource {
 		}
 		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", ErrMissing, id.Short())
 	}
-	return NewIndexSource(si.Index, func(i uint32) (*FileReader, error) { return s.OpenPack(si.Packs[i]) }, miss)
+	src := NewIndexSource(si.Index, func(i uint32) (*FileReader, error) { return s.OpenPack(si.Packs[i]) }, miss)
+	src.MaxOpen = maxOpenPacks
+	return src
 }
 
 // unindexed reads the trailer indexes of the packs no index file lists.
