@@ -49,10 +49,11 @@ func newStagedWriter(f *os.File, path string, direct bool) *stagedWriter {
 	for i := range s.bufs {
 		s.bufs[i] = alignedBuf(stageSize, directAlign)
 	}
-	s.reqs, s.res = make(chan stageReq), make(chan error, 1)
+	reqs, res := make(chan stageReq), make(chan error, 1)
+	s.reqs, s.res = reqs, res
 	go func() {
-		for r := range s.reqs {
-			s.res <- s.writeAt(r.b, r.off)
+		for r := range reqs {
+			res <- s.writeAt(r.b, r.off)
 		}
 	}()
 	return s
