@@ -56,6 +56,10 @@ func benchMix(size int) []byte {
 func BenchmarkZeroDetectZeros(b *testing.B) {
 	z := newZeroChecker()
 	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = 1 // real memory, not the shared zero page
+	}
+	clear(buf)
 	b.SetBytes(int64(len(buf)))
 	for b.Loop() {
 		for off := 0; off < len(buf); off += ZeroBlock {
