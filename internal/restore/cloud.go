@@ -7,6 +7,7 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/journal"
 )
 
 // Cloud is the part of the cloud API a restore uses. *api.Client and
@@ -73,26 +74,28 @@ type DiskSource interface {
 }
 
 // Journal records a resource before it is created, so that a killed restore
-// can be swept. Intent is called with the name the resource is created with
-// (volumes also carry the job id in their metadata); Created adds the id;
-// Done drops the entry once the resource is gone or belongs to the user (a
-// finished restore, or --keep-partial): a sweep must never remove those.
+// can be swept: Record (or RecordAttachment) before the create call, Created
+// with the id after it, Removed once the resource is gone or belongs to the
+// user (a finished restore, or --keep-partial): a sweep must never remove
+// those. *journal.Journal satisfies it.
 type Journal interface {
-	Intent(kind, name string) error
-	Created(kind, name, id string) error
-	Done(kind, id string) error
+	Record(kind, name string) (int, error)
+	RecordAttachment(serverID, volumeID, name string) (int, error)
+	Created(id int, cloudID string) error
+	Removed(id int) error
 }
 
-// Resource kinds recorded in the journal.
+// Resource kinds recorded in the journal (the journal package's names).
 const (
-	KindVolume     = "volume"
-	KindAttachment = "attachment" // id is "<server id>/<volume id>"
-	KindServer     = "server"
+	KindVolume     = journal.KindVolume
+	KindAttachment = journal.KindAttachment
+	KindServer     = journal.KindServer
 )
 
-// nopJournal is used when Options.Journal is nil (tests of other parts).
+// nopJournal is used when Options.Journal is nil.
 type nopJournal struct{}
 
-func (nopJournal) Intent(string, string) error          { return nil }
-func (nopJournal) Created(string, string, string) error { return nil }
-func (nopJournal) Done(string, string) error            { return nil }
+func (nopJournal) Record(string, string) (int, error)                   { return 0, nil }
+func (nopJournal) RecordAttachment(string, string, string) (int, error) { return 0, nil }
+func (nopJournal) Created(int, string) error                            { return nil }
+func (nopJournal) Removed(int) error                                    { return nil }

@@ -78,7 +78,7 @@ func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) er
 			BootIndex: dp.BootIndex, Bootable: dp.BootIndex == 0 || dp.Bootable, Bytes: dp.Bytes})
 	}
 	for i := range p.disks {
-		secs, err := writeDisk(ctx, o, l, p.disks[i].Disk, vols[i].ID)
+		secs, err := writeDisk(ctx, o, l, p.disks[i].Disk, vols[i].ID, p.disks[i].name)
 		if err != nil {
 			return err
 		}
@@ -162,9 +162,9 @@ func createVolume(ctx context.Context, o *Options, l *ledger, p *plan, dp *diskP
 
 // writeDisk attaches a volume to the proxy, writes the disk into its device,
 // flushes it and detaches it. It returns the seconds spent writing.
-func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID string) (float64, error) {
+func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, name string) (float64, error) {
 	o.Progress(Event{Stage: "attach", Disk: d.Label, Msg: "attaching volume " + volumeID + " to the proxy VM"})
-	if err := l.attach(ctx, volumeID); err != nil {
+	if err := l.attach(ctx, volumeID, name); err != nil {
 		return 0, fmt.Errorf("%w%s", err, hint(err))
 	}
 	if _, err := o.Cloud.WaitVolume(ctx, volumeID, o.AttachTimeout, "in-use"); err != nil {
@@ -227,7 +227,7 @@ func finishFailed(ctx context.Context, o *Options, l *ledger, res *Result, err e
 		// collect attachments.
 		rctx := context.WithoutCancel(ctx)
 		for _, v := range l.volumes {
-			if l.proxy[v.id] {
+			if _, ok := l.proxy[v.id]; ok {
 				_ = l.detachForRollback(rctx, v.id)
 			}
 		}

@@ -1,65 +1,37 @@
 package restore
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/snapshot"
 )
-
-// vmDescription is the VM description the backup stores in the manifest.
-// PROVISIONAL: replaced by snapshot.VMDescription once it lands.
-type vmDescription struct {
-	ID               string            `json:"id"`
-	Name             string            `json:"name"`
-	FlavorID         string            `json:"flavor_id"`
-	FlavorName       string            `json:"flavor_name"`
-	KeyName          string            `json:"key_name"`
-	AvailabilityZone string            `json:"availability_zone"`
-	SecurityGroups   []string          `json:"security_groups"`
-	Networks         []api.Network     `json:"networks"`
-	Metadata         map[string]string `json:"metadata"`
-	Disks            []struct {
-		Label            string `json:"label"`
-		VolumeID         string `json:"volume_id"`
-		VolumeName       string `json:"volume_name"`
-		Size             int    `json:"size_gb"`
-		VolumeType       string `json:"volume_type"`
-		AvailabilityZone string `json:"availability_zone"`
-		Bootable         bool   `json:"bootable"`
-		BootIndex        *int   `json:"boot_index"`
-		Device           string `json:"device"`
-	} `json:"disks"`
-}
 
 // VMFromManifest builds the VM to restore from a manifest: its disks (in
 // boot order) and the VM description the backup recorded.
 func VMFromManifest(m *archive.Manifest) (*VM, error) {
-	var d vmDescription
+	d := &snapshot.VMDescription{}
 	if len(m.VM) > 0 {
-		if err := json.Unmarshal(m.VM, &d); err != nil {
-			return nil, fmt.Errorf("archive %s: read the VM description: %w", m.ID, err)
+		var err error
+		if d, err = snapshot.ParseDescription(m.VM); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", m.ID, err)
 		}
 	}
-	vm := &VM{ID: cmpOr(d.ID, m.VMID), Name: cmpOr(d.Name, m.VMName), FlavorID: d.FlavorID,
-		FlavorName: d.FlavorName, KeyName: d.KeyName, AvailabilityZone: d.AvailabilityZone,
-		SecurityGroups: d.SecurityGroups, Networks: d.Networks, Metadata: d.Metadata}
+	vm := &VM{ID: cmpOr(d.ID, m.VMID), Name: cmpOr(d.Name, m.VMName), FlavorID: d.Flavor.ID,
+		FlavorName: d.Flavor.Name, KeyName: d.KeyName, AvailabilityZone: d.AvailabilityZone,
+		SecurityGroups: d.SecurityGroups, Metadata: d.Metadata}
+	for _, n := range d.Networks {
+		vm.Networks = append(vm.Networks, api.Network{ID: n.ID, Name: n.Name, FixedIP: n.FixedIP})
+	}
 	for i, md := range m.Disks {
 		disk := Disk{Label: md.Label, Bytes: md.Size, BootIndex: -1}
-		if i == 0 {
-			disk.BootIndex = 0
-		}
-		for _, dd := range d.Disks {
-			if dd.Label != md.Label {
-				continue
-			}
-			disk.VolumeID, disk.VolumeName, disk.SizeGiB = dd.VolumeID, dd.VolumeName, dd.Size
+		if dd := d.Disk(md.Label); dd != nil {
+			disk.VolumeID, disk.VolumeName, disk.SizeGiB = dd.VolumeID, dd.Name, dd.Size
 			disk.VolumeType, disk.AvailabilityZone = dd.VolumeType, dd.AvailabilityZone
-			disk.Bootable, disk.Device = dd.Bootable, dd.Device
-			if dd.BootIndex != nil {
-				disk.BootIndex = *dd.BootIndex
-			}
+			disk.Bootable, disk.BootIndex, disk.Device = dd.Bootable, dd.BootIndex, dd.Device
+		} else if i == 0 && len(d.Disks) == 0 {
+			disk.BootIndex = 0
 		}
 		vm.Disks = append(vm.Disks, disk)
 	}
@@ -67,20 +39,31 @@ func VMFromManifest(m *archive.Manifest) (*VM, error) {
 }
 
 // normalize puts the disks in boot order with exactly one boot disk (index
-// 0): the recorded one, else the first bootable, else the first disk.
+// 0: the recorded one, else the first bootable, else the first disk) and the
+// other bootable positions numbered 1, 2, ... without gaps, as Nova wants;
+// disks recorded as attached only keep -1.
 func (vm *VM) normalize() {
 	sortDisks(vm.Disks)
 	if len(vm.Disks) == 0 {
 		return
 	}
 	boot := vm.bootDisk()
+	if vm.Disks[boot].BootIndex != 0 {
+		for i := range vm.Disks {
+			if vm.Disks[i].BootIndex >= 0 {
+				vm.Disks[i].BootIndex++
+			}
+		}
+		vm.Disks[boot].BootIndex = 0
+		sortDisks(vm.Disks)
+	}
+	n := 0
 	for i := range vm.Disks {
-		if i != boot && vm.Disks[i].BootIndex == 0 {
-			vm.Disks[i].BootIndex = -1
+		if vm.Disks[i].BootIndex >= 0 {
+			vm.Disks[i].BootIndex = n
+			n++
 		}
 	}
-	vm.Disks[boot].BootIndex = 0
-	sortDisks(vm.Disks)
 }
 
 // vm returns the VM to restore, checked against the manifest's disks.

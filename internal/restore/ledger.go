@@ -17,59 +17,71 @@ const MetaJob = "rb_module_rustack.job"
 
 // ledger is what this restore created so far, in creation order, so that a
 // failure can remove it in dependency order: server, attachments, volumes.
+// It keeps the journal in step: an entry before each create call, the id
+// after it, and the entry dropped when the resource is gone or handed over.
 type ledger struct {
 	c       Cloud
 	o       *Options
 	volumes []ledgerVolume
-	pending []string          // volume names whose create call failed (may exist anyway)
-	proxy   map[string]bool   // volume ids attached (or being attached) to the proxy
-	server  string            // server id
-	serverN string            // server name whose create call failed (may exist anyway)
-	started time.Time         //
-	done    map[string]bool   // journal entries already closed, "kind/id"
-	journal map[string]string // "kind/id" -> kind, entries to close
+	pending []ledgerVolume // volumes whose create call failed (they may exist anyway)
+	proxy   map[string]int // volume id -> journal entry of its attachment to the proxy
+	server  string         // server id
+	serverE int            // its journal entry
+	serverN string         // server name whose create call failed (it may exist anyway)
+	started time.Time      //
+	open    map[int]bool   // journal entries not yet removed
 }
 
-type ledgerVolume struct{ id, name string }
+type ledgerVolume struct {
+	id, name string
+	entry    int
+}
 
 func newLedger(c Cloud, o *Options) *ledger {
-	return &ledger{c: c, o: o, proxy: map[string]bool{}, started: o.Now(),
-		done: map[string]bool{}, journal: map[string]string{}}
+	return &ledger{c: c, o: o, proxy: map[string]int{}, started: o.Now(), open: map[int]bool{}}
 }
 
-func attachmentID(server, volume string) string { return server + "/" + volume }
+// record journals a resource about to be created.
+func (l *ledger) record(kind, name string) (int, error) {
+	e, err := l.o.Journal.Record(kind, name)
+	if err != nil {
+		return 0, fmt.Errorf("journal %s %s: %w", kind, name, err)
+	}
+	l.open[e] = true
+	return e, nil
+}
 
 // createVolume journals, creates and records one volume.
 func (l *ledger) createVolume(ctx context.Context, req api.VolumeCreate) (*api.Volume, error) {
-	if err := l.o.Journal.Intent(KindVolume, req.Name); err != nil {
-		return nil, fmt.Errorf("journal volume %s: %w", req.Name, err)
+	e, err := l.record(KindVolume, req.Name)
+	if err != nil {
+		return nil, err
 	}
 	v, err := l.c.CreateVolume(ctx, req)
 	if err != nil {
-		l.pending = append(l.pending, req.Name)
+		l.pending = append(l.pending, ledgerVolume{name: req.Name, entry: e})
 		return nil, err
 	}
-	l.volumes = append(l.volumes, ledgerVolume{id: v.ID, name: req.Name})
-	l.journal[KindVolume+"/"+v.ID] = KindVolume
-	if err := l.o.Journal.Created(KindVolume, req.Name, v.ID); err != nil {
+	l.volumes = append(l.volumes, ledgerVolume{id: v.ID, name: req.Name, entry: e})
+	if err := l.o.Journal.Created(e, v.ID); err != nil {
 		return v, fmt.Errorf("journal volume %s: %w", v.ID, err)
 	}
 	return v, nil
 }
 
 // attach journals and attaches a volume to the proxy.
-func (l *ledger) attach(ctx context.Context, volumeID string) error {
-	id := attachmentID(l.o.ProxyVMID, volumeID)
-	if err := l.o.Journal.Intent(KindAttachment, id); err != nil {
-		return fmt.Errorf("journal attachment %s: %w", id, err)
+func (l *ledger) attach(ctx context.Context, volumeID, name string) error {
+	e, err := l.o.Journal.RecordAttachment(l.o.ProxyVMID, volumeID, name)
+	if err != nil {
+		return fmt.Errorf("journal attachment of %s: %w", volumeID, err)
 	}
-	l.proxy[volumeID] = true
-	l.journal[KindAttachment+"/"+id] = KindAttachment
+	l.open[e] = true
+	l.proxy[volumeID] = e
 	if _, err := l.c.AttachVolume(ctx, l.o.ProxyVMID, volumeID); err != nil {
 		return fmt.Errorf("attach volume %s to the proxy VM %s: %w", volumeID, l.o.ProxyVMID, err)
 	}
-	if err := l.o.Journal.Created(KindAttachment, id, id); err != nil {
-		return fmt.Errorf("journal attachment %s: %w", id, err)
+	if err := l.o.Journal.Created(e, volumeID); err != nil {
+		return fmt.Errorf("journal attachment of %s: %w", volumeID, err)
 	}
 	return nil
 }
@@ -82,51 +94,55 @@ func (l *ledger) detach(ctx context.Context, volumeID string) error {
 	if _, err := l.c.WaitVolume(ctx, volumeID, l.o.AttachTimeout, "available"); err != nil {
 		return fmt.Errorf("detach volume %s from the proxy VM: %w", volumeID, err)
 	}
-	delete(l.proxy, volumeID)
-	l.closeEntry(KindAttachment, attachmentID(l.o.ProxyVMID, volumeID))
+	l.detached(volumeID)
 	return nil
+}
+
+func (l *ledger) detached(volumeID string) {
+	if e, ok := l.proxy[volumeID]; ok {
+		l.remove(e)
+		delete(l.proxy, volumeID)
+	}
 }
 
 // createServer journals, creates and records the server.
 func (l *ledger) createServer(ctx context.Context, req api.ServerCreate) (*api.Server, error) {
-	if err := l.o.Journal.Intent(KindServer, req.Name); err != nil {
-		return nil, fmt.Errorf("journal server %s: %w", req.Name, err)
+	e, err := l.record(KindServer, req.Name)
+	if err != nil {
+		return nil, err
 	}
+	l.serverE = e
 	s, err := l.c.CreateServer(ctx, req)
 	if err != nil {
 		l.serverN = req.Name
 		return nil, err
 	}
 	l.server = s.ID
-	l.journal[KindServer+"/"+s.ID] = KindServer
-	if err := l.o.Journal.Created(KindServer, req.Name, s.ID); err != nil {
+	if err := l.o.Journal.Created(e, s.ID); err != nil {
 		return s, fmt.Errorf("journal server %s: %w", s.ID, err)
 	}
 	return s, nil
 }
 
-func (l *ledger) closeEntry(kind, id string) {
-	k := kind + "/" + id
-	if l.done[k] {
+// remove drops a journal entry. A journal that cannot be updated leaves an
+// entry that a sweep checks against the cloud; not worth failing for.
+func (l *ledger) remove(e int) {
+	if !l.open[e] {
 		return
 	}
-	// A journal that cannot be updated leaves an entry a sweep will find
-	// and check against the cloud; not worth failing the restore for.
-	_ = l.o.Journal.Done(kind, id)
-	l.done[k] = true
-	delete(l.journal, k)
+	_ = l.o.Journal.Removed(e)
+	delete(l.open, e)
 }
 
-// handOver closes every journal entry: the resources now belong to the user.
+// handOver drops every journal entry: the resources now belong to the user.
 func (l *ledger) handOver() {
-	keys := make([]string, 0, len(l.journal))
-	for k := range l.journal {
-		keys = append(keys, k)
+	es := make([]int, 0, len(l.open))
+	for e := range l.open {
+		es = append(es, e)
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		kind, id, _ := strings.Cut(k, "/")
-		l.closeEntry(kind, id)
+	slices.Sort(es)
+	for _, e := range es {
+		l.remove(e)
 	}
 }
 
@@ -141,12 +157,17 @@ func (l *ledger) rollback(parent context.Context) []string {
 
 	// A server whose create call failed may still have been created.
 	if l.server == "" && l.serverN != "" {
-		if servers, err := l.c.ListServers(ctx); err == nil {
-			for _, s := range servers {
-				if s.Name == l.serverN && !s.Created.Before(l.started.Add(-time.Minute)) {
-					l.server = s.ID
-				}
+		servers, err := l.c.ListServers(ctx)
+		if err != nil {
+			left = append(left, fmt.Sprintf("server named %s, if it was created (%v)", l.serverN, err))
+		}
+		for _, s := range servers {
+			if s.Name == l.serverN && !s.Created.Before(l.started.Add(-time.Minute)) {
+				l.server = s.ID
 			}
+		}
+		if l.server == "" && err == nil {
+			l.remove(l.serverE)
 		}
 	}
 	if l.server != "" {
@@ -158,24 +179,34 @@ func (l *ledger) rollback(parent context.Context) []string {
 		if err != nil {
 			left = append(left, fmt.Sprintf("server %s (%v)", l.server, err))
 		} else {
-			l.closeEntry(KindServer, l.server)
+			l.remove(l.serverE)
 		}
 	}
 
 	// Volumes whose create call failed may exist: find them by name and job.
 	if len(l.pending) > 0 {
-		if vols, err := l.c.ListVolumes(ctx); err == nil {
+		vols, err := l.c.ListVolumes(ctx)
+		if err != nil {
+			left = append(left, fmt.Sprintf("volumes named %s, if they were created (%v)", pendingNames(l.pending), err))
+		}
+		for _, p := range l.pending {
+			found := false
 			for _, v := range vols {
-				if slices.Contains(l.pending, v.Name) && (l.o.JobID == "" || v.Metadata[MetaJob] == l.o.JobID) &&
+				if v.Name == p.name && (l.o.JobID == "" || v.Metadata[MetaJob] == l.o.JobID) &&
 					!slices.ContainsFunc(l.volumes, func(x ledgerVolume) bool { return x.id == v.ID }) {
-					l.volumes = append(l.volumes, ledgerVolume{id: v.ID, name: v.Name})
+					l.volumes = append(l.volumes, ledgerVolume{id: v.ID, name: v.Name, entry: p.entry})
+					found = true
 				}
 			}
+			if !found && err == nil {
+				l.remove(p.entry)
+			}
 		}
+		l.pending = nil
 	}
 
 	for _, v := range l.volumes {
-		if !l.proxy[v.id] {
+		if _, ok := l.proxy[v.id]; !ok {
 			continue
 		}
 		progress("detaching volume " + v.id + " from the proxy VM")
@@ -188,9 +219,19 @@ func (l *ledger) rollback(parent context.Context) []string {
 		progress("deleting volume " + v.id)
 		if err := l.deleteVolume(ctx, v.id); err != nil {
 			left = append(left, fmt.Sprintf("volume %s %s (%v)", v.id, v.name, err))
+		} else {
+			l.remove(v.entry)
 		}
 	}
 	return left
+}
+
+func pendingNames(p []ledgerVolume) string {
+	names := make([]string, len(p))
+	for i, v := range p {
+		names[i] = v.name
+	}
+	return strings.Join(names, ", ")
 }
 
 func (l *ledger) detachForRollback(ctx context.Context, volumeID string) error {
@@ -198,7 +239,7 @@ func (l *ledger) detachForRollback(ctx context.Context, volumeID string) error {
 	// volume that is still "attaching".
 	v, err := l.c.WaitVolume(ctx, volumeID, l.o.AttachTimeout, "in-use", "available")
 	if api.IsNotFound(err) {
-		l.closeEntry(KindAttachment, attachmentID(l.o.ProxyVMID, volumeID))
+		l.detached(volumeID)
 		return nil
 	}
 	if err != nil {
@@ -207,8 +248,7 @@ func (l *ledger) detachForRollback(ctx context.Context, volumeID string) error {
 	if v.Status == "available" && !slices.ContainsFunc(v.Attachments, func(a api.VolumeAttachment) bool {
 		return a.ServerID == l.o.ProxyVMID
 	}) {
-		delete(l.proxy, volumeID)
-		l.closeEntry(KindAttachment, attachmentID(l.o.ProxyVMID, volumeID))
+		l.detached(volumeID)
 		return nil
 	}
 	return l.detach(ctx, volumeID)
@@ -220,7 +260,6 @@ func (l *ledger) deleteVolume(ctx context.Context, id string) error {
 	var se *api.StatusError
 	switch {
 	case api.IsNotFound(err):
-		l.closeEntry(KindVolume, id)
 		return nil
 	case err != nil && !(errors.As(err, &se) && !se.TimedOut):
 		return err
@@ -228,11 +267,7 @@ func (l *ledger) deleteVolume(ctx context.Context, id string) error {
 	if err := l.c.DeleteVolume(ctx, id); err != nil && !api.IsNotFound(err) {
 		return err
 	}
-	if err := l.c.WaitVolumeDeleted(ctx, id, l.o.VolumeTimeout); err != nil {
-		return err
-	}
-	l.closeEntry(KindVolume, id)
-	return nil
+	return l.c.WaitVolumeDeleted(ctx, id, l.o.VolumeTimeout)
 }
 
 // kept lists what a failed restore leaves in place with KeepPartial.
@@ -243,7 +278,7 @@ func (l *ledger) kept() []string {
 	}
 	for _, v := range l.volumes {
 		s := "volume " + v.id + " " + v.name
-		if l.proxy[v.id] {
+		if _, ok := l.proxy[v.id]; ok {
 			s += " (still attached to the proxy VM " + l.o.ProxyVMID + ")"
 		}
 		out = append(out, s)

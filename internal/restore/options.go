@@ -42,6 +42,7 @@ type Options struct {
 	VolumeTimeout time.Duration // volume creation and deletion (volume_creation_timeout)
 	AttachTimeout time.Duration // attach, device, detach (volume_attachment_timeout)
 	ServerTimeout time.Duration // server ACTIVE and deleted
+	Unit          int64         // bytes per volume size unit: 0 = 1 GiB (Cinder); tests use less
 
 	Overrides
 	Disk string // VolumeOnly: the label of the disk to restore
@@ -154,6 +155,9 @@ func (o *Options) defaults() {
 	}
 	if o.ServerTimeout <= 0 {
 		o.ServerTimeout = 300 * time.Second
+	}
+	if o.Unit <= 0 {
+		o.Unit = GiB
 	}
 	if o.Journal == nil {
 		o.Journal = nopJournal{}

@@ -314,7 +314,7 @@ func (pl *planner) resolveDisks(ctx context.Context, disks []Disk, name func(Dis
 		}
 	}
 	for _, d := range disks {
-		dp := diskPlan{Disk: d, size: d.sizeGiB(), name: name(d)}
+		dp := diskPlan{Disk: d, size: d.sizeUnits(pl.o.Unit), name: name(d)}
 		if d.SizeGiB > 0 && dp.size > d.SizeGiB {
 			pl.p.note("disk %s: the recorded volume size %d GiB is smaller than its %d bytes: the new volume has %d GiB",
 				d.Label, d.SizeGiB, d.Bytes, dp.size)

@@ -39,10 +39,10 @@ type Disk struct {
 	Device           string
 }
 
-// sizeGiB is the size of the new volume: the recorded size, and at least
-// enough for the archived bytes.
-func (d Disk) sizeGiB() int {
-	need := int((d.Bytes + GiB - 1) / GiB)
+// sizeUnits is the size of the new volume in units of unit bytes (GiB):
+// the recorded size, and at least enough for the archived bytes.
+func (d Disk) sizeUnits(unit int64) int {
+	need := int((d.Bytes + unit - 1) / unit)
 	return max(d.SizeGiB, need, 1)
 }
 

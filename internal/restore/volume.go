@@ -62,7 +62,7 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 		res.Volumes = []RestoredVolume{{Label: dp.Label, ID: v.ID, Name: dp.name, SizeGiB: dp.size,
 			VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone, Bootable: dp.Bootable || dp.BootIndex == 0,
 			BootIndex: -1, Bytes: dp.Bytes}}
-		secs, err := writeDisk(ctx, &o, l, dp.Disk, v.ID)
+		secs, err := writeDisk(ctx, &o, l, dp.Disk, v.ID, dp.name)
 		if err != nil {
 			return err
 		}
