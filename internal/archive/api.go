@@ -37,7 +37,7 @@ type Options struct {
 
 // BackupSpec starts one backup of one VM.
 type BackupSpec struct {
-	VMID   string          // chains are per VM id
+	VMID   string // chains are per VM id
 	VMName string
 	Type   Type            // requested; Backup.Type() is what is done
 	VM     json.RawMessage // VM description, stored verbatim for restore
