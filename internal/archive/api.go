@@ -32,7 +32,8 @@ type Options struct {
 	ChunkMin    int
 	ChunkAvg    int
 	ChunkMax    int
-	Parallelism int // chunking workers; 0 = runtime.NumCPU()
+	Parallelism int    // chunking workers; 0 = runtime.NumCPU()
+	ToolVersion string // recorded in manifests; "" = "unknown"
 }
 
 // BackupSpec starts one backup of one VM.
@@ -92,6 +93,8 @@ type Manifest struct {
 	VM      json.RawMessage
 	Disks   []Disk
 	Created time.Time
+
+	data *manifestData // the parsed manifest (engine-internal)
 }
 
 // Damage is one damaged or missing piece found by Verify.
