@@ -186,6 +186,7 @@ func (c *Cloud) CreateServer(ctx context.Context, req api.ServerCreate) (*api.Se
 	for _, v := range vols {
 		v.v.Status = "reserved"
 	}
+	srv.reserved = vols
 	id := srv.s.ID
 	out := c.userView(srv)
 	c.mu.Unlock()
@@ -232,6 +233,12 @@ func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
 	s.deleting = true
 	c.mu.Unlock()
 	c.step("server", "deleting", func() string { return c.serverStatus(id) }, func(bool) {
+		// A server deleted in BUILD releases the volumes it reserved.
+		for _, v := range s.reserved {
+			if v.server == "" && v.v.Status == "reserved" {
+				v.v.Status = "available"
+			}
+		}
 		for _, v := range c.volumes {
 			if v.server == id {
 				c.detachLocked(v)

@@ -62,6 +62,7 @@ type snapshot struct {
 type server struct {
 	s        api.Server
 	deleting bool
+	reserved []*volume // volumes reserved by CreateServer until the server is ACTIVE
 }
 
 type fault struct {
