@@ -35,7 +35,7 @@ type restoreCloudOpts struct {
 
 	// --disk and --json are shared with the local restore: whichever side
 	// registers them first owns the variable, so they are read from the
-	// command's flag set at run time (see flagString, flagBool).
+	// command's flag set at run time (see flagList, flagBool).
 }
 
 // addRestoreCloudFlags registers the cloud-restore flags on the restore command.
@@ -68,21 +68,6 @@ func addRestoreCloudFlags(cmd *cobra.Command, o *restoreCloudOpts) {
 
 // wanted reports whether the user asked for a cloud restore.
 func (o *restoreCloudOpts) wanted() bool { return o.deploy || o.volumeOnly }
-
-// flagString reads a string (or the first of a string list) flag by name.
-func flagString(fs *pflag.FlagSet, name string) string {
-	f := fs.Lookup(name)
-	if f == nil {
-		return ""
-	}
-	if sv, ok := f.Value.(pflag.SliceValue); ok {
-		if l := sv.GetSlice(); len(l) > 0 {
-			return l[0]
-		}
-		return ""
-	}
-	return f.Value.String()
-}
 
 // flagList reads a string or string-list flag by name.
 func flagList(fs *pflag.FlagSet, name string) []string {
@@ -174,7 +159,7 @@ func runRestoreCloud(cmd *cobra.Command, a *app, archive string, o *restoreCloud
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	env, err := openRestoreEnv(ctx, a, req)
+	env, err := openRestoreEnv(ctx, cmd, a, req)
 	if err != nil {
 		return err
 	}
@@ -238,12 +223,7 @@ func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudReque
 				fmt.Fprintln(stderr, "note:", n)
 			}
 		}
-		switch {
-		case errors.Is(err, context.Canceled):
-			return withCode(exitCanceled, err)
-		default:
-			return withCode(exitFailure, err)
-		}
+		return engineExit(err) // canceled: 5; damaged archive or wrong key: 4; else 1
 	}
 	return nil
 }
@@ -281,13 +261,12 @@ func human(n int64) string {
 
 // progress prints one updating line on a terminal, and nothing otherwise.
 type progress struct {
-	w      io.Writer
-	on     bool
-	last   time.Time
-	open   bool // a \r line is showing
-	start  time.Time
-	disk   string
-	prefix string
+	w     io.Writer
+	on    bool
+	last  time.Time
+	open  bool // a \r line is showing
+	start time.Time
+	disk  string
 }
 
 func newProgress(w io.Writer) *progress {
