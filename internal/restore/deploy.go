@@ -78,12 +78,13 @@ func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) er
 			BootIndex: dp.BootIndex, Bootable: dp.BootIndex == 0 || dp.Bootable, Bytes: dp.Bytes})
 	}
 	for i := range p.disks {
-		secs, err := writeDisk(ctx, o, l, p.disks[i].Disk, vols[i].ID, p.disks[i].name)
+		w, err := writeDisk(ctx, o, l, p.disks[i].Disk, vols[i].ID, p.disks[i].name)
 		if err != nil {
 			return err
 		}
-		res.Volumes[i].WriteSeconds = secs
-		res.WriteSeconds += secs
+		res.Volumes[i].WriteSeconds, res.Volumes[i].ZeroedBytes = w.secs, w.zeroed
+		res.WriteSeconds += w.secs
+		res.ZeroedBytes += w.zeroed
 		res.Bytes += p.disks[i].Bytes
 	}
 	var bds []api.BlockDevice
@@ -160,64 +161,72 @@ func createVolume(ctx context.Context, o *Options, l *ledger, p *plan, dp *diskP
 	return v, nil
 }
 
+// written is what writing one disk did.
+type written struct {
+	secs   float64 // writing and flushing
+	zeroed int64   // bytes zeroed by the kernel (zero ranges) instead of written
+}
+
 // writeDisk attaches a volume to the proxy, writes the disk into its device,
-// flushes it and detaches it. It returns the seconds spent writing.
-func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, name string) (float64, error) {
+// flushes it and detaches it.
+func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, name string) (written, error) {
 	o.Progress(Event{Stage: "attach", Disk: d.Label, Msg: "attaching volume " + volumeID + " to the proxy VM"})
 	if err := l.attach(ctx, volumeID, name); err != nil {
-		return 0, fmt.Errorf("%w%s", err, hint(err))
+		return written{}, fmt.Errorf("%w%s", err, hint(err))
 	}
 	if _, err := o.Cloud.WaitVolume(ctx, volumeID, o.AttachTimeout, "in-use"); err != nil {
-		return 0, fmt.Errorf("attach volume %s to the proxy VM: %w", volumeID, err)
+		return written{}, fmt.Errorf("attach volume %s to the proxy VM: %w", volumeID, err)
 	}
 	path, err := o.Devices.Find(ctx, volumeID, o.AttachTimeout)
 	if err != nil {
-		return 0, err
+		return written{}, err
 	}
 	start := time.Now()
-	if err := writeDevice(ctx, o, d, path); err != nil {
-		return 0, err
+	zeroed, err := writeDevice(ctx, o, d, path)
+	if err != nil {
+		return written{}, err
 	}
-	secs := time.Since(start).Seconds()
+	w := written{secs: time.Since(start).Seconds(), zeroed: zeroed}
 	o.Progress(Event{Stage: "detach", Disk: d.Label, Msg: "detaching volume " + volumeID})
 	if err := l.detach(ctx, volumeID); err != nil {
-		return secs, err
+		return w, err
 	}
-	return secs, nil
+	return w, nil
 }
 
 // writeDevice writes one disk of the chain into the device at path. The
 // device is opened write-only without O_TRUNC: a disk cannot be truncated,
 // and a regular-file device (test harness) must keep its size.
-func writeDevice(ctx context.Context, o *Options, d Disk, path string) error {
+func writeDevice(ctx context.Context, o *Options, d Disk, path string) (int64, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("open the device of disk %s: %w", d.Label, err)
+		return 0, fmt.Errorf("open the device of disk %s: %w", d.Label, err)
 	}
 	defer f.Close()
 	size, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return fmt.Errorf("size of device %s: %w", path, err)
+		return 0, fmt.Errorf("size of device %s: %w", path, err)
 	}
 	if size < d.Bytes {
-		return fmt.Errorf("device %s holds %d bytes, less than the %d bytes of disk %s", path, size, d.Bytes, d.Label)
+		return 0, fmt.Errorf("device %s holds %d bytes, less than the %d bytes of disk %s", path, size, d.Bytes, d.Label)
 	}
 	total := d.Bytes
+	dw := newDeviceWriter(f, o.PlainZeroWrites)
 	ro := archive.RestoreOptions{SkipHoles: o.SkipZeroWrites, Progress: func(n int64) {
 		o.Progress(Event{Stage: "write", Disk: d.Label, Done: n, Total: total})
 	}}
 	o.Progress(Event{Stage: "write", Disk: d.Label, Done: 0, Total: total})
-	if err := o.Source.RestoreDisk(ctx, o.Manifest, d.Label, f, ro); err != nil {
-		return fmt.Errorf("write disk %s to %s: %w", d.Label, path, err)
+	if err := o.Source.RestoreDisk(ctx, o.Manifest, d.Label, dw, ro); err != nil {
+		return 0, fmt.Errorf("write disk %s to %s: %w", d.Label, path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("flush disk %s to %s: %w", d.Label, path, err)
+		return 0, fmt.Errorf("flush disk %s to %s: %w", d.Label, path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
+		return 0, fmt.Errorf("close %s: %w", path, err)
 	}
 	o.Progress(Event{Stage: "write", Disk: d.Label, Done: total, Total: total})
-	return nil
+	return dw.zeroed.Load(), nil
 }
 
 // finishFailed rolls back (or keeps, detached) what a failed restore made.

@@ -551,11 +551,13 @@ func TestVolumeOnly(t *testing.T) {
 // does not read as zeros (old data on the backend) keeps that data in the
 // archive's holes when they are skipped.
 func TestZeroWrites(t *testing.T) {
-	for _, skip := range []bool{false, true} {
-		t.Run(fmt.Sprintf("skip=%v", skip), func(t *testing.T) {
+	for _, mode := range []string{"zero-range", "plain", "skip"} {
+		skip := mode == "skip"
+		t.Run(mode, func(t *testing.T) {
 			w := newWorld(t)
 			o := w.opts(t)
 			o.SkipZeroWrites = skip
+			o.PlainZeroWrites = mode == "plain"
 			o.Disk = w.labels[0]
 			// Dirty each new volume before it is written, like a backend
 			// that hands out reused extents.
@@ -583,6 +585,10 @@ func TestZeroWrites(t *testing.T) {
 			if res.SkipZeroWrites != skip {
 				t.Errorf("result SkipZeroWrites = %v", res.SkipZeroWrites)
 			}
+			if mode != "zero-range" && res.ZeroedBytes != 0 {
+				t.Errorf("%s: %d bytes zeroed by fallocate", mode, res.ZeroedBytes)
+			}
+			t.Logf("%s: %d bytes zeroed by the kernel", mode, res.ZeroedBytes)
 		})
 	}
 }

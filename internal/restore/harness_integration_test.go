@@ -35,7 +35,7 @@ type harness struct {
 	cloud *api.Client
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dir := os.Getenv("OPENSTACK_HARNESS_DIR")
 	if dir == "" {
@@ -72,7 +72,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 // py runs harness.py and returns its stdout.
-func (h *harness) py(t *testing.T, args ...string) []byte {
+func (h *harness) py(t testing.TB, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command("/usr/bin/python3", append([]string{filepath.Join(h.env["OS_HARNESS_HOME"], "harness.py")}, args...)...)
 	var stderr bytes.Buffer
@@ -84,11 +84,11 @@ func (h *harness) py(t *testing.T, args ...string) []byte {
 	return out
 }
 
-func (h *harness) volumePath(t *testing.T, id string) string {
+func (h *harness) volumePath(t testing.TB, id string) string {
 	return strings.TrimSpace(string(h.py(t, "volume-path", id)))
 }
 
-func (h *harness) sha256(t *testing.T, paths ...string) []string {
+func (h *harness) sha256(t testing.TB, paths ...string) []string {
 	t.Helper()
 	var out []string
 	for _, line := range strings.Split(strings.TrimSpace(string(h.py(t, append([]string{"sha256"}, paths...)...))), "\n") {
@@ -109,7 +109,7 @@ type seeded struct {
 
 // seed creates the two-disk test VM and deletes it (with its volumes) at
 // the end of the test.
-func (h *harness) seed(t *testing.T, name string) *seeded {
+func (h *harness) seed(t testing.TB, name string) *seeded {
 	t.Helper()
 	var s seeded
 	if err := json.Unmarshal(h.py(t, "seed-vm", "--name", name, "--disk", "1G:ext4:/usr/share/doc", "--disk", "256M:random:11"), &s); err != nil {
@@ -123,8 +123,33 @@ func (h *harness) seed(t *testing.T, name string) *seeded {
 	return &s
 }
 
+// remove deletes a restored server and its volumes now.
+func (h *harness) remove(t testing.TB, r *restore.Result) {
+	t.Helper()
+	ctx := context.Background()
+	if r.ServerID != "" {
+		if err := h.cloud.DeleteServer(ctx, r.ServerID); err != nil && !api.IsNotFound(err) {
+			t.Fatalf("delete server %s: %v", r.ServerID, err)
+		}
+		if err := h.cloud.WaitServerDeleted(ctx, r.ServerID, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range r.Volumes {
+		if _, err := h.cloud.WaitVolume(ctx, v.ID, 2*time.Minute, "available"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.cloud.DeleteVolume(ctx, v.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.cloud.WaitVolumeDeleted(ctx, v.ID, 2*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // cleanupResult removes a restored server and its volumes (or a lone volume).
-func (h *harness) cleanupResult(t *testing.T, r *restore.Result) {
+func (h *harness) cleanupResult(t testing.TB, r *restore.Result) {
 	t.Helper()
 	if r == nil {
 		return
@@ -155,7 +180,7 @@ func (h *harness) cleanupResult(t *testing.T, r *restore.Result) {
 
 // backup stores the seeded VM's volumes (their backing files, which is what
 // a snapshot of them holds) as one archive of type typ.
-func (h *harness) backup(t *testing.T, repo *archive.Repo, s *seeded, typ archive.Type) *archive.Summary {
+func (h *harness) backup(t testing.TB, repo *archive.Repo, s *seeded, typ archive.Type) *archive.Summary {
 	t.Helper()
 	ctx := context.Background()
 	srv, err := h.cloud.GetServer(ctx, s.ServerID)
@@ -211,7 +236,7 @@ func (h *harness) backup(t *testing.T, repo *archive.Repo, s *seeded, typ archiv
 
 // scribble overwrites a few ranges of a backing file with random bytes, as
 // the guest would between two backups.
-func scribble(t *testing.T, path string, offsets ...int64) {
+func scribble(t testing.TB, path string, offsets ...int64) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
@@ -227,7 +252,7 @@ func scribble(t *testing.T, path string, offsets ...int64) {
 	}
 }
 
-func (h *harness) options(t *testing.T, repo *archive.Repo, m *archive.Manifest) restore.Options {
+func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest) restore.Options {
 	t.Helper()
 	j, err := journal.Begin(t.TempDir(), journal.NewJobID(), "restore")
 	if err != nil {
@@ -245,7 +270,7 @@ func (h *harness) options(t *testing.T, repo *archive.Repo, m *archive.Manifest)
 		Journal: j, JobID: j.JobID()}
 }
 
-func openRepo(t *testing.T) *archive.Repo {
+func openRepo(t testing.TB) *archive.Repo {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -266,7 +291,7 @@ func randName(prefix string) string {
 
 // checkRestored compares the restored volumes' backing files with the
 // backed-up hashes and checks the server.
-func (h *harness) checkRestored(t *testing.T, r *restore.Result, wantName string, want map[string]string) {
+func (h *harness) checkRestored(t testing.TB, r *restore.Result, wantName string, want map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	if r.ServerName != wantName {
@@ -301,7 +326,7 @@ func (h *harness) checkRestored(t *testing.T, r *restore.Result, wantName string
 
 // ours lists the test project's servers and volumes whose name starts with
 // prefix.
-func (h *harness) ours(t *testing.T, prefix string) []string {
+func (h *harness) ours(t testing.TB, prefix string) []string {
 	t.Helper()
 	var res struct {
 		Servers []struct{ ID, Name, Status string } `json:"servers"`
@@ -327,7 +352,7 @@ func (h *harness) ours(t *testing.T, prefix string) []string {
 	return out
 }
 
-func hashes(h *harness, t *testing.T, s *seeded) map[string]string {
+func hashes(h *harness, t testing.TB, s *seeded) map[string]string {
 	paths := make([]string, len(s.Volumes))
 	for i, v := range s.Volumes {
 		paths[i] = v.Path
@@ -420,7 +445,7 @@ func TestHarnessDeploy(t *testing.T) {
 }
 
 // adminCinder returns an admin token and the admin project's Cinder endpoint.
-func (h *harness) adminCinder(t *testing.T) (token, endpoint string) {
+func (h *harness) adminCinder(t testing.TB) (token, endpoint string) {
 	t.Helper()
 	e := h.env
 	body := map[string]any{"auth": map[string]any{
@@ -459,7 +484,7 @@ func (h *harness) adminCinder(t *testing.T) (token, endpoint string) {
 	return "", ""
 }
 
-func adminDo(t *testing.T, token, method, url string, body any, out any) {
+func adminDo(t testing.TB, token, method, url string, body any, out any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -567,5 +592,48 @@ func TestHarnessRollback(t *testing.T) {
 	}
 	if len(proxyAtt) != 1 {
 		t.Errorf("proxy attachments %+v, want its root volume only", proxyAtt)
+	}
+}
+
+// BenchmarkHarnessRestore measures a whole --deploy restore of the seeded
+// two-disk VM (1 GiB ext4 of /usr/share/doc + 256 MiB random, on volumes of
+// 1 GiB each: 2 GiB logical) for each way of handling the archive's zero
+// ranges. MB/s is logical bytes per second of writing (1 MB = 10^6 B).
+//
+//	go test -run '^$' -bench HarnessRestore -benchtime 1x -count 3 ./internal/restore/
+func BenchmarkHarnessRestore(b *testing.B) {
+	h := newHarness(b)
+	ctx := context.Background()
+	name := randName("restore-bench-")
+	s := h.seed(b, name)
+	repo := openRepo(b)
+	full := h.backup(b, repo, s, archive.Full)
+	want := hashes(h, b, s)
+	m, err := repo.Load(ctx, full.ArchiveID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"zero-range", "plain-zeros", "skip-zero-writes"} {
+		b.Run(mode, func(b *testing.B) {
+			var bytes int64
+			var write, whole float64
+			for range b.N {
+				o := h.options(b, repo, m)
+				o.SkipZeroWrites = mode == "skip-zero-writes"
+				o.PlainZeroWrites = mode == "plain-zeros"
+				r, err := restore.Deploy(ctx, o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h.checkRestored(b, r, r.ServerName, want)
+				h.remove(b, r)
+				bytes += r.Bytes
+				write += r.WriteSeconds
+				whole += r.Seconds
+			}
+			b.ReportMetric(float64(bytes)/1e6/write, "MB/s-write")
+			b.ReportMetric(float64(bytes)/1e6/whole, "MB/s-restore")
+			b.ReportMetric(whole/float64(b.N), "s/restore")
+		})
 	}
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// the backend's new volumes read as zeros (thin LVM, Ceph RBD, sparse
 	// files); otherwise old data of the backend could show through.
 	SkipZeroWrites bool
+	// PlainZeroWrites writes the zeros as bytes even where the kernel could
+	// zero the range (fallocate FALLOC_FL_ZERO_RANGE, see deviceWriter):
+	// for measurements and for devices that mishandle it.
+	PlainZeroWrites bool
 	// KeepPartial keeps what a failed restore created (for inspection)
 	// instead of removing it; the journal then forgets it, so no sweep
 	// removes it either.
@@ -84,6 +88,7 @@ type Result struct {
 	Notes          []string         `json:"notes,omitempty"`
 	Bytes          int64            `json:"bytes"`         // logical bytes of the restored disks
 	WriteSeconds   float64          `json:"write_seconds"` // time spent writing the disks
+	ZeroedBytes    int64            `json:"zeroed_bytes"`  // zero ranges the kernel zeroed instead of writing
 	Seconds        float64          `json:"seconds"`       // whole restore
 	SkipZeroWrites bool             `json:"skip_zero_writes"`
 	Partial        bool             `json:"partial,omitempty"` // failed, and KeepPartial kept these
@@ -101,6 +106,7 @@ type RestoredVolume struct {
 	BootIndex        int     `json:"boot_index"`
 	Bytes            int64   `json:"bytes"`
 	WriteSeconds     float64 `json:"write_seconds"`
+	ZeroedBytes      int64   `json:"zeroed_bytes"`
 }
 
 // MBps is the write throughput in MB/s (10^6 bytes), 0 when unknown.

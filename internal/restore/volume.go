@@ -62,11 +62,12 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 		res.Volumes = []RestoredVolume{{Label: dp.Label, ID: v.ID, Name: dp.name, SizeGiB: dp.size,
 			VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone, Bootable: dp.Bootable || dp.BootIndex == 0,
 			BootIndex: -1, Bytes: dp.Bytes}}
-		secs, err := writeDisk(ctx, &o, l, dp.Disk, v.ID, dp.name)
+		w, err := writeDisk(ctx, &o, l, dp.Disk, v.ID, dp.name)
 		if err != nil {
 			return err
 		}
-		res.Volumes[0].WriteSeconds, res.WriteSeconds, res.Bytes = secs, secs, dp.Bytes
+		res.Volumes[0].WriteSeconds, res.WriteSeconds, res.Bytes = w.secs, w.secs, dp.Bytes
+		res.Volumes[0].ZeroedBytes, res.ZeroedBytes = w.zeroed, w.zeroed
 		if res.Volumes[0].Bootable {
 			if err := o.Cloud.SetBootable(ctx, v.ID, true); err != nil {
 				return fmt.Errorf("mark volume %s bootable: %w", v.ID, err)
