@@ -78,6 +78,7 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 	req.opts.Devices = restore.DeviceFinder{Dir: cfg.DeviceDir}
 	req.opts.VolumeTimeout = cfg.VolumeCreationTimeout
 	req.opts.AttachTimeout = cfg.VolumeAttachmentTimeout
+	req.opts.DiskParallelism = cfg.DiskParallelism
 	log.Infof("restore job %s: archive %s (%s, VM %s %s) into the cloud", env.jobID, env.manifest.ID,
 		env.manifest.Type, env.manifest.VMName, env.manifest.VMID)
 	return env, nil

@@ -2,10 +2,12 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"rb_module_rustack/internal/api"
@@ -77,13 +79,13 @@ func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) er
 			SizeGiB: dp.size, VolumeType: vols[i].VolumeType, AvailabilityZone: vols[i].AvailabilityZone,
 			BootIndex: dp.BootIndex, Bootable: dp.BootIndex == 0 || dp.Bootable, Bytes: dp.Bytes})
 	}
-	for i := range p.disks {
-		w, err := writeDisk(ctx, o, l, p.disks[i].Disk, vols[i].ID, p.disks[i].name)
-		if err != nil {
-			return err
-		}
+	ws, err := writeDisks(ctx, o, l, p.disks, vols)
+	if err != nil {
+		return err
+	}
+	for i, w := range ws {
 		res.Volumes[i].WriteSeconds, res.Volumes[i].ZeroedBytes = w.secs, w.zeroed
-		res.WriteSeconds += w.secs
+		res.WriteSeconds = max(res.WriteSeconds, w.end.Sub(ws[0].start).Seconds())
 		res.ZeroedBytes += w.zeroed
 		res.Bytes += p.disks[i].Bytes
 	}
@@ -163,8 +165,61 @@ func createVolume(ctx context.Context, o *Options, l *ledger, p *plan, dp *diskP
 
 // written is what writing one disk did.
 type written struct {
-	secs   float64 // writing and flushing
-	zeroed int64   // bytes zeroed by the kernel (zero ranges) instead of written
+	secs       float64 // writing and flushing
+	zeroed     int64   // bytes zeroed by the kernel (zero ranges) instead of written
+	start, end time.Time
+}
+
+// writeDisks writes every disk into its volume, o.DiskParallelism disks at a
+// time (each attached to the proxy, written, detached). The first failure
+// cancels the others; every one has finished (and detached when it could)
+// when writeDisks returns.
+func writeDisks(ctx context.Context, o *Options, l *ledger, disks []diskPlan, vols []*api.Volume) ([]written, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make([]written, len(disks))
+	errs := make([]error, len(disks))
+	sem := make(chan struct{}, o.DiskParallelism)
+	var wg sync.WaitGroup
+	for i := range disks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			out[i], errs[i] = writeDisk(ctx, o, l, disks[i].Disk, vols[i].ID, disks[i].name)
+			if errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	// The first real error, not the cancellations it caused.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	start := out[0].start
+	for _, w := range out {
+		if w.start.Before(start) {
+			start = w.start
+		}
+	}
+	for i := range out {
+		out[i].start = start
+	}
+	return out, nil
 }
 
 // writeDisk attaches a volume to the proxy, writes the disk into its device,
@@ -186,7 +241,8 @@ func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, nam
 	if err != nil {
 		return written{}, err
 	}
-	w := written{secs: time.Since(start).Seconds(), zeroed: zeroed}
+	end := time.Now()
+	w := written{secs: end.Sub(start).Seconds(), zeroed: zeroed, start: start, end: end}
 	o.Progress(Event{Stage: "detach", Disk: d.Label, Msg: "detaching volume " + volumeID})
 	if err := l.detach(ctx, volumeID); err != nil {
 		return w, err
@@ -236,7 +292,7 @@ func finishFailed(ctx context.Context, o *Options, l *ledger, res *Result, err e
 		// collect attachments.
 		rctx := context.WithoutCancel(ctx)
 		for _, v := range l.volumes {
-			if _, ok := l.proxy[v.id]; ok {
+			if l.attached(v.id) {
 				_ = l.detachForRollback(rctx, v.id)
 			}
 		}

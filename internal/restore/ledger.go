@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"rb_module_rustack/internal/api"
@@ -22,6 +23,7 @@ const MetaJob = "rb_module_rustack.job"
 type ledger struct {
 	c       Cloud
 	o       *Options
+	mu      sync.Mutex // guards proxy and open: disks are written concurrently
 	volumes []ledgerVolume
 	pending []ledgerVolume // volumes whose create call failed (they may exist anyway)
 	proxy   map[string]int // volume id -> journal entry of its attachment to the proxy
@@ -47,7 +49,9 @@ func (l *ledger) record(kind, name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("journal %s %s: %w", kind, name, err)
 	}
+	l.mu.Lock()
 	l.open[e] = true
+	l.mu.Unlock()
 	return e, nil
 }
 
@@ -75,8 +79,10 @@ func (l *ledger) attach(ctx context.Context, volumeID, name string) error {
 	if err != nil {
 		return fmt.Errorf("journal attachment of %s: %w", volumeID, err)
 	}
+	l.mu.Lock()
 	l.open[e] = true
 	l.proxy[volumeID] = e
+	l.mu.Unlock()
 	if _, err := l.c.AttachVolume(ctx, l.o.ProxyVMID, volumeID); err != nil {
 		return fmt.Errorf("attach volume %s to the proxy VM %s: %w", volumeID, l.o.ProxyVMID, err)
 	}
@@ -99,10 +105,21 @@ func (l *ledger) detach(ctx context.Context, volumeID string) error {
 }
 
 func (l *ledger) detached(volumeID string) {
-	if e, ok := l.proxy[volumeID]; ok {
+	l.mu.Lock()
+	e, ok := l.proxy[volumeID]
+	delete(l.proxy, volumeID)
+	l.mu.Unlock()
+	if ok {
 		l.remove(e)
-		delete(l.proxy, volumeID)
 	}
+}
+
+// attached reports whether volumeID is (or may be) attached to the proxy.
+func (l *ledger) attached(volumeID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.proxy[volumeID]
+	return ok
 }
 
 // createServer journals, creates and records the server.
@@ -127,19 +144,23 @@ func (l *ledger) createServer(ctx context.Context, req api.ServerCreate) (*api.S
 // remove drops a journal entry. A journal that cannot be updated leaves an
 // entry that a sweep checks against the cloud; not worth failing for.
 func (l *ledger) remove(e int) {
-	if !l.open[e] {
-		return
-	}
-	_ = l.o.Journal.Removed(e)
+	l.mu.Lock()
+	open := l.open[e]
 	delete(l.open, e)
+	l.mu.Unlock()
+	if open {
+		_ = l.o.Journal.Removed(e)
+	}
 }
 
 // handOver drops every journal entry: the resources now belong to the user.
 func (l *ledger) handOver() {
+	l.mu.Lock()
 	es := make([]int, 0, len(l.open))
 	for e := range l.open {
 		es = append(es, e)
 	}
+	l.mu.Unlock()
 	slices.Sort(es)
 	for _, e := range es {
 		l.remove(e)
@@ -206,7 +227,7 @@ func (l *ledger) rollback(parent context.Context) []string {
 	}
 
 	for _, v := range l.volumes {
-		if _, ok := l.proxy[v.id]; !ok {
+		if !l.attached(v.id) {
 			continue
 		}
 		progress("detaching volume " + v.id + " from the proxy VM")
@@ -278,7 +299,7 @@ func (l *ledger) kept() []string {
 	}
 	for _, v := range l.volumes {
 		s := "volume " + v.id + " " + v.name
-		if _, ok := l.proxy[v.id]; ok {
+		if l.attached(v.id) {
 			s += " (still attached to the proxy VM " + l.o.ProxyVMID + ")"
 		}
 		out = append(out, s)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"rb_module_rustack/internal/archive"
@@ -43,6 +44,9 @@ type Options struct {
 	AttachTimeout time.Duration // attach, device, detach (volume_attachment_timeout)
 	ServerTimeout time.Duration // server ACTIVE and deleted
 	Unit          int64         // bytes per volume size unit: 0 = 1 GiB (Cinder); tests use less
+	// DiskParallelism is how many disks are attached to the proxy and
+	// written at once (disk_parallelism); 0 = 2.
+	DiskParallelism int
 
 	Overrides
 	Disk string // VolumeOnly: the label of the disk to restore
@@ -62,7 +66,7 @@ type Options struct {
 
 	Journal  Journal          // nil = no journal (tests)
 	JobID    string           // tags the new volumes (metadata rb_module_rustack.job)
-	Progress func(Event)      // nil = quiet
+	Progress func(Event)      // nil = quiet; calls are serialized
 	Now      func() time.Time // nil = time.Now
 }
 
@@ -87,7 +91,7 @@ type Result struct {
 	Volumes        []RestoredVolume `json:"volumes"`
 	Notes          []string         `json:"notes,omitempty"`
 	Bytes          int64            `json:"bytes"`         // logical bytes of the restored disks
-	WriteSeconds   float64          `json:"write_seconds"` // time spent writing the disks
+	WriteSeconds   float64          `json:"write_seconds"` // from the first write to the last flush (disks overlap)
 	ZeroedBytes    int64            `json:"zeroed_bytes"`  // zero ranges the kernel zeroed instead of writing
 	Seconds        float64          `json:"seconds"`       // whole restore
 	SkipZeroWrites bool             `json:"skip_zero_writes"`
@@ -168,8 +172,19 @@ func (o *Options) defaults() {
 	if o.Journal == nil {
 		o.Journal = nopJournal{}
 	}
+	if o.DiskParallelism <= 0 {
+		o.DiskParallelism = 2
+	}
 	if o.Progress == nil {
 		o.Progress = func(Event) {}
+	} else {
+		var mu sync.Mutex
+		p := o.Progress
+		o.Progress = func(e Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			p(e)
+		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
