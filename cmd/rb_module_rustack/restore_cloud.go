@@ -260,17 +260,19 @@ func human(n int64) string {
 }
 
 // progress prints one updating line on a terminal, and nothing otherwise.
+// restore serializes the events.
 type progress struct {
 	w     io.Writer
 	on    bool
 	last  time.Time
 	open  bool // a \r line is showing
 	start time.Time
-	disk  string
+	done  map[string]int64 // per disk being written
+	total map[string]int64
 }
 
 func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+	p := &progress{w: w, done: map[string]int64{}, total: map[string]int64{}}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 		p.on = err == nil
@@ -282,29 +284,34 @@ func (p *progress) event(e restore.Event) {
 	if !p.on {
 		return
 	}
-	if e.Stage == "write" {
-		if e.Disk != p.disk || e.Done == 0 {
-			p.disk, p.start = e.Disk, time.Now()
-		}
-		now := time.Now()
-		if e.Done < e.Total && now.Sub(p.last) < 200*time.Millisecond {
-			return
-		}
-		p.last = now
-		rate := 0.0
-		if s := now.Sub(p.start).Seconds(); s > 0 {
-			rate = float64(e.Done) / 1e6 / s
-		}
-		pct := 100.0
-		if e.Total > 0 {
-			pct = 100 * float64(e.Done) / float64(e.Total)
-		}
-		fmt.Fprintf(p.w, "\r\033[Kwriting disk %s: %s / %s (%.0f%%, %.0f MB/s)", e.Disk, human(e.Done), human(e.Total), pct, rate)
-		p.open = true
+	if e.Stage != "write" {
+		p.finish()
+		fmt.Fprintf(p.w, "%s\n", e.Msg)
 		return
 	}
-	p.finish()
-	fmt.Fprintf(p.w, "%s\n", e.Msg)
+	if p.start.IsZero() {
+		p.start = time.Now()
+	}
+	p.done[e.Disk], p.total[e.Disk] = e.Done, e.Total
+	var done, total int64
+	for d, n := range p.done {
+		done, total = done+n, total+p.total[d]
+	}
+	now := time.Now()
+	if done < total && now.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = now
+	rate := 0.0
+	if s := now.Sub(p.start).Seconds(); s > 0 {
+		rate = float64(done) / 1e6 / s
+	}
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), human(done), human(total), pct, rate)
+	p.open = true
 }
 
 func (p *progress) finish() {
