@@ -94,7 +94,7 @@ gotest() {
     # Once the harness is up, an integration test that skips for want of it is a failure.
     [ $HARNESS_UP = 1 ] && skipflag=(-fail-on-skip 'up\.sh|harness')
     go test -json -race -count=1 -timeout "$TEST_TIMEOUT" ./... 2>&1 |
-        tee "$WORK/gotest.json" | "$WORK/testsummary" "${skipflag[@]}"
+        tee "$WORK/gotest.json" | "$WORK/testsummary" "${skipflag[@]}" | tee "$WORK/gotest.summary"
 }
 
 fuzz() {
@@ -129,8 +129,13 @@ step "fuzz ($FUZZTIME per target)" fuzz
 echo
 echo "===== summary ($((SECONDS - START))s)"
 printf '%s\n' "${RESULTS[@]}"
+# The test count goes last: it is the line CI reads.
+counts=$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed' "$WORK/gotest.summary" 2>/dev/null | tail -n 1)
 if [ $FAILED -ne 0 ]; then
     echo "RESULT: FAILED"
+    [ -n "$counts" ] && echo "$counts"
     exit 1
 fi
 echo "RESULT: all steps passed"
+[ -n "$counts" ] && echo "$counts"
+exit 0

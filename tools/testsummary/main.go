@@ -54,6 +54,7 @@ func summarize(r io.Reader, w io.Writer, skipRE *regexp.Regexp) bool {
 	build := map[string]*strings.Builder{}
 	var failedTests, badSkips, skips []string
 	var pkgLines []string
+	passed := 0
 	failed := false
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
@@ -100,6 +101,8 @@ func summarize(r io.Reader, w io.Writer, skipRE *regexp.Regexp) bool {
 		case "pass":
 			if e.Test == "" {
 				pkgLines = append(pkgLines, fmt.Sprintf("ok    %s (%.1fs)", e.Package, e.Elapsed))
+			} else {
+				passed++
 			}
 		case "skip":
 			if e.Test == "" {
@@ -142,6 +145,9 @@ func summarize(r io.Reader, w io.Writer, skipRE *regexp.Regexp) bool {
 			fmt.Fprintln(w, "FAIL ", s)
 		}
 	}
+	// The plain closing line CI reads: tests (and subtests) that passed,
+	// failed, and were skipped.
+	fmt.Fprintf(w, "tests: %d passed, %d failed, %d skipped\n", passed, len(failedTests), len(skips))
 	return failed
 }
 
