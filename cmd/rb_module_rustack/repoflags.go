@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
 
@@ -15,7 +14,6 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
-	"rb_module_rustack/internal/dedup"
 )
 
 // Repository flags: every repository option of the configuration can also
@@ -52,23 +50,6 @@ func addRepoFlags(cmd *cobra.Command, write bool) {
 	}
 }
 
-// defaultConfig is the configuration without a file: the documented
-// defaults of the keys the engine commands use.
-func defaultConfig() *config.Config {
-	return &config.Config{
-		Pool:             "/opt/rubackup/backup/rustack",
-		MasterKeyFile:    "/opt/rubackup/keys/master-key",
-		Cipher:           crypt.AES256GCM,
-		Compression:      "zstd",
-		CompressionLevel: "fastest",
-		ChunkMin:         dedup.DefaultChunkMin,
-		ChunkAvg:         dedup.DefaultChunkAvg,
-		ChunkMax:         dedup.DefaultChunkMax,
-		Parallelism:      runtime.NumCPU(),
-		DiskParallelism:  2,
-	}
-}
-
 // engineConfig reads the configuration for the engine commands. With no -c
 // and no file at the default path it uses the defaults, so flags alone are
 // enough.
@@ -79,7 +60,17 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 	}
 	if !explicit {
 		if _, err := os.Stat(a.configPath); errors.Is(err, fs.ErrNotExist) {
-			return defaultConfig(), nil
+			// No configuration file: the documented defaults, rule
+			// parameters (--param) and flags.
+			params, err := a.paramMap()
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := config.Parse("(defaults: no "+a.configPath+")", strings.NewReader(""), params)
+			if err != nil {
+				return nil, withCode(exitUsage, err)
+			}
+			return cfg, nil
 		}
 	}
 	cfg, err := a.loadConfig("image")

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -86,18 +84,6 @@ func testKey(t testing.TB) []byte {
 func vmJSON(name string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"name": name, "flavor": "m1.small", "metadata": map[string]string{"a": "b"}})
 	return b
-}
-
-func poolFiles(t testing.TB, dir string) []string {
-	t.Helper()
-	var out []string
-	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() {
-			out = append(out, p)
-		}
-		return nil
-	})
-	return out
 }
 
 func backupDisks(t testing.TB, r *Repo, vmID string, typ Type, disks map[string][]byte, order []string) *Summary {

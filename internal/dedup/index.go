@@ -177,3 +177,18 @@ func (x *Index) Has(id ID) bool {
 	_, ok := x.Lookup(id)
 	return ok
 }
+
+// SortByOffset returns the entries sorted by offset (a new slice).
+func SortByOffset(es []IndexEntry) []IndexEntry {
+	out := append([]IndexEntry(nil), es...)
+	slices.SortFunc(out, func(a, b IndexEntry) int {
+		switch {
+		case a.Off < b.Off:
+			return -1
+		case a.Off > b.Off:
+			return 1
+		}
+		return 0
+	})
+	return out
+}

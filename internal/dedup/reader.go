@@ -94,6 +94,7 @@ type readState struct {
 	plain  []byte
 	buf    []byte
 	zeroes []byte
+	bufCap int64 // preferred buffer size
 }
 
 func (r *Reader) newState() *readState {
@@ -149,11 +150,16 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 		mu.Unlock()
 		cancel()
 	}
+	var total int64
+	for _, x := range runs {
+		total += x.Len
+	}
 	for range par {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s := r.newState()
+			s.bufCap = min(total, restoreBatch)
 			for b := range ch {
 				if ctx.Err() != nil {
 					continue
@@ -188,16 +194,17 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 }
 
 func (s *readState) restore(src Source, b batch, dst io.WriterAt) error {
-	if cap(s.buf) < int(b.size) {
-		s.buf = make([]byte, max(b.size, restoreBatch))
-	}
-	buf := s.buf[:b.size]
+	var buf []byte
 	if len(b.runs) == 1 && b.runs[0].Hole {
 		if len(s.zeroes) < int(b.size) {
-			s.zeroes = make([]byte, max(b.size, restoreBatch))
+			s.zeroes = make([]byte, max(b.size, s.bufCap))
 		}
 		buf = s.zeroes[:b.size]
 	} else {
+		if cap(s.buf) < int(b.size) {
+			s.buf = make([]byte, max(b.size, s.bufCap))
+		}
+		buf = s.buf[:b.size]
 		var p int64
 		for _, r := range b.runs {
 			if _, err := s.load(src, r.ID, r.Len, buf[p:p+r.Len]); err != nil {

@@ -22,15 +22,3 @@ func newZeroChecker() *zeroChecker { return &zeroChecker{page: make([]byte, Zero
 func (z *zeroChecker) isZero(b []byte) bool {
 	return bytes.Equal(b, z.page[:len(b)])
 }
-
-// allZero reports whether b (any length) is all zero.
-func (z *zeroChecker) allZero(b []byte) bool {
-	for len(b) > 0 {
-		n := min(len(b), ZeroBlock)
-		if !z.isZero(b[:n]) {
-			return false
-		}
-		b = b[n:]
-	}
-	return true
-}
