@@ -1,18 +1,339 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/api"
+	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/guest"
+	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/snapshot"
 )
 
-// SKELETON: replaced by the command's owner.
+type backupOpts struct {
+	vm     string
+	typ    string
+	asJSON bool
+}
+
 func newBackupCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "backup",
-		Short: "backup (not yet available)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitFailure, errors.New("backup: not yet available"))
+	var o backupOpts
+	cmd := &cobra.Command{
+		Use:   "backup --vm ID|NAME --type full|incremental|differential [--param k=v]...",
+		Short: "back up a VM: snapshots, temporary volumes on the proxy, into the archive pool or dedup store",
+		Long: `Backs up one VM of the project (docs/backup.md):
+
+  1. sweeps what killed runs left behind (as the cleanup command does);
+  2. describes the VM (volumes in boot order, flavor, networks, metadata);
+  3. runs the guest's before script (admin account needed), snapshots every
+     volume, runs the after script;
+  4. reads each snapshot through a temporary volume attached to this proxy
+     VM (rubackup-vm-id), disk_parallelism disks at a time;
+  5. removes the temporary volumes and the snapshots, and commits the archive.
+
+An incremental or differential with no usable base becomes a full one and
+says so. Rule parameters (--param script_before_snapshot=..., and any
+configuration key) override the configuration file.
+
+Exit codes: 0 done; 1 failed (cloud, guest script, data, I/O; nothing of the
+backup is kept, cloud resources are removed); 2 bad command line or
+configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
+		Example: `  rb_module_rustack backup --vm web01 --type full
+  rb_module_rustack backup --vm 3f0c...e1 --type incremental --param script_before_snapshot=/usr/local/bin/freeze.sh`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd.Context(), a, &o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.vm, "vm", "", "VM id or name (required)")
+	f.StringVar(&o.typ, "type", "full", "full | incremental | differential")
+	f.BoolVar(&o.asJSON, "json", false, "print the summary as JSON")
+	return cmd
+}
+
+// backupSummary is what backup prints (--json: as is).
+type backupSummary struct {
+	Archive     string        `json:"archive"`
+	Path        string        `json:"path"`
+	VMID        string        `json:"vm_id"`
+	VMName      string        `json:"vm_name"`
+	Type        string        `json:"type"`
+	Requested   string        `json:"requested_type"`
+	Note        string        `json:"note,omitempty"`
+	Parent      string        `json:"parent,omitempty"`
+	JobID       string        `json:"job_id"`
+	Disks       []summaryDisk `json:"disks"`
+	BytesRead   int64         `json:"bytes_read"`
+	BytesZero   int64         `json:"bytes_zero"`
+	BytesNew    int64         `json:"bytes_new"`
+	BytesStored int64         `json:"bytes_stored"`
+	Chunks      int           `json:"chunks"`
+	NewChunks   int           `json:"new_chunks"`
+	Seconds     float64       `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
+	ReadSeconds float64       `json:"read_seconds"`  // longest disk read (disks are read in parallel)
+	MBps        float64       `json:"mb_per_s"`      // bytes read / Seconds
+	ReadMBps    float64       `json:"read_mb_per_s"` // bytes read / ReadSeconds
+	Scripts     bool          `json:"scripts"`
+	Warning     string        `json:"warning,omitempty"`
+}
+
+type summaryDisk struct {
+	Label    string `json:"label"`
+	VolumeID string `json:"volume_id"`
+	Size     int64  `json:"size"`
+}
+
+// archiveOptions maps the configuration onto the repository options and
+// loads the master key (required unless the cipher is none).
+func archiveOptions(cfg *config.Config) (archive.Options, error) {
+	o := archive.Options{
+		Pool: cfg.Pool, Store: cfg.Store, Cipher: cfg.Cipher, Compression: cfg.Compression,
+		Level: cfg.CompressionLevel, ChunkMin: cfg.ChunkMin, ChunkAvg: cfg.ChunkAvg, ChunkMax: cfg.ChunkMax,
+		Parallelism: cfg.Parallelism, ToolVersion: "rb_module_rustack " + version,
+	}
+	if strings.EqualFold(o.Store, "none") {
+		o.Store = ""
+	}
+	if o.Cipher != crypt.None {
+		key, err := crypt.LoadKey(cfg.MasterKeyFile)
+		if err != nil {
+			return o, withCode(exitUsage, err)
+		}
+		o.Key = key
+	} else if _, err := os.Stat(cfg.MasterKeyFile); err == nil && cfg.MasterKeyFile != "" {
+		// Unencrypted backups may still chain to encrypted archives.
+		key, err := crypt.LoadKey(cfg.MasterKeyFile)
+		if err != nil {
+			return o, withCode(exitUsage, err)
+		}
+		o.Key = key
+	}
+	return o, nil
+}
+
+// snapshotTimeouts are the configuration's cloud timeouts.
+func snapshotTimeouts(cfg *config.Config) snapshot.Timeouts {
+	return snapshot.Timeouts{Snapshot: cfg.SnapshotCreationTimeout, Volume: cfg.VolumeCreationTimeout, Attach: cfg.VolumeAttachmentTimeout}
+}
+
+// guestScripts makes the guest scripts of a VM from the configuration.
+func guestScripts(cfg *config.Config, log *logging.Logger) func(ctx context.Context, admin *api.Server) (snapshot.Scripts, error) {
+	return func(ctx context.Context, admin *api.Server) (snapshot.Scripts, error) {
+		t, err := guest.NewTransport(guest.TransportOptions{
+			Kind: cfg.ScriptTransport, Protocol: cfg.Protocol, VirshPath: cfg.VirshPath, SSHUser: cfg.SSHUser,
+			SSHKeyFile: cfg.SSHKeyFile, SSHConnectionTimeout: cfg.SSHConnectionTimeout,
+		}, admin.Host)
+		if err != nil {
+			if cfg.IgnoreScriptErrors {
+				log.Warnf("guest scripts skipped (ignore_script_errors): %v", err)
+				return nil, nil
+			}
+			return nil, err
+		}
+		return guest.NewScripts(guest.NewAgent(t, admin.InstanceName), guest.ScriptOptions{
+			Default: cfg.GuestScript, Before: cfg.ScriptBeforeSnapshot, After: cfg.ScriptAfterSnapshot,
+			Timeout: cfg.ScriptTimeout, IgnoreErrors: cfg.IgnoreScriptErrors, Log: log,
+		}), nil
+	}
+}
+
+// sweepLeftovers removes what killed runs left; it reports on stderr and
+// in the log, and never fails the caller's operation by itself.
+func sweepLeftovers(ctx context.Context, c snapshot.Cloud, cfg *config.Config, log *logging.Logger) ([]snapshot.Removed, error) {
+	removed, err := snapshot.Sweep(ctx, c, journal.Dir(cfg.StateDir), snapshot.SweepOptions{Timeouts: snapshotTimeouts(cfg), Log: log})
+	for _, r := range removed {
+		log.Infof("removed leftover %s %s (%s) of job %s", r.Kind, r.ID, r.Name, r.Job)
+	}
+	return removed, err
+}
+
+func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
+	if o.vm == "" {
+		return withCode(exitUsage, errors.New("--vm ID|NAME is required"))
+	}
+	typ := archive.Type(o.typ)
+	switch typ {
+	case archive.Full, archive.Incremental, archive.Differential:
+	default:
+		return withCode(exitUsage, fmt.Errorf("--type %q: want full, incremental or differential", o.typ))
+	}
+	cfg, err := a.loadConfig("backup")
+	if err != nil {
+		return err
+	}
+	log, err := a.openLog(cfg)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	defer log.Close()
+	aopts, err := archiveOptions(cfg)
+	if err != nil {
+		return err
+	}
+	repo, err := archive.Open(aopts)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	defer repo.Close()
+	cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, cfg.AdminName != "")
+	if err != nil {
+		return canceledOr(ctx, err)
+	}
+	if n, err := sweepLeftovers(ctx, cloud, cfg, log); err != nil {
+		log.Warnf("leftovers of earlier runs: %v", err)
+	} else if len(n) > 0 {
+		fmt.Fprintf(a.stderr, "removed %d leftover resource(s) of killed runs (details in the log)\n", len(n))
+	}
+
+	// fail logs the error once (the log file and stderr) and gives the
+	// exit code: 5 when interrupted, else 1.
+	fail := func(err error) error {
+		err = canceledOr(ctx, err)
+		log.Errorf("%v", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return &exitError{code: ee.code}
+		}
+		return &exitError{code: exitFailure}
+	}
+	log.Infof("backup of VM %s (%s) requested", o.vm, typ)
+	var b *archive.Backup
+	defer func() {
+		if b != nil && err != nil {
+			if aerr := b.Abort(); aerr != nil {
+				log.Warnf("abort archive: %v", aerr)
+			}
+		}
+	}()
+	res, runErr := snapshot.Run(ctx, snapshot.Options{
+		Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: journal.Dir(cfg.StateDir),
+		Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
+		Scripts: guestScripts(cfg, log), Log: log,
+		Begin: func(ctx context.Context, d *snapshot.VMDescription) (snapshot.Sink, error) {
+			raw, err := d.Marshal()
+			if err != nil {
+				return nil, err
+			}
+			b, err = repo.Begin(ctx, archive.BackupSpec{VMID: d.ID, VMName: d.Name, Type: typ, VM: raw, JobID: d.JobID})
+			if err != nil {
+				return nil, err
+			}
+			if note := b.Note(); note != "" {
+				log.Infof("%s", note)
+				if !o.asJSON {
+					fmt.Fprintln(a.stderr, "note:", note)
+				}
+			}
+			return b, nil
 		},
+	})
+	warning := ""
+	if ce, ok := runErr.(*snapshot.CleanupError); ok {
+		// Only the cleanup failed and every disk was read: keep the
+		// backup, and say what is left for the next sweep.
+		warning = ce.Error()
+		log.Warnf("%s", warning)
+		fmt.Fprintln(a.stderr, "warning:", warning)
+		runErr = nil
+	}
+	if runErr != nil {
+		return fail(fmt.Errorf("backup of VM %s failed: %w", o.vm, runErr))
+	}
+	commitStart := time.Now()
+	sum, err := b.Commit(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err))
+	}
+	out := makeSummary(res, sum, res.Duration+time.Since(commitStart), o.typ, b.Note(), warning)
+	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s", res.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, out.Seconds)
+	if o.asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printSummary(a.stdout, out)
+	return nil
+}
+
+func secs(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond)
+}
+
+// canceledOr gives exit 5 when the context was canceled (SIGINT/SIGTERM),
+// else exit 1 (or the code err already carries).
+func canceledOr(ctx context.Context, err error) error {
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case ctx.Err() != nil:
+		var ce *snapshot.CleanupError
+		if errors.As(err, &ce) {
+			return withCode(exitCanceled, fmt.Errorf("interrupted (SIGINT/SIGTERM): %w", err))
+		}
+		return withCode(exitCanceled, fmt.Errorf("interrupted (SIGINT/SIGTERM); what the run created in the cloud was removed: %w", err))
+	}
+	return engineExit(err)
+}
+
+// makeSummary describes a committed backup; took is the whole job (Run and
+// Commit).
+func makeSummary(res *snapshot.Result, s *archive.Summary, took time.Duration, requested, note, warning string) backupSummary {
+	out := backupSummary{
+		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
+		Requested: requested, Note: note, Parent: s.Parent, JobID: res.JobID,
+		BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew, BytesStored: s.BytesStored,
+		Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: took.Seconds(),
+		Scripts: res.Scripts, Warning: warning,
+	}
+	for _, d := range res.Disks {
+		out.Disks = append(out.Disks, summaryDisk{Label: d.Label, VolumeID: d.VolumeID, Size: d.Size})
+		out.ReadSeconds = max(out.ReadSeconds, d.Duration.Seconds())
+	}
+	if out.Seconds > 0 {
+		out.MBps = float64(out.BytesRead) / 1e6 / out.Seconds
+	}
+	if out.ReadSeconds > 0 {
+		out.ReadMBps = float64(out.BytesRead) / 1e6 / out.ReadSeconds
+	}
+	return out
+}
+
+func printSummary(w io.Writer, s backupSummary) {
+	parent := s.Parent
+	if parent == "" {
+		parent = "-"
+	}
+	fmt.Fprintf(w, "archive   %s\n", s.Archive)
+	fmt.Fprintf(w, "vm        %s (%s)\n", s.VMName, s.VMID)
+	t := s.Type
+	if s.Type != s.Requested {
+		t += " (requested " + s.Requested + ")"
+	}
+	fmt.Fprintf(w, "type      %s, parent %s\n", t, parent)
+	if s.Note != "" {
+		fmt.Fprintf(w, "note      %s\n", s.Note)
+	}
+	for _, d := range s.Disks {
+		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, humanBytes(d.Size))
+	}
+	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew))
+	fmt.Fprintf(w, "stored    %s\n", humanBytes(s.BytesStored))
+	fmt.Fprintf(w, "chunks    %d (new %d)\n", s.Chunks, s.NewChunks)
+	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
+		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
+	if s.Warning != "" {
+		fmt.Fprintf(w, "warning   %s\n", s.Warning)
 	}
 }

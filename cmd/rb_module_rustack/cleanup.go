@@ -1,18 +1,71 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/snapshot"
 )
 
-// SKELETON: replaced by the command's owner.
 func newCleanupCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "cleanup",
-		Short: "cleanup (not yet available)",
+		Short: "remove the snapshots, temporary volumes and attachments that killed runs left behind",
+		Long: `Every backup and restore records each cloud resource it is about to create
+in a journal under state_dir/journal before creating it. A run that is killed
+(SIGKILL, power loss) leaves its journal; cleanup removes what such journals
+name, plus any volume or snapshot whose name carries the dead run's prefix
+(rbk-<job>-), in dependency order: detach from the proxy, delete the
+temporary volumes, delete the snapshots. Runs still in progress (in this or
+another process) are never touched. Every backup does the same at its start.
+
+Exit codes: 0 done (also when there was nothing to do); 1 something could
+not be removed (its journal stays; run cleanup again); 2 bad configuration;
+5 interrupted.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitFailure, errors.New("cleanup: not yet available"))
+			ctx := cmd.Context()
+			cfg, err := a.loadConfig("cleanup")
+			if err != nil {
+				return err
+			}
+			log, err := a.openLog(cfg)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			defer log.Close()
+			cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, false)
+			if err != nil {
+				return canceledOr(ctx, err)
+			}
+			removed, err := sweepLeftovers(ctx, cloud, cfg, log)
+			if asJSON {
+				if removed == nil {
+					removed = []snapshot.Removed{}
+				}
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if jerr := enc.Encode(removed); jerr != nil {
+					return withCode(exitFailure, jerr)
+				}
+			} else {
+				for _, r := range removed {
+					fmt.Fprintf(a.stdout, "removed %-8s %s  %s  (job %s)\n", r.Kind, r.ID, r.Name, r.Job)
+				}
+				if len(removed) == 0 && err == nil {
+					fmt.Fprintf(a.stdout, "nothing to clean up (journals in %s)\n", journal.Dir(cfg.StateDir))
+				}
+			}
+			if err != nil {
+				return canceledOr(ctx, err)
+			}
+			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print what was removed as JSON")
+	return cmd
 }

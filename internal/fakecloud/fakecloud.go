@@ -38,6 +38,9 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string { return fmt.Sprintf("fakecloud: %d: %s", e.Code, e.Message) }
 
+// GetStatusCode is the HTTP status (as gophercloud's errors report it).
+func (e *HTTPError) GetStatusCode() int { return e.Code }
+
 // Is makes 404 answers match api.ErrNotFound.
 func (e *HTTPError) Is(target error) bool { return e.Code == 404 && target == api.ErrNotFound }
 

@@ -54,7 +54,7 @@ type DiskDescription struct {
 	Name             string            `json:"name,omitempty"`
 	Description      string            `json:"description,omitempty"`
 	Size             int               `json:"size_gib"`             // Cinder size
-	SizeBytes        int64             `json:"size_bytes,omitempty"` // Size in bytes (the device may be this or larger)
+	SizeBytes        int64             `json:"size_bytes,omitempty"` // Size in bytes as Cinder counts it; the size read is in the archive manifest
 	VolumeType       string            `json:"volume_type,omitempty"`
 	AvailabilityZone string            `json:"availability_zone,omitempty"`
 	Bootable         bool              `json:"bootable"`

@@ -13,7 +13,7 @@ func TestDescriptionRoundTrip(t *testing.T) {
 		Networks: []NetworkDesc{{ID: "net", FixedIP: "10.0.0.5"}},
 		Metadata: map[string]string{"role": "web"},
 		Disks: []DiskDescription{
-			{Label: "vol-a", VolumeID: "vol-a", Size: 1, SizeBytes: 1 << 30, Bootable: true, BootIndex: 0},
+			{Label: "vol-a", VolumeID: "vol-a", Size: 1, Bootable: true, BootIndex: 0},
 			{Label: "vol-b", VolumeID: "vol-b", Size: 2, BootIndex: 1},
 		},
 		BackupTime: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
