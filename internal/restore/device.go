@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/api"
+	"rb_module_rustack/internal/snapshot"
 )
 
 // DeviceFinder locates the block device of a volume attached to the proxy VM.
@@ -56,7 +57,7 @@ func (f DeviceFinder) Find(ctx context.Context, volumeID string, timeout time.Du
 
 func (f DeviceFinder) lookup(volumeID string) string {
 	s := serial(volumeID)
-	for _, name := range []string{"virtio-" + s, "scsi-0QEMU_QEMU_HARDDISK_" + s} {
+	for _, name := range snapshot.DeviceCandidates(volumeID) { // the names the backup looks for
 		p := filepath.Join(f.Dir, name)
 		if _, err := os.Stat(p); err == nil {
 			return p
