@@ -608,6 +608,7 @@ func BenchmarkHarnessRestore(b *testing.B) {
 	s := h.seed(b, name)
 	repo := openRepo(b)
 	full := h.backup(b, repo, s, archive.Full)
+	b.Logf("archive: %d bytes of disks, %d of them zero ranges (holes), %d stored", full.BytesRead, full.BytesZero, full.BytesStored)
 	want := hashes(h, b, s)
 	m, err := repo.Load(ctx, full.ArchiveID)
 	if err != nil {
