@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -395,13 +396,32 @@ func TestHarnessDeploy(t *testing.T) {
 		return m
 	}
 
-	// The original exists: <name>-1, writing zeros (the default).
-	r1, err := restore.Deploy(ctx, h.options(t, repo, load(full.ArchiveID)))
+	// The original exists: <name>-1, writing zeros (the default). The
+	// description also names a network, a key pair and a security group
+	// that do not exist: each is dropped with a note.
+	mFull := load(full.ArchiveID)
+	desc, err := snapshot.ParseDescription(mFull.VM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc.Networks = []snapshot.NetworkDesc{{ID: "00000000-0000-4000-8000-00000000dead", Name: "gone-net"}}
+	desc.KeyName, desc.SecurityGroups = "gone-key", []string{"gone-sg"}
+	if mFull.VM, err = desc.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	r1, err := restore.Deploy(ctx, h.options(t, repo, mFull))
 	h.cleanupResult(t, r1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.checkRestored(t, r1, name+"-1", wantFull)
+	notes := strings.Join(r1.Notes, "\n")
+	for _, w := range []string{"gone-net (id 00000000-0000-4000-8000-00000000dead) no longer exists", "the server has no network",
+		`key pair "gone-key" no longer exists`, `security group "gone-sg" no longer exists`} {
+		if !strings.Contains(notes, w) {
+			t.Errorf("notes lack %q:\n%s", w, notes)
+		}
+	}
 	t.Logf("restore (write zeros): %d bytes in %.2f s writing: %.0f MB/s; whole restore %.2f s",
 		r1.Bytes, r1.WriteSeconds, r1.MBps(), r1.Seconds)
 
@@ -442,6 +462,47 @@ func TestHarnessDeploy(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.checkRestored(t, r4, name, wantDiff)
+}
+
+// TestHarnessCatalog checks the lister calls the restore uses against the
+// real services.
+func TestHarnessCatalog(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	types, err := h.cloud.ListVolumeTypes(ctx)
+	if err != nil || !slices.Contains(types, "__DEFAULT__") {
+		t.Errorf("volume types %v, %v", types, err)
+	}
+	for what, f := range map[string]func(context.Context) ([]string, error){
+		"volume zones": h.cloud.ListVolumeAvailabilityZones, "server zones": h.cloud.ListServerAvailabilityZones,
+	} {
+		if z, err := f(ctx); err != nil || !slices.Contains(z, "nova") {
+			t.Errorf("%s %v, %v", what, z, err)
+		}
+	}
+	if _, err := h.cloud.ListKeyPairs(ctx); err != nil {
+		t.Error(err)
+	}
+	if _, err := h.cloud.ListNetworks(ctx); err != nil {
+		t.Error(err)
+	}
+	if g, err := h.cloud.ListSecurityGroups(ctx); err != nil || !slices.Contains(g, "default") {
+		t.Errorf("security groups %v, %v", g, err)
+	}
+	var c restore.Cloud = h.cloud
+	for _, ok := range []bool{
+		implements[restore.VolumeTypeLister](c), implements[restore.VolumeZoneLister](c), implements[restore.ServerZoneLister](c),
+		implements[restore.NetworkLister](c), implements[restore.KeyPairLister](c), implements[restore.SecurityGroupLister](c),
+	} {
+		if !ok {
+			t.Error("*api.Client lacks a lister interface of restore")
+		}
+	}
+}
+
+func implements[I any](c restore.Cloud) bool {
+	_, ok := c.(I)
+	return ok
 }
 
 // adminCinder returns an admin token and the admin project's Cinder endpoint.

@@ -99,6 +99,14 @@ func (pl *planner) resolveFlavor(ctx context.Context) error {
 	return fmt.Errorf("flavor %q given with --flavor does not exist (available: %s)", want, strings.Join(avail, ", "))
 }
 
+// cannotCheck notes that what could not be listed is used as recorded (or
+// as given); the cloud then refuses it if it is really gone. It returns false
+// (the value for "can list").
+func (pl *planner) cannotCheck(what string, err error) bool {
+	pl.p.note("could not check the %s (%v): the recorded or given values are used unchecked", what, err)
+	return false
+}
+
 func flavorLabel(id, name string) string {
 	switch {
 	case id != "" && name != "" && id != name:
@@ -124,7 +132,7 @@ func (pl *planner) resolveNetworks(ctx context.Context) error {
 	if canList {
 		var err error
 		if known, err = lister.ListNetworks(ctx); err != nil {
-			return fmt.Errorf("list networks: %w", err)
+			canList = pl.cannotCheck("networks", err)
 		}
 	}
 	find := func(idOrName string) (string, bool) {
@@ -204,9 +212,8 @@ func (pl *planner) resolveKeyAndGroups(ctx context.Context) error {
 		if l, ok := pl.c.(KeyPairLister); ok {
 			names, err := l.ListKeyPairs(ctx)
 			if err != nil {
-				return fmt.Errorf("list key pairs: %w", err)
-			}
-			if !slices.Contains(names, key) {
+				pl.cannotCheck("key pairs", err)
+			} else if !slices.Contains(names, key) {
 				return fmt.Errorf("key pair %q given with --key-name does not exist", key)
 			}
 		}
@@ -216,9 +223,8 @@ func (pl *planner) resolveKeyAndGroups(ctx context.Context) error {
 		if l, ok := pl.c.(KeyPairLister); ok {
 			names, err := l.ListKeyPairs(ctx)
 			if err != nil {
-				return fmt.Errorf("list key pairs: %w", err)
-			}
-			if !slices.Contains(names, pl.vm.KeyName) {
+				pl.cannotCheck("key pairs", err)
+			} else if !slices.Contains(names, pl.vm.KeyName) {
 				pl.p.keyName = ""
 				pl.p.note("key pair %q no longer exists: the server has no key pair (give --key-name NAME)", pl.vm.KeyName)
 			}
@@ -237,7 +243,7 @@ func (pl *planner) resolveKeyAndGroups(ctx context.Context) error {
 	if canList && len(groups) > 0 {
 		var err error
 		if known, err = l.ListSecurityGroups(ctx); err != nil {
-			return fmt.Errorf("list security groups: %w", err)
+			canList = pl.cannotCheck("security groups", err)
 		}
 	}
 	for _, g := range groups {
@@ -280,9 +286,8 @@ func (pl *planner) resolveServerZone(ctx context.Context) error {
 	if l, ok := pl.c.(ServerZoneLister); ok {
 		zones, err := l.ListServerAvailabilityZones(ctx)
 		if err != nil {
-			return fmt.Errorf("list availability zones: %w", err)
-		}
-		if !slices.Contains(zones, z) {
+			pl.cannotCheck("availability zones", err)
+		} else if !slices.Contains(zones, z) {
 			pl.p.note("availability zone %q no longer exists: the scheduler picks one (give --availability-zone)", z)
 			return nil
 		}
@@ -304,13 +309,13 @@ func (pl *planner) resolveDisks(ctx context.Context, disks []Disk, name func(Dis
 	if canTypes && needTypes && pl.o.VolumeType == "" {
 		var err error
 		if types, err = typeL.ListVolumeTypes(ctx); err != nil {
-			return fmt.Errorf("list volume types: %w", err)
+			canTypes = pl.cannotCheck("volume types", err)
 		}
 	}
 	if canZones && needZones && pl.o.VolumeAvailabilityZone == "" {
 		var err error
 		if zones, err = zoneL.ListVolumeAvailabilityZones(ctx); err != nil {
-			return fmt.Errorf("list volume availability zones: %w", err)
+			canZones = pl.cannotCheck("volume availability zones", err)
 		}
 	}
 	for _, d := range disks {
