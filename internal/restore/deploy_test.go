@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -692,5 +693,90 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	}
 	if r := cc.last(); len(r.Networks) != 0 || !strings.Contains(strings.Join(res.Notes, " "), "the server has no network") {
 		t.Errorf("request %+v notes %v", r, res.Notes)
+	}
+}
+
+// lateCloud cuts off one call (the caller sees a transport error) and has
+// the cloud carry it out a little later, as Nova and Cinder do when the
+// client goes away mid-request.
+type lateCloud struct {
+	*fakecloud.Cloud
+	op    string // "CreateVolume", "AttachVolume", "CreateServer"
+	n     int    // which call (1-based)
+	calls int
+	mu    sync.Mutex
+	wg    sync.WaitGroup
+}
+
+func (c *lateCloud) cut(op string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if op != c.op {
+		return false
+	}
+	c.calls++
+	return c.calls == c.n
+}
+
+var errCut = &url.Error{Op: "Post", URL: "http://cloud.example/", Err: errors.New("connection reset by peer")}
+
+func (c *lateCloud) later(fn func()) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		time.Sleep(300 * time.Millisecond)
+		fn()
+	}()
+}
+
+func (c *lateCloud) CreateVolume(ctx context.Context, r api.VolumeCreate) (*api.Volume, error) {
+	if c.cut("CreateVolume") {
+		c.later(func() { c.Cloud.CreateVolume(context.Background(), r) })
+		return nil, errCut
+	}
+	return c.Cloud.CreateVolume(ctx, r)
+}
+
+func (c *lateCloud) AttachVolume(ctx context.Context, server, volume string) (*api.Attachment, error) {
+	if c.cut("AttachVolume") {
+		c.later(func() { c.Cloud.AttachVolume(context.Background(), server, volume) })
+		return nil, errCut
+	}
+	return c.Cloud.AttachVolume(ctx, server, volume)
+}
+
+func (c *lateCloud) CreateServer(ctx context.Context, r api.ServerCreate) (*api.Server, error) {
+	if c.cut("CreateServer") {
+		c.later(func() { c.Cloud.CreateServer(context.Background(), r) })
+		return nil, errCut
+	}
+	return c.Cloud.CreateServer(ctx, r)
+}
+
+// TestDeployCallCutOff: a create or attach call whose answer never came, and
+// which the cloud carries out after the restore gave up on it, is still
+// rolled back.
+func TestDeployCallCutOff(t *testing.T) {
+	for _, tc := range []struct {
+		op string
+		n  int
+	}{{"CreateVolume", 2}, {"AttachVolume", 1}, {"AttachVolume", 2}, {"CreateServer", 1}} {
+		t.Run(fmt.Sprintf("%s-%d", tc.op, tc.n), func(t *testing.T) {
+			w := newWorld(t)
+			o := w.opts(t)
+			j := w.withJournal(t, &o)
+			lc := &lateCloud{Cloud: w.fc, op: tc.op, n: tc.n}
+			o.Cloud = lc
+			o.Settle = 3 * time.Second
+			_, err := restore.Deploy(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), "connection reset by peer") {
+				t.Fatalf("err = %v", err)
+			}
+			if strings.Contains(err.Error(), "rollback could not remove") {
+				t.Fatalf("rollback incomplete: %v", err)
+			}
+			lc.wg.Wait()
+			w.checkNothingLeft(t, j)
+		})
 	}
 }

@@ -44,6 +44,10 @@ type Options struct {
 	AttachTimeout time.Duration // attach, device, detach (volume_attachment_timeout)
 	ServerTimeout time.Duration // server ACTIVE and deleted
 	Unit          int64         // bytes per volume size unit: 0 = 1 GiB (Cinder); tests use less
+	// Settle is how long a rollback watches for a resource whose create or
+	// attach call was cut off (signal, lost connection): the cloud may carry
+	// it out after the call ended. 0 = 10 s.
+	Settle time.Duration
 	// DiskParallelism is how many disks are attached to the proxy and
 	// written at once (disk_parallelism); 0 = 2.
 	DiskParallelism int
@@ -165,6 +169,9 @@ func (o *Options) defaults() {
 	}
 	if o.ServerTimeout <= 0 {
 		o.ServerTimeout = 300 * time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 10 * time.Second
 	}
 	if o.Unit <= 0 {
 		o.Unit = GiB
