@@ -5,9 +5,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -186,6 +190,28 @@ func TestHarnessRestoreCLI(t *testing.T) {
 			t.Errorf("restore %v: exit %d, want %d\n%s", args, code, exitUsage, errOut)
 		}
 	}
+
+	// SIGTERM while the disks are written: exit 5, everything removed.
+	sig := exec.Command(bin, "restore", sum.Archive, "-c", cfg, "--deploy", "--name", name+"-sig")
+	var sigOut, sigErr strings.Builder
+	sig.Stdout, sig.Stderr = &sigOut, &sigErr
+	if err := sig.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitForLog(t, conf["log_file"], regexp.MustCompile(`(?s)creating volume `+regexp.QuoteMeta(name+"-sig-")+`.*restore: attach `), 2*time.Minute) {
+		sig.Process.Kill()
+		t.Fatal("the restore never attached a volume")
+	}
+	sig.Process.Signal(syscall.SIGTERM)
+	err = sig.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitCanceled {
+		t.Errorf("SIGTERM: %v (want exit %d)\n%s", err, exitCanceled, sigErr.String())
+	}
+	if !strings.Contains(sigErr.String(), "everything this restore created was removed") {
+		t.Errorf("SIGTERM: stderr %q", sigErr.String())
+	}
+	transcript.WriteString(sigOut.String() + sigErr.String())
 
 	// Nothing of ours left but what we made on purpose, no journal left.
 	for _, s := range h.resources(t).Servers {
