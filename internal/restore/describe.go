@@ -62,6 +62,8 @@ func (vm *VM) normalize() {
 		if vm.Disks[i].BootIndex >= 0 {
 			vm.Disks[i].BootIndex = n
 			n++
+		} else {
+			vm.Disks[i].BootIndex = -1
 		}
 	}
 }
