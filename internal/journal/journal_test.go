@@ -212,3 +212,31 @@ func FuzzJobOf(f *testing.F) {
 		}
 	})
 }
+
+// FuzzList feeds arbitrary bytes as a dead job's journal: List either
+// returns it with its entries or an error naming the file, never panics.
+func FuzzList(f *testing.F) {
+	f.Add([]byte(`{"version":1,"job_id":"abc","entries":[{"id":1,"kind":"volume","name":"rbk-abc-tmp-1"}]}`))
+	f.Add([]byte(`{"job_id":"other"}`))
+	f.Add([]byte(`not json`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "abc.json"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		js, err := List(dir)
+		if err != nil {
+			if !strings.Contains(err.Error(), "abc.json") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, j := range js {
+			if j.JobID() != "abc" {
+				t.Fatalf("job %q", j.JobID())
+			}
+			_ = j.Entries()
+			j.Close()
+		}
+	})
+}

@@ -288,7 +288,10 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 
 	var scripts Scripts
-	if admin != nil && o.Scripts != nil {
+	if admin != nil && o.Scripts != nil && !strings.EqualFold(srv.Status, "ACTIVE") {
+		// No guest is running to answer: its disks are at rest anyway.
+		j.log.Infof("VM %s is %s: no guest scripts", srv.Name, srv.Status)
+	} else if admin != nil && o.Scripts != nil {
 		if scripts, err = o.Scripts(ctx, admin); err != nil {
 			return res, fmt.Errorf("guest scripts of VM %s: %w", srv.Name, err)
 		}

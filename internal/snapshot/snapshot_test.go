@@ -443,3 +443,17 @@ func TestParallelDisks(t *testing.T) {
 	}
 	e.assertClean(t)
 }
+
+func TestStoppedVMNoScripts(t *testing.T) {
+	e := newEnv(t)
+	e.c.UpdateServer(e.vm.ID, func(s *api.Server) { s.Status = "SHUTOFF" })
+	res, err := Run(context.Background(), e.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.assertBackup(t, res)
+	e.assertClean(t)
+	if len(e.ev.list()) != 0 || res.Scripts || e.log.count("is SHUTOFF: no guest scripts") != 1 {
+		t.Errorf("scripts on a stopped VM: %v, %v", e.ev.list(), e.log.lines)
+	}
+}
