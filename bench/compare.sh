@@ -3,14 +3,24 @@
 # on the seeded image from bench/genimage and its two mutations.
 #
 #   bench/compare.sh [--size 2G] [--out FILE] [--work DIR] [--seed N]
-#                    [--tools rustack,restic,borg] [--keep]
+#                    [--tools rustack,restic,borg] [--bin FILE] [--keep]
+#
+#   --size   image size (default 2G; 256M for a quick run)
+#   --out    also write the markdown report to FILE
+#   --work   work directory (default /var/tmp/rb-bench); the generated images
+#            are kept there and reused while bench/genimage is unchanged
+#   --bin    use this rb_module_rustack binary instead of building ./cmd/...
+#   --keep   keep the repositories after the run (for inspection)
 #
 # Steps, each timed with /usr/bin/time for every tool:
 #   first       full backup of base.img
 #   unchanged   backup of base.img again (incremental for rb_module_rustack)
 #   scattered   backup of scattered.img (1 % of the 4 KiB blocks rewritten)
 #   clustered   backup of clustered.img (1 % of the image in 1 MiB runs)
-#   restore     restore of the first backup; sha256 compared with base.img
+#   restore     restore of the first backup, then fsync of the restored
+#               image (a restore is done when the image is on disk;
+#               rb_module_rustack fsyncs itself, restic and borg do not);
+#               sha256 compared with base.img
 #
 # Every tool backs up the same fixed path, WORK/src/disk.img. Before each
 # backup the step's image is hard-linked there afresh (rm + ln: no data is
@@ -25,14 +35,16 @@
 # missing (the only network use). Run from anywhere inside the repository.
 set -euo pipefail
 
+CMDLINE="bench/compare.sh $*"
 SIZE=2G
 OUT=""
 WORK=""
 SEED=1
 TOOLS="rustack,restic,borg"
 KEEP=0
+PREBUILT=""
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -42,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--work) WORK=${2:?--work needs a directory}; shift 2 ;;
 	--seed) SEED=${2:?--seed needs a number}; shift 2 ;;
 	--tools) TOOLS=${2:?--tools needs a list}; shift 2 ;;
+	--bin) PREBUILT=${2:?--bin needs a file}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument $1" ;;
@@ -78,7 +91,11 @@ mkdir -p "$WORK/bin" "$WORK/logs"
 (cd "$ROOT" && go build -o "$WORK/bin/genimage" ./bench/genimage) || die "go build ./bench/genimage failed"
 BIN="$WORK/bin/rb_module_rustack"
 if has_tool rustack; then
-	(cd "$ROOT" && go build -o "$BIN" ./cmd/rb_module_rustack) || die "go build ./cmd/rb_module_rustack failed"
+	if [ -n "$PREBUILT" ]; then
+		cp "$PREBUILT" "$BIN" || die "--bin $PREBUILT: cannot copy it"
+	else
+		(cd "$ROOT" && go build -o "$BIN" ./cmd/rb_module_rustack) || die "go build ./cmd/rb_module_rustack failed"
+	fi
 fi
 
 IMG="$WORK/images-$SIZE-seed$SEED"
@@ -184,6 +201,15 @@ EOF
 # by its metadata): empty when it did, a note when it did not or cannot tell.
 read_check() { # tool log-prefix
 	case "$1" in
+	rustack)
+		python3 - "$2.out" <<'EOF' || echo "rb_module_rustack: no JSON summary"
+import json, sys
+text = open(sys.argv[1]).read()
+o = json.loads(text[text.find("{"):])
+if o.get("type") != o.get("requested_type"):
+    print(f"stored as {o.get('type')}: {o.get('note', '')}")
+EOF
+		;;
 	restic)
 		python3 - "$2.out" "$IMG_BYTES" <<'EOF' || echo "restic: no summary"
 import json, sys
@@ -239,11 +265,16 @@ run_step() { # step tool n image
 		borg) f="$WORK/restore/borg$SRC" ;;
 		esac
 		if [ -n "$f" ] && [ -f "$f" ]; then
-			local sum alloc
+			# A restore is done when the image is on disk: fsync it for every
+			# tool (rb_module_rustack already did; restic and borg do not).
+			local sum alloc swall
+			/usr/bin/time -f '%e' -o "$log.synctime" -- sync "$f" || die "sync $f failed"
+			swall=$(tail -n1 "$log.synctime")
+			R[$step,$tool,wall]=$(python3 -c "print(f'{$wall+$swall:.2f}')")
 			sum=$(sha256sum "$f" | cut -d' ' -f1)
 			alloc=$(du -s --block-size=1 "$f" | cut -f1)
 			if [ "$sum" = "$BASE_SHA" ]; then
-				R[$step,$tool,check]="sha256 ok, file uses $(mib "$alloc") MiB"
+				R[$step,$tool,check]="sha256 ok; $wall s + $swall s fsync; file uses $(mib "$alloc") MiB"
 			else
 				R[$step,$tool,check]="SHA256 MISMATCH"
 				FAILED=1
@@ -301,7 +332,7 @@ report() {
 	echo "Image: $SIZE ($IMG_BYTES bytes), seed $SEED: 1 MiB extents, 50 % zeros (holes), 30 % random, 20 % text."
 	echo "Machine: $(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average at start of report: $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo "Versions: rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg."
-	echo "Command: \`bench/compare.sh --size $SIZE --seed $SEED --tools $TOOLS${OUT:+ --out $OUT}\`; the run took $((T1 - T0)) s."
+	echo "Command: \`$CMDLINE\`; the timed steps took $((T1 - T0)) s."
 	echo
 	echo "| step | tool | wall s | restic/tool wall | CPU s (user+sys) | peak RSS MiB | added MiB | added % of image | repo MiB | repo MiB on disk | check |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
