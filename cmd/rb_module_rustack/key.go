@@ -1,18 +1,48 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/crypt"
 )
 
-// SKELETON: replaced by the command's owner.
 func newKeyCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "key",
-		Short: "key (not yet available)",
+		Short: "master key commands (show)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	var keyFile string
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "print the master key as a hexdump with a checksum, for a paper copy",
+		Long: `Prints the master key for a paper copy: 32 bytes in hex and a checksum line.
+To recreate the key file from paper, write the 64 hex digits (spaces and line
+breaks allowed, without the offsets and the checksum) into a file: it is
+accepted as a key file as is. Anyone holding the key can read the backups.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitFailure, errors.New("key: not yet available"))
+			path := keyFile
+			if !cmd.Flags().Changed("key-file") {
+				cfg, err := a.engineConfig(cmd)
+				if err != nil {
+					return err
+				}
+				path = cfg.MasterKeyFile
+			}
+			key, err := crypt.LoadKey(path)
+			if err != nil {
+				return withCode(exitFailure, err)
+			}
+			fmt.Fprintf(a.stdout, "rb_module_rustack master key (%s)\n", path)
+			fmt.Fprint(a.stdout, crypt.Paper(key))
+			return nil
 		},
 	}
+	show.Flags().StringVar(&keyFile, "key-file", "", "key file (default: master_key_file from the configuration, /opt/rubackup/keys/master-key)")
+	cmd.AddCommand(show)
+	return cmd
 }

@@ -99,7 +99,12 @@ func newRootCmd(a *app) *cobra.Command {
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unknown command %q; see rb_module_rustack --help", args[0])
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case dedupFlag:
@@ -112,6 +117,7 @@ func newRootCmd(a *app) *cobra.Command {
 			return cmd.Help()
 		},
 	}
+	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
@@ -132,6 +138,27 @@ func newRootCmd(a *app) *cobra.Command {
 		newKeyCmd(a),
 		newCleanupCmd(a),
 		newDemoCmd(a),
+		newConfigCmd(a),
 	)
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes bad flags and bad arguments exit with exitUsage, on the
+// root and on every subcommand.
+func usageErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return withCode(exitUsage, fmt.Errorf("%w; see %s --help", err, c.CommandPath()))
+	})
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return withCode(exitUsage, err)
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageErrors(sub)
+	}
 }

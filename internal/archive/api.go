@@ -32,12 +32,13 @@ type Options struct {
 	ChunkMin    int
 	ChunkAvg    int
 	ChunkMax    int
-	Parallelism int // chunking workers; 0 = runtime.NumCPU()
+	Parallelism int    // chunking workers; 0 = runtime.NumCPU()
+	ToolVersion string // recorded in manifests; "" = "unknown"
 }
 
 // BackupSpec starts one backup of one VM.
 type BackupSpec struct {
-	VMID   string          // chains are per VM id
+	VMID   string // chains are per VM id
 	VMName string
 	Type   Type            // requested; Backup.Type() is what is done
 	VM     json.RawMessage // VM description, stored verbatim for restore
@@ -92,6 +93,8 @@ type Manifest struct {
 	VM      json.RawMessage
 	Disks   []Disk
 	Created time.Time
+
+	data *manifestData // the parsed manifest (engine-internal)
 }
 
 // Damage is one damaged or missing piece found by Verify.

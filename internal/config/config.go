@@ -63,4 +63,10 @@ type Config struct {
 
 	// Params holds every rule parameter given with --param, after merge.
 	Params map[string]string
+
+	// origins maps a key to where its value came from: "FILE:LINE",
+	// `rule parameter "k"`, or absent for a default. See Origin.
+	origins map[string]string
+	// shown maps a key to its value as written (secrets excluded). See Entries.
+	shown map[string]string
 }

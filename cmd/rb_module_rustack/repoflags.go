@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/crypt"
+)
+
+// Repository flags: every repository option of the configuration can also
+// be given on the command line, so the engine commands work with no
+// configuration file at all.
+const (
+	flagPool        = "pool"
+	flagStore       = "store"
+	flagKeyFile     = "key-file"
+	flagCipher      = "cipher"
+	flagCompression = "compression"
+	flagLevel       = "compression-level"
+	flagChunkMin    = "chunk-min"
+	flagChunkAvg    = "chunk-avg"
+	flagChunkMax    = "chunk-max"
+	flagParallelism = "parallelism"
+)
+
+// addRepoFlags registers the flags that locate and read a repository; with
+// write also those that shape new data.
+func addRepoFlags(cmd *cobra.Command, write bool) {
+	f := cmd.Flags()
+	f.String(flagPool, "", "archive pool directory (default: pool from the configuration, /opt/rubackup/backup/rustack)")
+	f.String(flagStore, "", "dedup store directory (default: store from the configuration; none = archive pool mode)")
+	f.String(flagKeyFile, "", "master key file (default: master_key_file from the configuration, /opt/rubackup/keys/master-key)")
+	f.Int(flagParallelism, 0, "workers (default: parallelism from the configuration, 0 = number of CPUs)")
+	if write {
+		f.String(flagCipher, "", "aes-256-gcm (default) | chacha20-poly1305 | none")
+		f.String(flagCompression, "", "zstd (default) | none")
+		f.String(flagLevel, "", "zstd level: fastest (default) | default | better")
+		f.String(flagChunkMin, "", "smallest chunk, e.g. 16K (default 16K)")
+		f.String(flagChunkAvg, "", "average chunk, e.g. 64K (default 64K)")
+		f.String(flagChunkMax, "", "largest chunk, e.g. 256K (default 256K)")
+	}
+}
+
+// engineConfig reads the configuration for the engine commands. With no -c
+// and no file at the default path it uses the defaults, so flags alone are
+// enough.
+func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
+	explicit := false
+	if f := cmd.Flags().Lookup("config"); f != nil && f.Changed {
+		explicit = true
+	}
+	if !explicit {
+		if _, err := os.Stat(a.configPath); errors.Is(err, fs.ErrNotExist) {
+			// No configuration file: the documented defaults, rule
+			// parameters (--param) and flags.
+			params, err := a.paramMap()
+			if err != nil {
+				return nil, err
+			}
+			cfg, err := config.Parse("(defaults: no "+a.configPath+")", strings.NewReader(""), params)
+			if err != nil {
+				return nil, withCode(exitUsage, err)
+			}
+			return cfg, nil
+		}
+	}
+	cfg, err := a.loadConfig("image")
+	if err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// parseSize reads a byte size: digits with an optional K, M or G suffix
+// (powers of 1024; "KiB", "k", "KB" accepted too).
+func parseSize(s string) (int, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := 1
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult, t = 1<<10, strings.TrimSuffix(t, "K")
+	case strings.HasSuffix(t, "M"):
+		mult, t = 1<<20, strings.TrimSuffix(t, "M")
+	case strings.HasSuffix(t, "G"):
+		mult, t = 1<<30, strings.TrimSuffix(t, "G")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(t))
+	if err != nil || n <= 0 || n > (1<<31)/mult {
+		return 0, fmt.Errorf("bad size %q (want e.g. 65536, 64K or 1M)", s)
+	}
+	return n * mult, nil
+}
+
+// repoSetup is a repository opened from configuration and flags.
+type repoSetup struct {
+	cfg     *config.Config
+	opts    archive.Options
+	keyFile string
+}
+
+// repoOptions merges flags over the configuration. write: the command
+// writes new data (the key is then required unless the cipher is none).
+func (a *app) repoOptions(cmd *cobra.Command, write bool) (*repoSetup, error) {
+	cfg, err := a.engineConfig(cmd)
+	if err != nil {
+		return nil, err
+	}
+	f := cmd.Flags()
+	str := func(name, def string) string {
+		if fl := f.Lookup(name); fl != nil && fl.Changed {
+			return fl.Value.String()
+		}
+		return def
+	}
+	o := archive.Options{
+		Pool: str(flagPool, cfg.Pool), Store: str(flagStore, cfg.Store),
+		Cipher: str(flagCipher, cfg.Cipher), Compression: str(flagCompression, cfg.Compression),
+		Level: str(flagLevel, cfg.CompressionLevel), ChunkMin: cfg.ChunkMin, ChunkAvg: cfg.ChunkAvg,
+		ChunkMax: cfg.ChunkMax, Parallelism: cfg.Parallelism, ToolVersion: "rb_module_rustack " + version,
+	}
+	if strings.EqualFold(o.Store, "none") {
+		o.Store = ""
+	}
+	for _, s := range []struct {
+		name string
+		dst  *int
+	}{{flagChunkMin, &o.ChunkMin}, {flagChunkAvg, &o.ChunkAvg}, {flagChunkMax, &o.ChunkMax}} {
+		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
+			n, err := parseSize(fl.Value.String())
+			if err != nil {
+				return nil, withCode(exitUsage, fmt.Errorf("--%s: %w", s.name, err))
+			}
+			*s.dst = n
+		}
+	}
+	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
+		n, err := strconv.Atoi(fl.Value.String())
+		if err != nil || n < 0 || n > 64 {
+			return nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
+		}
+		o.Parallelism = n
+	}
+	if !crypt.ValidCipher(o.Cipher) {
+		return nil, withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", o.Cipher))
+	}
+	rs := &repoSetup{cfg: cfg, opts: o}
+	keyFlag := f.Lookup(flagKeyFile)
+	explicitKey := keyFlag != nil && keyFlag.Changed
+	rs.keyFile = cfg.MasterKeyFile
+	if explicitKey {
+		rs.keyFile = keyFlag.Value.String()
+	}
+	switch {
+	case explicitKey || (write && o.Cipher != crypt.None):
+		key, err := crypt.LoadKey(rs.keyFile)
+		if err != nil {
+			return nil, withCode(exitUsage, err)
+		}
+		rs.opts.Key = key
+	case rs.keyFile != "":
+		// Reading, or writing unencrypted: use the key when there is one,
+		// so encrypted archives stay readable.
+		if _, err := os.Stat(rs.keyFile); err == nil {
+			key, err := crypt.LoadKey(rs.keyFile)
+			if err != nil {
+				return nil, withCode(exitUsage, err)
+			}
+			rs.opts.Key = key
+		}
+	}
+	return rs, nil
+}
+
+// openRepo opens the repository described by the configuration and the
+// repository flags registered on cmd (addRepoFlags). Other commands (the
+// cloud restore) may use it too.
+func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *repoSetup, error) {
+	rs, err := a.repoOptions(cmd, write)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := archive.Open(rs.opts)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	return r, rs, nil
+}
+
+// engineExit maps an engine error to the exit codes of root.go.
+func engineExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		return err
+	case errors.Is(err, context.Canceled):
+		return withCode(exitCanceled, err)
+	case errors.Is(err, archive.ErrWrongKey), errors.Is(err, archive.ErrIntegrity),
+		errors.Is(err, archive.ErrMissing), errors.Is(err, archive.ErrMissingParent):
+		return withCode(exitIntegrity, err)
+	case errors.Is(err, archive.ErrKeyNeeded):
+		return withCode(exitUsage, err)
+	}
+	return withCode(exitFailure, err)
+}
+
+// humanBytes formats n bytes with a binary unit.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}

@@ -1,0 +1,291 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"rb_module_rustack/internal/dedup"
+)
+
+// headerMeta is the cleartext metadata in an archive's header: enough to
+// list archives and pick a parent without the key. It is authenticated (as
+// part of the header every section is bound to) when the archive is loaded.
+type headerMeta struct {
+	ID      string    `json:"id"`
+	VMID    string    `json:"vm_id"`
+	VMName  string    `json:"vm_name"`
+	Type    Type      `json:"type"`
+	Parent  string    `json:"parent,omitempty"`
+	Created time.Time `json:"created"`
+	Logical int64     `json:"logical"`
+	Mode    string    `json:"mode"`
+	StoreID string    `json:"store_id,omitempty"`
+}
+
+func parseHeaderMeta(h dedup.Header) (*headerMeta, error) {
+	if h.Kind != dedup.KindArchive {
+		return nil, fmt.Errorf("%w: not an archive (a %s file)", ErrIntegrity, h.Kind)
+	}
+	var m headerMeta
+	if err := json.Unmarshal(h.Meta, &m); err != nil {
+		return nil, fmt.Errorf("%w: archive header: %v", ErrIntegrity, err)
+	}
+	if !validID(m.ID) {
+		return nil, fmt.Errorf("%w: archive header: bad id", ErrIntegrity)
+	}
+	return &m, nil
+}
+
+// resolve finds the archive file of an id or path.
+func (r *Repo) resolve(idOrPath string) (string, error) {
+	if idOrPath == "" {
+		return "", errors.New("no archive given")
+	}
+	if strings.ContainsRune(idOrPath, os.PathSeparator) || strings.HasSuffix(idOrPath, archiveExt) {
+		if _, err := os.Stat(idOrPath); err == nil {
+			return idOrPath, nil
+		}
+	}
+	if validID(idOrPath) {
+		p := filepath.Join(r.opts.Pool, idOrPath+archiveExt)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		if id := strings.TrimSuffix(idOrPath, archiveExt); id != idOrPath {
+			p = filepath.Join(r.opts.Pool, idOrPath)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%w: %q is neither a file nor an archive id in pool %s (the archives command lists them)", ErrNotFound, idOrPath, r.opts.Pool)
+}
+
+// List returns the archives of the pool, oldest first. It reads only the
+// cleartext headers, so it needs no key. Files that cannot be read are
+// listed with Type "damaged".
+func (r *Repo) List(ctx context.Context) ([]Info, error) {
+	ents, err := os.ReadDir(r.opts.Pool)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list pool: %w", err)
+	}
+	var out []Info
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := e.Name()
+		if strings.HasPrefix(n, ".") || !strings.HasSuffix(n, archiveExt) || !e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(r.opts.Pool, n)
+		out = append(out, infoOf(p))
+	}
+	slices.SortFunc(out, func(a, b Info) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func infoOf(p string) Info {
+	inf := Info{ID: strings.TrimSuffix(filepath.Base(p), archiveExt), Path: p, Type: "damaged"}
+	if st, err := os.Stat(p); err == nil {
+		inf.Size = st.Size()
+		inf.Created = st.ModTime()
+	}
+	f, err := dedup.OpenFile(p, nil, true)
+	if err != nil {
+		return inf
+	}
+	defer f.Close()
+	hm, err := parseHeaderMeta(f.Header)
+	if err != nil {
+		return inf
+	}
+	inf.ID, inf.VMID, inf.VMName, inf.Type, inf.Parent = hm.ID, hm.VMID, hm.VMName, hm.Type, hm.Parent
+	inf.Logical, inf.Created = hm.Logical, hm.Created
+	return inf
+}
+
+// openArchive opens an archive file with the key and parses its header.
+func (r *Repo) openArchive(path string) (*dedup.FileReader, *headerMeta, error) {
+	f, err := dedup.OpenFile(path, r.master, false)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, path)
+		}
+		return nil, nil, err
+	}
+	hm, err := parseHeaderMeta(f.Header)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, hm, nil
+}
+
+// loadManifest opens an archive and reads its authenticated manifest.
+func (r *Repo) loadManifest(path string) (*manifestData, *dedup.FileReader, error) {
+	f, hm, err := r.openArchive(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := f.Section("manifest")
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	m, err := parseManifest(b)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	mt := &m.meta
+	if mt.ID != hm.ID || mt.VMID != hm.VMID || mt.Type != hm.Type || mt.Parent != hm.Parent || mt.Mode != hm.Mode ||
+		mt.StoreID != hm.StoreID || mt.Cipher != f.Header.Cipher {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w: header and manifest disagree", path, ErrIntegrity)
+	}
+	m.path = path
+	return m, f, nil
+}
+
+// Load reads the manifest of an archive (id or path), checking its tags.
+func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error) {
+	p, err := r.resolve(idOrPath)
+	if err != nil {
+		return nil, err
+	}
+	m, f, err := r.loadManifest(p)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	return m.public(), nil
+}
+
+// chainFile finds archive id of a chain: next to the archive being read,
+// then in the pool.
+func (r *Repo) chainFile(dir, id string) (string, bool) {
+	for _, d := range []string{dir, r.opts.Pool} {
+		p := filepath.Join(d, id+archiveExt)
+		if _, err := os.Stat(p); err == nil {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// chainSource is where the chunks of an archive are: its chain's archive
+// files (pool mode) or the store.
+type chainSource struct {
+	dedup.Source
+	files   []*dedup.FileReader
+	src     *dedup.IndexSource
+	damaged []error // store index files skipped (tolerant mode)
+}
+
+func (c *chainSource) Close() {
+	for _, f := range c.files {
+		f.Close()
+	}
+	if c.src != nil {
+		c.src.Close()
+	}
+}
+
+// source opens what the chunks of m need. With tolerant, damaged store
+// index files are skipped and returned in damaged.
+func (r *Repo) source(m *manifestData, tolerant bool) (*chainSource, error) {
+	if m.meta.Mode == modeStore {
+		return r.storeSource(m, tolerant)
+	}
+	cs := &chainSource{}
+	dir := filepath.Dir(m.path)
+	var entries []dedup.IndexEntry
+	for i, id := range m.meta.Chain {
+		p, ok := r.chainFile(dir, id)
+		if !ok {
+			cs.Close()
+			return nil, fmt.Errorf("%w: archive %s needs %s (its chain: %s), which is in neither %s nor pool %s: copy it back into the pool",
+				ErrMissingParent, m.meta.ID, id, strings.Join(m.meta.Chain, " <- "), dir, r.opts.Pool)
+		}
+		f, hm, err := r.openArchive(p)
+		if err != nil {
+			cs.Close()
+			return nil, fmt.Errorf("archive %s of the chain: %w", id, err)
+		}
+		cs.files = append(cs.files, f)
+		if hm.ID != id || hm.Mode != modePool {
+			cs.Close()
+			return nil, fmt.Errorf("%w: %s is not archive %s of a pool", ErrIntegrity, p, id)
+		}
+		if keyed(f.Header.Cipher) != keyed(m.meta.Cipher) {
+			cs.Close()
+			return nil, fmt.Errorf("%w: archive %s of the chain uses other chunk ids", ErrIntegrity, id)
+		}
+		b, err := f.Section("index")
+		if err != nil {
+			cs.Close()
+			return nil, err
+		}
+		_, es, err := dedup.ParseIndex(b, true)
+		if err != nil {
+			cs.Close()
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		for k := range es {
+			es[k].Pack = uint32(i)
+		}
+		entries = append(entries, es...)
+	}
+	idx := dedup.NewIndex(entries)
+	files := cs.files
+	cs.Source = dedup.NewIndexSource(idx, func(i uint32) (*dedup.FileReader, error) { return files[i], nil }, nil)
+	return cs, nil
+}
+
+func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error) {
+	if r.opts.Store == "" {
+		return nil, fmt.Errorf("archive %s keeps its data in a dedup store: give --store DIR (store id %s)", m.meta.ID, m.meta.StoreID)
+	}
+	st, err := dedup.OpenStore(r.opts.Store, r.master, false)
+	if err != nil {
+		return nil, err
+	}
+	if st.ID != m.meta.StoreID {
+		return nil, fmt.Errorf("archive %s belongs to dedup store %s, but %s is store %s: give the right --store", m.meta.ID, m.meta.StoreID, r.opts.Store, st.ID)
+	}
+	cs := &chainSource{}
+	var si *dedup.StoreIndex
+	if tolerant {
+		si, cs.damaged, err = st.LoadIndexTolerant()
+	} else {
+		si, err = st.LoadIndex()
+	}
+	if err != nil {
+		return nil, err
+	}
+	cs.src = st.Source(si)
+	cs.Source = cs.src
+	return cs, nil
+}
+
+// reader returns a chunk reader for data written with cipherName.
+func (r *Repo) reader(cipherName string) *dedup.Reader {
+	return &dedup.Reader{Codec: r.codec, IDKey: r.idKeyFor(cipherName), Parallelism: r.par * 2}
+}

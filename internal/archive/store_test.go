@@ -1,0 +1,136 @@
+package archive
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"rb_module_rustack/internal/dedup"
+)
+
+// TestConcurrentStoreWriters: several writers (separate Repo instances, as
+// separate processes would be) back up into one dedup store at once, with
+// shared and private data; nothing is lost.
+func TestConcurrentStoreWriters(t *testing.T) {
+	dir := t.TempDir()
+	key := testKey(t)
+	shared := mixImage(5, 3<<20, 128<<10)
+	const writers = 4
+	type result struct {
+		disks map[string][]byte
+		sums  []*Summary
+	}
+	results := make([]result, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key,
+				ChunkMin: 4 << 10, ChunkAvg: 16 << 10, ChunkMax: 64 << 10})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer r.Close()
+			own := make([]byte, 1<<20+w)
+			rand.Read(own)
+			disks := map[string][]byte{"vda": append([]byte(nil), shared...), "vdb": own}
+			for i := range 3 {
+				typ := Full
+				if i > 0 {
+					typ = Incremental
+					scatter(disks["vda"], uint64(w*10+i), 0.01)
+				}
+				s := backupDisks(t, r, fmt.Sprintf("vm%d", w), typ, disks, []string{"vda", "vdb"})
+				results[w].sums = append(results[w].sums, s)
+			}
+			results[w].disks = disks
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	r, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key})
+	defer r.Close()
+	for _, res := range results {
+		last := res.sums[len(res.sums)-1]
+		restoreAll(t, r, last.ArchiveID, res.disks)
+		for _, s := range res.sums {
+			rep, err := r.Verify(context.Background(), s.ArchiveID)
+			if err != nil || len(rep.Damaged) > 0 {
+				t.Fatalf("verify %s: %v %+v", s.ArchiveID, err, rep)
+			}
+		}
+	}
+	idx, _ := filepath.Glob(filepath.Join(dir, "store", "index", "*.idx"))
+	if len(idx) != writers*3 {
+		t.Fatalf("%d index files, want %d", len(idx), writers*3)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, "*", "*", ".tmp-*"))
+	if len(tmps) != 0 {
+		t.Fatalf("temporary files left: %v", tmps)
+	}
+	// The store holds the shared data about once, not once per writer.
+	var packBytes int64
+	filepath.Walk(filepath.Join(dir, "store", "packs"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			packBytes += fi.Size()
+		}
+		return nil
+	})
+	if packBytes > int64(len(shared))*3 {
+		t.Fatalf("store packs hold %d bytes for %d shared bytes: dedup across writers failed", packBytes, len(shared))
+	}
+}
+
+// TestStorePackWithoutIndex: a pack whose index file is not there yet (a
+// writer in flight or crashed) is still readable through its own trailer.
+func TestStorePackWithoutIndex(t *testing.T) {
+	dir := t.TempDir()
+	key := testKey(t)
+	r, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key})
+	defer r.Close()
+	disks := map[string][]byte{"vda": mixImage(8, 2<<20, 64<<10)}
+	s := backupDisks(t, r, "v", Full, disks, []string{"vda"})
+	idx, _ := filepath.Glob(filepath.Join(dir, "store", "index", "*.idx"))
+	if len(idx) != 1 {
+		t.Fatalf("%d index files", len(idx))
+	}
+	os.Remove(idx[0])
+	restoreAll(t, r, s.ArchiveID, disks)
+	st, err := dedup.OpenStore(filepath.Join(dir, "store"), key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := st.LoadIndex()
+	if err != nil || si.Index.Len() != 0 {
+		t.Fatalf("index without files: %v %d", err, si.Index.Len())
+	}
+}
+
+func TestStoreRefusesOtherKeyAndNoKey(t *testing.T) {
+	dir := t.TempDir()
+	key := testKey(t)
+	r, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key})
+	s := backupDisks(t, r, "v", Full, map[string][]byte{"vda": {1, 2, 3}}, []string{"vda"})
+	r.Close()
+	other, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: testKey(t)})
+	defer other.Close()
+	if _, err := other.Begin(context.Background(), BackupSpec{VMID: "v", Type: Full}); !isWrongKey(err) {
+		t.Fatalf("backup into a store with another key: %v", err)
+	}
+	if _, err := other.Load(context.Background(), s.ArchiveID); !isWrongKey(err) {
+		t.Fatalf("load with another key: %v", err)
+	}
+	none, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Cipher: "none"})
+	defer none.Close()
+	if _, err := none.Begin(context.Background(), BackupSpec{VMID: "v", Type: Full}); err == nil {
+		t.Fatal("unencrypted backup into an encrypted store accepted")
+	}
+}

@@ -1,0 +1,200 @@
+package config
+
+import (
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// kind says how a key's value is read.
+type kind int
+
+const (
+	kindString  kind = iota // any text
+	kindSecret              // any text, never echoed in an error or listing
+	kindSeconds             // whole seconds in [min, max]
+	kindInt                 // whole number in [min, max]
+	kindBool                // yes | no
+	kindFlag                // yes | no, or the key alone on a line (= yes)
+	kindEnum                // one of choices
+	kindSize                // bytes with an optional K or M suffix, in [min, max]
+)
+
+// keySpec describes one configuration key.
+type keySpec struct {
+	name     string
+	kind     kind
+	def      string // default, written as in the file; "" = unset
+	min, max int    // ranges for kindSeconds, kindInt, kindSize
+	choices  []string
+	ruleOnly bool   // usually given as a rule parameter (documentation only)
+	doc      string // one line for listings
+	// set stores an already validated value into the config.
+	set func(c *Config, v value)
+}
+
+// value is a parsed, validated value of any kind.
+type value struct {
+	s string
+	n int
+	b bool
+}
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+)
+
+// keys is the table of every known key, in the order of the sample file.
+func keys() []keySpec {
+	str := func(f func(*Config) *string) func(*Config, value) {
+		return func(c *Config, v value) { *f(c) = v.s }
+	}
+	dur := func(f func(*Config) *time.Duration) func(*Config, value) {
+		return func(c *Config, v value) { *f(c) = time.Duration(v.n) * time.Second }
+	}
+	num := func(f func(*Config) *int) func(*Config, value) {
+		return func(c *Config, v value) { *f(c) = v.n }
+	}
+	flag := func(f func(*Config) *bool) func(*Config, value) {
+		return func(c *Config, v value) { *f(c) = v.b }
+	}
+	return []keySpec{
+		// The platform's keys.
+		{name: "url", kind: kindString, doc: "Keystone v3 endpoint", set: str(func(c *Config) *string { return &c.URL })},
+		{name: "username", kind: kindString, doc: "user name", set: str(func(c *Config) *string { return &c.Username })},
+		{name: "password", kind: kindSecret, doc: "user password", set: str(func(c *Config) *string { return &c.Password })},
+		{name: "domain", kind: kindString, doc: "user domain, by name", set: str(func(c *Config) *string { return &c.Domain })},
+		{name: "project_id", kind: kindString, doc: "project scope, by id", set: str(func(c *Config) *string { return &c.ProjectID })},
+		{name: "region", kind: kindString, doc: "region; NONE = any", set: str(func(c *Config) *string { return &c.Region })},
+		{name: "timeout", kind: kindSeconds, def: "5", min: 1, max: 300, doc: "seconds per API request", set: dur(func(c *Config) *time.Duration { return &c.Timeout })},
+		{name: "volume_creation_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds to wait for a volume", set: dur(func(c *Config) *time.Duration { return &c.VolumeCreationTimeout })},
+		{name: "snapshot_creation_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds to wait for a snapshot", set: dur(func(c *Config) *time.Duration { return &c.SnapshotCreationTimeout })},
+		{name: "volume_attachment_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds to wait for attach/detach", set: dur(func(c *Config) *time.Duration { return &c.VolumeAttachmentTimeout })},
+		{name: "rubackup-vm-id", kind: kindString, doc: "id of the proxy VM this module runs in", set: str(func(c *Config) *string { return &c.ProxyVMID })},
+		{name: "admin_name", kind: kindString, doc: "admin account (hypervisor attributes)", set: str(func(c *Config) *string { return &c.AdminName })},
+		{name: "admin_password", kind: kindSecret, doc: "admin password", set: str(func(c *Config) *string { return &c.AdminPassword })},
+		{name: "protocol", kind: kindEnum, def: "ssh", choices: []string{"ssh", "tcp"}, doc: "libvirt transport", set: str(func(c *Config) *string { return &c.Protocol })},
+		{name: "enable_ssl", kind: kindBool, def: "no", doc: "verify TLS against ca_info", set: flag(func(c *Config) *bool { return &c.EnableSSL })},
+		{name: "ca_info", kind: kindString, doc: "CA bundle (PEM)", set: str(func(c *Config) *string { return &c.CAInfo })},
+		{name: "curl_verbose", kind: kindFlag, def: "no", doc: "log every REST call (redacted)", set: flag(func(c *Config) *bool { return &c.CurlVerbose })},
+		{name: "script_transport", kind: kindEnum, def: "virsh", choices: []string{"virsh", "ssh"}, doc: "how guest-agent commands reach the hypervisor", set: str(func(c *Config) *string { return &c.ScriptTransport })},
+		{name: "ssh_user", kind: kindString, def: "root", doc: "ssh user on the hypervisor", set: str(func(c *Config) *string { return &c.SSHUser })},
+		{name: "ssh_key_file", kind: kindString, doc: "ssh private key", set: str(func(c *Config) *string { return &c.SSHKeyFile })},
+		{name: "ssh_connection_timeout", kind: kindSeconds, def: "10", min: 1, max: 300, doc: "seconds to connect by ssh", set: dur(func(c *Config) *time.Duration { return &c.SSHConnectionTimeout })},
+		{name: "virsh_path", kind: kindString, def: "virsh", doc: "virsh program", set: str(func(c *Config) *string { return &c.VirshPath })},
+
+		// Our own keys.
+		{name: "state_dir", kind: kindString, def: "/opt/rubackup/var/rb_module_rustack", doc: "journals and locks", set: str(func(c *Config) *string { return &c.StateDir })},
+		{name: "log_file", kind: kindString, def: "/opt/rubackup/log/RuBackup.log", doc: "log file", set: str(func(c *Config) *string { return &c.LogFile })},
+		{name: "device_dir", kind: kindString, def: "/dev/disk/by-id", doc: "where attached volumes appear", set: str(func(c *Config) *string { return &c.DeviceDir })},
+		{name: "pool", kind: kindString, def: "/opt/rubackup/backup/rustack", doc: "archive pool directory", set: str(func(c *Config) *string { return &c.Pool })},
+		{name: "store", kind: kindString, doc: "dedup store directory; NONE = archive pool mode", set: str(func(c *Config) *string { return &c.Store })},
+		{name: "master_key_file", kind: kindString, def: "/opt/rubackup/keys/master-key", doc: "master key", set: str(func(c *Config) *string { return &c.MasterKeyFile })},
+		{name: "cipher", kind: kindEnum, def: "aes-256-gcm", choices: []string{"aes-256-gcm", "chacha20-poly1305", "none"}, doc: "chunk and manifest cipher", set: str(func(c *Config) *string { return &c.Cipher })},
+		{name: "compression", kind: kindEnum, def: "zstd", choices: []string{"zstd", "none"}, doc: "chunk compression", set: str(func(c *Config) *string { return &c.Compression })},
+		{name: "compression_level", kind: kindEnum, def: "fastest", choices: []string{"fastest", "default", "better"}, doc: "zstd level", set: str(func(c *Config) *string { return &c.CompressionLevel })},
+		{name: "chunk_min", kind: kindSize, def: "16K", min: 4 * kib, max: 8 * mib, doc: "smallest chunk", set: num(func(c *Config) *int { return &c.ChunkMin })},
+		{name: "chunk_avg", kind: kindSize, def: "64K", min: 4 * kib, max: 8 * mib, doc: "average chunk", set: num(func(c *Config) *int { return &c.ChunkAvg })},
+		{name: "chunk_max", kind: kindSize, def: "256K", min: 4 * kib, max: 8 * mib, doc: "largest chunk", set: num(func(c *Config) *int { return &c.ChunkMax })},
+		{name: "parallelism", kind: kindInt, def: "0", min: 0, max: 64, doc: "chunking workers; 0 = number of CPUs", set: func(c *Config, v value) {
+			c.Parallelism = v.n
+			if v.n == 0 {
+				c.Parallelism = runtime.NumCPU()
+			}
+		}},
+		{name: "disk_parallelism", kind: kindInt, def: "2", min: 1, max: 16, doc: "disks of one VM read at once", set: num(func(c *Config) *int { return &c.DiskParallelism })},
+		{name: "guest_script", kind: kindString, def: "/opt/rubackup/scripts/rustack.sh", doc: "script in the guest run with before/after", set: str(func(c *Config) *string { return &c.GuestScript })},
+		{name: "script_before_snapshot", kind: kindString, ruleOnly: true, doc: "guest command before the snapshot", set: str(func(c *Config) *string { return &c.ScriptBeforeSnapshot })},
+		{name: "script_after_snapshot", kind: kindString, ruleOnly: true, doc: "guest command after the snapshot", set: str(func(c *Config) *string { return &c.ScriptAfterSnapshot })},
+		{name: "script_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds a guest script may run", set: dur(func(c *Config) *time.Duration { return &c.ScriptTimeout })},
+		{name: "ignore_script_errors", kind: kindBool, def: "no", ruleOnly: true, doc: "continue when a guest script fails", set: flag(func(c *Config) *bool { return &c.IgnoreScriptErrors })},
+	}
+}
+
+// parseValue validates raw for spec. Its error never contains raw when the
+// key is a secret (and secrets accept any text, so they never fail here).
+func (k *keySpec) parseValue(raw string) (value, error) {
+	switch k.kind {
+	case kindString, kindSecret:
+		return value{s: raw}, nil
+	case kindSeconds, kindInt:
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < k.min || n > k.max {
+			unit := ""
+			if k.kind == kindSeconds {
+				unit = " seconds"
+			}
+			return value{}, fmt.Errorf("%q is not a whole number in %d..%d%s", raw, k.min, k.max, unit)
+		}
+		return value{n: n, s: raw}, nil
+	case kindBool, kindFlag:
+		switch raw {
+		case "yes":
+			return value{b: true, s: raw}, nil
+		case "no":
+			return value{b: false, s: raw}, nil
+		}
+		return value{}, fmt.Errorf("%q is not yes or no", raw)
+	case kindEnum:
+		for _, c := range k.choices {
+			if raw == c {
+				return value{s: raw}, nil
+			}
+		}
+		return value{}, fmt.Errorf("%q is not one of %s", raw, strings.Join(k.choices, ", "))
+	case kindSize:
+		n, ok := parseSize(raw)
+		if !ok {
+			return value{}, fmt.Errorf("%q is not a size (bytes, or a number with K or M, e.g. 64K)", raw)
+		}
+		if n < k.min || n > k.max {
+			return value{}, fmt.Errorf("%s is outside %s..%s", raw, FormatSize(k.min), FormatSize(k.max))
+		}
+		return value{n: n, s: raw}, nil
+	}
+	return value{}, fmt.Errorf("internal error: key %q has no kind", k.name)
+}
+
+// parseSize reads "65536", "64K", "64k", "64KiB", "1M", "1MiB".
+func parseSize(s string) (int, bool) {
+	mult := 1
+	num := s
+	lower := strings.ToLower(s)
+	for _, suf := range []struct {
+		s string
+		m int
+	}{{"kib", kib}, {"kb", kib}, {"k", kib}, {"mib", mib}, {"mb", mib}, {"m", mib}} {
+		if strings.HasSuffix(lower, suf.s) {
+			mult = suf.m
+			num = s[:len(s)-len(suf.s)]
+			break
+		}
+	}
+	if num == "" || len(num) > 10 {
+		return 0, false
+	}
+	for _, r := range num {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n > (1<<40)/mult {
+		return 0, false
+	}
+	return n * mult, true
+}
+
+// FormatSize writes n bytes the way the file does: 16K, 1M, or plain bytes.
+func FormatSize(n int) string {
+	switch {
+	case n != 0 && n%mib == 0:
+		return strconv.Itoa(n/mib) + "M"
+	case n != 0 && n%kib == 0:
+		return strconv.Itoa(n/kib) + "K"
+	}
+	return strconv.Itoa(n)
+}

@@ -1,0 +1,153 @@
+package crypt
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestKeygenAndLoad(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys", "sub", "master-key")
+	key, err := GenerateKeyFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(key) != KeySize || bytes.Equal(key, make([]byte, KeySize)) {
+		t.Fatal("bad key")
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	for _, d := range []string{filepath.Join(dir, "keys"), filepath.Join(dir, "keys", "sub")} {
+		st, _ := os.Stat(d)
+		if st.Mode().Perm() != 0o700 {
+			t.Fatalf("%s mode %v, want 0700", d, st.Mode().Perm())
+		}
+	}
+	if _, err := GenerateKeyFile(path); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+		t.Fatalf("second keygen: %v", err)
+	}
+	got, err := LoadKey(path)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("load: %v", err)
+	}
+	// The paper copy's hex digits are a valid key file too.
+	paper := Paper(key)
+	var hexDigits strings.Builder
+	for _, line := range strings.Split(paper, "\n") {
+		if _, rest, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, "checksum") {
+			hexDigits.WriteString(rest + "\n")
+		}
+	}
+	p2 := filepath.Join(dir, "from-paper")
+	os.WriteFile(p2, []byte(hexDigits.String()), 0o600)
+	got, err = LoadKey(p2)
+	if err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("key from paper: %v", err)
+	}
+	if !strings.Contains(paper, "checksum: "+Checksum(key)) || strings.Count(paper, "\n") != 3 {
+		t.Fatalf("paper copy:\n%s", paper)
+	}
+}
+
+func TestLoadKeyErrorsSayHowToCreate(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name    string
+		content []byte
+	}{{"missing", nil}, {"short", []byte("abc")}, {"badhex", bytes.Repeat([]byte("zz"), 32)}} {
+		p := filepath.Join(dir, tc.name)
+		if tc.content != nil {
+			os.WriteFile(p, tc.content, 0o600)
+		}
+		_, err := LoadKey(p)
+		if err == nil || !strings.Contains(err.Error(), "keygen") {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if tc.content != nil && strings.Contains(err.Error(), string(tc.content)) {
+			t.Fatalf("%s: error shows the file's content", tc.name)
+		}
+	}
+	if _, err := LoadKey(""); err == nil {
+		t.Fatal("empty path accepted")
+	}
+}
+
+func TestSealers(t *testing.T) {
+	var k1, k2 [32]byte
+	k1[0], k2[0] = 1, 2
+	for _, name := range []string{AES256GCM, ChaCha20Poly1305, None} {
+		s1, err := NewSealer(name, k1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, _ := NewSealer(name, k2)
+		msg := []byte("the quick brown fox")
+		ad := []byte("id")
+		sealed := s1.Seal(nil, msg, ad)
+		if len(sealed) != len(msg)+s1.Overhead() {
+			t.Fatalf("%s: sealed %d bytes, want %d", name, len(sealed), len(msg)+s1.Overhead())
+		}
+		if name != None && bytes.Contains(sealed, msg) {
+			t.Fatalf("%s: plaintext visible", name)
+		}
+		if name != None && bytes.Equal(sealed, s1.Seal(nil, msg, ad)) {
+			t.Fatalf("%s: nonce reused", name)
+		}
+		out, err := s1.Open(nil, sealed, ad)
+		if err != nil || !bytes.Equal(out, msg) {
+			t.Fatalf("%s: open: %v", name, err)
+		}
+		if _, err := s1.Open(nil, sealed, []byte("other id")); !errors.Is(err, ErrAuth) {
+			t.Fatalf("%s: other associated data accepted", name)
+		}
+		if name != None {
+			if _, err := s2.Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
+				t.Fatalf("%s: other key accepted", name)
+			}
+		}
+		for i := range sealed {
+			bad := append([]byte(nil), sealed...)
+			bad[i] ^= 4
+			if _, err := s1.Open(nil, bad, ad); !errors.Is(err, ErrAuth) {
+				t.Fatalf("%s: flipped byte %d accepted", name, i)
+			}
+		}
+		if _, err := s1.Open(nil, sealed[:3], ad); !errors.Is(err, ErrAuth) {
+			t.Fatalf("%s: short message accepted", name)
+		}
+	}
+	if _, err := NewSealer("rot13", k1); err == nil {
+		t.Fatal("unknown cipher accepted")
+	}
+}
+
+func TestDerivation(t *testing.T) {
+	m1 := bytes.Repeat([]byte{1}, 32)
+	m2 := bytes.Repeat([]byte{2}, 32)
+	salt := []byte("0123456789abcdef")
+	if ChunkIDKey(m1) == ChunkIDKey(m2) || ChunkIDKey(m1) == ChunkIDKey(nil) {
+		t.Fatal("chunk id keys collide")
+	}
+	if ChunkIDKey(nil) != ChunkIDKey(nil) || DataKey(m1, salt) != DataKey(m1, salt) {
+		t.Fatal("derivation not deterministic")
+	}
+	if DataKey(m1, salt) == DataKey(m1, []byte("0123456789abcdeX")) || DataKey(m1, salt) == ChunkIDKey(m1) {
+		t.Fatal("data keys collide")
+	}
+	if KeyCheck(m1, salt) == KeyCheck(m2, salt) {
+		t.Fatal("key checks collide")
+	}
+	// The fixed chunk-id key of cipher none is part of the format
+	// (docs/format.md): it must never change.
+	k := ChunkIDKey(nil)
+	if got := hex.EncodeToString(k[:]); got != "92673637d22f8cb3a133b6ecc956c8ad94f6345bdd5969c3ec559016aca9b8ac" {
+		t.Fatalf("chunk id key of cipher none changed: %s", got)
+	}
+}

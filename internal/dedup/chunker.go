@@ -1,0 +1,104 @@
+package dedup
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+
+	"github.com/zeebo/blake3"
+)
+
+// Chunk size limits accepted by NewChunker.
+const (
+	MinChunkLimit = 1 << 10 // 1 KiB
+	MaxChunkLimit = 8 << 20 // 8 MiB
+)
+
+// Default chunk sizes.
+const (
+	DefaultChunkMin = 16 << 10
+	DefaultChunkAvg = 64 << 10
+	DefaultChunkMax = 256 << 10
+)
+
+// Chunker finds content-defined cut points with FastCDC and normalized
+// chunking (level 2): below the average size a cut needs two more zero bits
+// of the gear hash than the average implies, above it two fewer, which keeps
+// sizes close to the average. The gear table is derived from a key, so cut
+// points reveal nothing about content without it. Immutable; safe for
+// concurrent use.
+type Chunker struct {
+	gear          [256]uint64
+	min, avg, max int
+	maskS, maskL  uint64
+}
+
+// NewChunker returns a chunker with the given sizes (bytes) and gear seed
+// (crypt.GearSeed).
+func NewChunker(minSize, avgSize, maxSize int, seed [32]byte) (*Chunker, error) {
+	if minSize < MinChunkLimit || maxSize > MaxChunkLimit || !(minSize <= avgSize && avgSize <= maxSize) || minSize == maxSize {
+		return nil, fmt.Errorf("chunk sizes min %d, avg %d, max %d: want %d <= min <= avg <= max <= %d and min < max", minSize, avgSize, maxSize, MinChunkLimit, MaxChunkLimit)
+	}
+	c := &Chunker{min: minSize, avg: avgSize, max: maxSize}
+	b := bits.Len(uint(avgSize)) - 1 // floor(log2(avg))
+	s, l := b+2, b-2
+	if l < 1 {
+		l = 1
+	}
+	c.maskS = ^uint64(0) << (64 - s)
+	c.maskL = ^uint64(0) << (64 - l)
+	h, _ := blake3.NewKeyed(seed[:])
+	h.Write([]byte("gear"))
+	var raw [256 * 8]byte
+	h.Digest().Read(raw[:])
+	for i := range c.gear {
+		c.gear[i] = binary.LittleEndian.Uint64(raw[i*8:])
+	}
+	return c, nil
+}
+
+// Min, Avg and Max are the configured sizes.
+func (c *Chunker) Min() int { return c.min }
+
+// Avg is the configured average size.
+func (c *Chunker) Avg() int { return c.avg }
+
+// Max is the configured largest size.
+func (c *Chunker) Max() int { return c.max }
+
+// Cut returns the length of the first chunk of b. When len(b) >= Max the
+// result depends only on b[:Max], so a stream can be cut incrementally; when
+// b is the rest of a region, cutting repeatedly until it is empty gives the
+// region's chunks.
+func (c *Chunker) Cut(b []byte) int {
+	n := len(b)
+	if n <= c.min {
+		return n
+	}
+	if n > c.max {
+		n = c.max
+	}
+	normal := c.avg
+	if normal > n {
+		normal = n
+	}
+	var h uint64
+	gear := &c.gear
+	maskS, maskL := c.maskS, c.maskL
+	i := c.min
+	for _, x := range b[c.min:normal] {
+		h = h<<1 + gear[x]
+		i++
+		if h&maskS == 0 {
+			return i
+		}
+	}
+	for _, x := range b[normal:n] {
+		h = h<<1 + gear[x]
+		i++
+		if h&maskL == 0 {
+			return i
+		}
+	}
+	return n
+}

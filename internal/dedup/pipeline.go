@@ -1,0 +1,414 @@
+package dedup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"rb_module_rustack/internal/crypt"
+)
+
+// Run is one piece of a disk, in order: a chunk (Hole false, ID set) or a
+// hole of Len zero bytes.
+type Run struct {
+	Len  int64
+	Hole bool
+	ID   ID
+}
+
+// Target receives the chunks of a backup session.
+type Target interface {
+	// Claim reports whether the caller must store id: it is neither in the
+	// base (chain or store) nor claimed earlier in this session. Safe for
+	// concurrent use.
+	Claim(id ID) bool
+	// Put stores one sealed blob. Safe for concurrent use.
+	Put(id ID, blob []byte, plen int) error
+	// Sealer seals the blobs of this session.
+	Sealer() *crypt.Sealer
+}
+
+// Stats count what a session did. Fields are updated atomically.
+type Stats struct {
+	Read      atomic.Int64 // logical bytes read
+	Zero      atomic.Int64 // bytes recorded as holes
+	New       atomic.Int64 // plaintext bytes of chunks stored
+	Stored    atomic.Int64 // sealed bytes of chunks stored
+	Chunks    atomic.Int64 // chunk references
+	NewChunks atomic.Int64 // chunks stored
+}
+
+// Config tunes a Pipeline.
+type Config struct {
+	Chunker     *Chunker
+	IDKey       [32]byte
+	Codec       *Codec
+	Parallelism int   // workers; >= 1
+	SegmentSize int64 // forced boundary every SegmentSize bytes; 0 = 64 MiB
+	BlockSize   int   // read size; 0 = 4 MiB
+}
+
+// Defaults of Config.
+const (
+	DefaultSegment = 64 << 20
+	DefaultBlock   = 4 << 20
+)
+
+// Pipeline chunks disks on a fixed set of workers: each disk is cut into
+// segments with a forced chunk boundary at each; a worker reads its segment
+// block by block (reading the next block while it processes the current
+// one), detects zero blocks, cuts chunks, hashes them and stores new ones.
+// Memory: per worker two buffers of BlockSize+ChunkMax+HoleMin bytes plus
+// scratch of 2×ChunkMax, independent of disk size. Close it when done.
+type Pipeline struct {
+	cfg    Config
+	target Target
+	Stats  Stats
+	jobs   chan *job
+	wg     sync.WaitGroup
+	pmu    sync.Mutex // serializes progress callbacks
+}
+
+type job struct {
+	ctx    context.Context
+	src    io.ReaderAt
+	off, n int64
+	runs   []Run
+	err    error
+	done   func(n int64)
+}
+
+// NewPipeline starts the workers.
+func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
+	if cfg.Chunker == nil || cfg.Codec == nil || t == nil {
+		return nil, errors.New("pipeline: missing chunker, codec or target")
+	}
+	if cfg.Parallelism < 1 {
+		cfg.Parallelism = 1
+	}
+	if cfg.SegmentSize <= 0 {
+		cfg.SegmentSize = DefaultSegment
+	}
+	if cfg.BlockSize <= 0 {
+		cfg.BlockSize = DefaultBlock
+	}
+	if cfg.SegmentSize%ZeroBlock != 0 || cfg.BlockSize%ZeroBlock != 0 {
+		return nil, fmt.Errorf("pipeline: segment and block sizes must be multiples of %d", ZeroBlock)
+	}
+	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job)}
+	for range cfg.Parallelism {
+		w := p.newWorker()
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for j := range p.jobs {
+				j.runs, j.err = w.segment(j)
+				j.done(j.n)
+			}
+		}()
+	}
+	return p, nil
+}
+
+// Close stops the workers. No AddDisk may be running.
+func (p *Pipeline) Close() {
+	close(p.jobs)
+	p.wg.Wait()
+}
+
+// AddDisk chunks one disk of size bytes read from src and returns its runs
+// (adjacent holes merged). progress, if not nil, is called after each
+// segment with the session's total bytes read; calls are serialized. Safe
+// for concurrent calls (they share the workers).
+func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, progress func(int64)) ([]Run, error) {
+	if size < 0 {
+		return nil, errors.New("negative disk size")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seg := p.cfg.SegmentSize
+	nseg := (size + seg - 1) / seg
+	jobs := make([]*job, nseg)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	done := func(n int64) {
+		total := p.Stats.Read.Add(n)
+		if progress != nil {
+			p.pmu.Lock()
+			progress(total)
+			p.pmu.Unlock()
+		}
+		wg.Done()
+	}
+	for i := range jobs {
+		off := int64(i) * seg
+		j := &job{ctx: ctx, src: src, off: off, n: min(seg, size-off)}
+		j.done = func(n int64) {
+			if j.err != nil {
+				failed.Store(true)
+				cancel()
+			}
+			done(n)
+		}
+		jobs[i] = j
+	}
+	var sendErr error
+	for _, j := range jobs {
+		if failed.Load() {
+			break
+		}
+		wg.Add(1)
+		select {
+		case p.jobs <- j:
+		case <-ctx.Done():
+			wg.Done()
+			sendErr = ctx.Err()
+		}
+		if sendErr != nil {
+			break
+		}
+	}
+	wg.Wait()
+	for _, j := range jobs {
+		if j.err != nil {
+			return nil, j.err
+		}
+	}
+	if sendErr != nil {
+		return nil, sendErr
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var runs []Run
+	for _, j := range jobs {
+		for _, r := range j.runs {
+			if r.Hole && len(runs) > 0 && runs[len(runs)-1].Hole {
+				runs[len(runs)-1].Len += r.Len
+				continue
+			}
+			runs = append(runs, r)
+		}
+	}
+	return runs, nil
+}
+
+type worker struct {
+	p       *Pipeline
+	bufs    [2][]byte
+	reserve int
+	zero    *zeroChecker
+	hasher  *IDHasher
+	plain   []byte
+	sealed  []byte
+}
+
+func (p *Pipeline) newWorker() *worker {
+	max := p.cfg.Chunker.Max()
+	reserve := max + HoleMin
+	w := &worker{p: p, reserve: reserve, zero: newZeroChecker(), hasher: NewIDHasher(p.cfg.IDKey)}
+	for i := range w.bufs {
+		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
+	}
+	w.plain = make([]byte, 0, max+max/8+1024)
+	w.sealed = make([]byte, 0, max+max/8+1024)
+	return w
+}
+
+type readResult struct {
+	n    int
+	err  error
+	zero bool // the block is a hole of the file: cleared, not read
+}
+
+// segState is the chunking state carried from one window to the next.
+type segState struct {
+	runs    []Run
+	holeLen int64 // > 0: inside a hole not yet emitted
+}
+
+// segment processes one segment and returns its runs.
+func (w *worker) segment(j *job) ([]Run, error) {
+	if err := j.ctx.Err(); err != nil {
+		return nil, err
+	}
+	R, B := w.reserve, w.p.cfg.BlockSize
+	pos, end := j.off, j.off+j.n
+	ch := make(chan readResult, 1)
+	probe := newHoleProbe(j.src)
+	read := func(buf []byte, off int64, n int) {
+		go func() {
+			if probe.isHole(off, int64(n)) {
+				clear(buf[R : R+n])
+				ch <- readResult{n: n, zero: true}
+				return
+			}
+			m, err := j.src.ReadAt(buf[R:R+n], off)
+			if m == n {
+				err = nil
+			}
+			ch <- readResult{n: m, err: err}
+		}()
+	}
+	st := &segState{}
+	cur := 0
+	var pending int // outstanding read length, 0 = none
+	if pos < end {
+		pending = int(min(int64(B), end-pos))
+		read(w.bufs[cur], pos, pending)
+	}
+	carry := 0    // bytes carried in front of the block in the current buffer
+	zrun := -1    // start of a pending short zero run within the window, -1 none
+	var err error // first error
+	for pending > 0 {
+		res := <-ch
+		n := pending
+		pending = 0
+		if res.err != nil {
+			if res.err == io.EOF {
+				return nil, fmt.Errorf("read at %d: the disk ended early (got %d of %d bytes): %w", pos, res.n, n, io.ErrUnexpectedEOF)
+			}
+			return nil, fmt.Errorf("read at %d: %w", pos, res.err)
+		}
+		buf := w.bufs[cur]
+		win := buf[R-carry : R+n]
+		pos += int64(n)
+		// Start reading the next block into the other buffer.
+		if pos < end && j.ctx.Err() == nil {
+			pending = int(min(int64(B), end-pos))
+			read(w.bufs[1-cur], pos, pending)
+		}
+		var dataStart int
+		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.zero)
+		if err == nil {
+			err = j.ctx.Err()
+		}
+		if err != nil {
+			if pending > 0 {
+				<-ch
+			}
+			return nil, err
+		}
+		// Carry the unfinished data region into the next buffer.
+		carry = len(win) - dataStart
+		if carry > R {
+			panic("dedup: carry exceeds reserve")
+		}
+		if zrun >= 0 {
+			zrun -= dataStart
+		}
+		if pending > 0 {
+			copy(w.bufs[1-cur][R-carry:R], win[dataStart:])
+		}
+		cur = 1 - cur
+	}
+	if st.holeLen > 0 {
+		w.endHole(st)
+	}
+	return st.runs, nil
+}
+
+// scan classifies the blocks of win from index s on, emitting chunks and
+// holes. Bytes before s were classified earlier (carried). It returns the
+// start of the unfinished data region and the pending zero run start. When
+// last, everything is flushed. allZero says win[s:] is known to be zeros.
+func (w *worker) scan(st *segState, win []byte, s, zrun int, last, allZero bool) (int, int, error) {
+	c := w.p.cfg.Chunker
+	max := c.Max()
+	dataStart := 0
+	for s < len(win) {
+		bs := min(ZeroBlock, len(win)-s)
+		if allZero {
+			// The same transitions as block by block, in one step.
+			bs = len(win) - s
+		}
+		if allZero || w.zero.isZero(win[s:s+bs]) {
+			if st.holeLen > 0 {
+				st.holeLen += int64(bs)
+				s += bs
+				dataStart = s
+				continue
+			}
+			if zrun < 0 {
+				zrun = s
+			}
+			s += bs
+			if s-zrun >= HoleMin {
+				if err := w.flush(st, win[dataStart:zrun]); err != nil {
+					return 0, 0, err
+				}
+				st.holeLen = int64(s - zrun)
+				zrun = -1
+				dataStart = s
+			}
+			continue
+		}
+		if st.holeLen > 0 {
+			w.endHole(st)
+		}
+		zrun = -1
+		s += bs
+		for s-dataStart >= max {
+			n := c.Cut(win[dataStart:s])
+			if err := w.chunk(st, win[dataStart:dataStart+n]); err != nil {
+				return 0, 0, err
+			}
+			dataStart += n
+		}
+	}
+	if last {
+		if st.holeLen == 0 {
+			if err := w.flush(st, win[dataStart:]); err != nil {
+				return 0, 0, err
+			}
+		}
+		return len(win), -1, nil
+	}
+	return dataStart, zrun, nil
+}
+
+// endHole emits the pending hole.
+func (w *worker) endHole(st *segState) {
+	st.runs = append(st.runs, Run{Len: st.holeLen, Hole: true})
+	w.p.Stats.Zero.Add(st.holeLen)
+	st.holeLen = 0
+}
+
+// flush cuts a complete data region into chunks.
+func (w *worker) flush(st *segState, region []byte) error {
+	c := w.p.cfg.Chunker
+	for len(region) > 0 {
+		n := c.Cut(region)
+		if err := w.chunk(st, region[:n]); err != nil {
+			return err
+		}
+		region = region[n:]
+	}
+	return nil
+}
+
+// chunk hashes one chunk and stores it when new.
+func (w *worker) chunk(st *segState, b []byte) error {
+	id := w.hasher.Sum(b)
+	p := w.p
+	p.Stats.Chunks.Add(1)
+	st.runs = append(st.runs, Run{Len: int64(len(b)), ID: id})
+	if !p.target.Claim(id) {
+		return nil
+	}
+	blob, plain := p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, w.plain, w.sealed[:0])
+	w.plain = plain
+	if cap(blob) > cap(w.sealed) {
+		w.sealed = blob[:0]
+	}
+	if err := p.target.Put(id, blob, len(b)); err != nil {
+		return err
+	}
+	p.Stats.New.Add(int64(len(b)))
+	p.Stats.Stored.Add(int64(len(blob)))
+	p.Stats.NewChunks.Add(1)
+	return nil
+}

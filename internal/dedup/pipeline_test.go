@@ -1,0 +1,305 @@
+package dedup
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"rb_module_rustack/internal/crypt"
+)
+
+// memTarget keeps blobs in memory.
+type memTarget struct {
+	mu     sync.Mutex
+	sealer *crypt.Sealer
+	blobs  map[ID][]byte
+	plens  map[ID]int
+	claims *claimSet
+}
+
+func newMemTarget(t testing.TB) *memTarget {
+	var k [32]byte
+	k[3] = 7
+	s, err := crypt.NewSealer(crypt.AES256GCM, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &memTarget{sealer: s, blobs: map[ID][]byte{}, plens: map[ID]int{}, claims: newClaimSet()}
+}
+
+func (m *memTarget) Claim(id ID) bool      { return m.claims.claim(id) }
+func (m *memTarget) Sealer() *crypt.Sealer { return m.sealer }
+func (m *memTarget) Put(id ID, b []byte, n int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.blobs[id] = append([]byte(nil), b...)
+	m.plens[id] = n
+	return nil
+}
+
+// reference computes the runs of data the simple way: whole buffer, block
+// by block, segment by segment.
+func reference(c *Chunker, h *IDHasher, data []byte, seg int) []Run {
+	var runs []Run
+	add := func(r Run) {
+		if r.Hole && len(runs) > 0 && runs[len(runs)-1].Hole {
+			runs[len(runs)-1].Len += r.Len
+			return
+		}
+		runs = append(runs, r)
+	}
+	z := newZeroChecker()
+	for s := 0; s < len(data); s += seg {
+		d := data[s:min(s+seg, len(data))]
+		// Classify blocks; zero runs >= HoleMin become holes.
+		type span struct {
+			off, n int
+			hole   bool
+		}
+		var spans []span
+		i := 0
+		for i < len(d) {
+			j := i
+			for j < len(d) && z.isZero(d[j:min(j+ZeroBlock, len(d))]) {
+				j = min(j+ZeroBlock, len(d))
+			}
+			if j-i >= HoleMin {
+				spans = append(spans, span{i, j - i, true})
+				i = j
+				continue
+			}
+			// data up to the next hole
+			k := j
+			for k < len(d) {
+				if z.isZero(d[k:min(k+ZeroBlock, len(d))]) {
+					e := k
+					for e < len(d) && z.isZero(d[e:min(e+ZeroBlock, len(d))]) {
+						e = min(e+ZeroBlock, len(d))
+					}
+					if e-k >= HoleMin {
+						break
+					}
+					k = e
+					continue
+				}
+				k = min(k+ZeroBlock, len(d))
+			}
+			spans = append(spans, span{i, k - i, false})
+			i = k
+		}
+		for _, sp := range spans {
+			if sp.hole {
+				add(Run{Len: int64(sp.n), Hole: true})
+				continue
+			}
+			b := d[sp.off : sp.off+sp.n]
+			for len(b) > 0 {
+				n := c.Cut(b)
+				add(Run{Len: int64(n), ID: h.Sum(b[:n])})
+				b = b[n:]
+			}
+		}
+	}
+	return runs
+}
+
+// testImage mixes zero runs of many lengths (around HoleMin), random data
+// and text, with an odd size.
+func testImage(seed uint64, size int) []byte {
+	r := mrand.New(mrand.NewPCG(seed, 1))
+	img := make([]byte, size)
+	off := 0
+	for off < size {
+		n := min(size-off, 1+r.IntN(300<<10))
+		switch r.IntN(4) {
+		case 0: // zeros, sometimes just around HoleMin
+			if r.IntN(2) == 0 {
+				n = min(size-off, HoleMin-ZeroBlock+r.IntN(3*ZeroBlock))
+			}
+		case 1:
+			rand.Read(img[off : off+n])
+		case 2:
+			for i := off; i < off+n; i++ {
+				img[i] = "abcdefgh ij\n"[r.IntN(12)]
+			}
+		case 3: // sparse bytes in zeros
+			for i := off; i < off+n; i += 1 + r.IntN(20000) {
+				img[i] = byte(r.Uint32())
+			}
+		}
+		off += n
+	}
+	return img
+}
+
+type bytesAt struct{ b []byte }
+
+func (x bytesAt) ReadAt(p []byte, off int64) (int, error) {
+	if off > int64(len(x.b)) {
+		return 0, errors.New("offset past end")
+	}
+	n := copy(p, x.b[off:])
+	if n < len(p) {
+		return n, fmt.Errorf("short read at %d", off)
+	}
+	return n, nil
+}
+
+func TestPipelineMatchesReference(t *testing.T) {
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	var key [32]byte
+	codec, err := NewCodec("zstd", "fastest", c.Max(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer codec.Close()
+	for _, tc := range []struct {
+		size       int
+		seg, block int
+		par        int
+	}{
+		{0, 1 << 20, 256 << 10, 2},
+		{1, 1 << 20, 256 << 10, 1},
+		{5<<20 + 4097, 1 << 20, 128 << 10, 3},
+		{7<<20 + 1, 2 << 20, 64 << 10, 2},
+		{3 << 20, 64 << 20, 4 << 20, 2},
+	} {
+		t.Run(fmt.Sprintf("size%d-seg%d-block%d", tc.size, tc.seg, tc.block), func(t *testing.T) {
+			img := testImage(uint64(tc.size), tc.size)
+			want := reference(c, NewIDHasher(key), img, tc.seg)
+			tgt := newMemTarget(t)
+			p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: tc.par,
+				SegmentSize: int64(tc.seg), BlockSize: tc.block}, tgt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
+			p.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d runs, reference %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("run %d: %+v, reference %+v", i, got[i], want[i])
+				}
+			}
+			// Everything new was stored once and decodes back.
+			rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
+			out := make([]byte, len(img))
+			for i := range out {
+				out[i] = 0x5a
+			}
+			src := memSource{tgt}
+			if err := rd.Restore(context.Background(), got, src, writerAt(out), false, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out, img) {
+				t.Fatal("restore differs")
+			}
+			if p.Stats.Read.Load() != int64(len(img)) {
+				t.Fatalf("read %d bytes, want %d", p.Stats.Read.Load(), len(img))
+			}
+		})
+	}
+}
+
+type writerAt []byte
+
+func (w writerAt) WriteAt(p []byte, off int64) (int, error) { return copy(w[off:], p), nil }
+
+// memSource serves a memTarget's blobs through a fake file.
+type memSource struct{ t *memTarget }
+
+func (m memSource) Locate(id ID) (BlobRef, error) {
+	m.t.mu.Lock()
+	defer m.t.mu.Unlock()
+	b, ok := m.t.blobs[id]
+	if !ok {
+		return BlobRef{}, fmt.Errorf("%w: %s", ErrMissing, id.Short())
+	}
+	f := &FileReader{Path: "mem", f: bytesAt{b}, hdrEnd: 0, blobEnd: int64(len(b)), sealer: m.t.sealer}
+	return BlobRef{File: f, Off: 0, CLen: uint32(len(b)), PLen: uint32(m.t.plens[id])}, nil
+}
+
+func TestPipelineSparseFileSameAsDense(t *testing.T) {
+	// A sparse file (holes found by SEEK_DATA, not read) gives the same runs
+	// as the same bytes written densely.
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	var key [32]byte
+	codec, _ := NewCodec("zstd", "fastest", c.Max(), 2)
+	defer codec.Close()
+	dir := t.TempDir()
+	size := 9<<20 + 12345
+	img := make([]byte, size)
+	rand.Read(img[1<<20 : 1<<20+100000])
+	rand.Read(img[5<<20+7 : 5<<20+70000])
+	img[size-1] = 1
+	sparse := filepath.Join(dir, "sparse")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(int64(size))
+	for _, r := range [][2]int{{1 << 20, 1<<20 + 100000}, {5<<20 + 7, 5<<20 + 70000}, {size - 1, size}} {
+		f.WriteAt(img[r[0]:r[1]], int64(r[0]))
+	}
+	runs := func(src interface {
+		ReadAt([]byte, int64) (int, error)
+	}) []Run {
+		p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 4 << 20, BlockSize: 1 << 20}, newMemTarget(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		r, err := p.AddDisk(context.Background(), src, int64(size), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	a, b := runs(f), runs(bytesAt{img})
+	f.Close()
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatalf("sparse file runs differ from dense ones:\n%v\n%v", a, b)
+	}
+	if newHoleProbe(bytesAt{img}) != nil {
+		t.Fatal("probe for a non-file")
+	}
+}
+
+func TestPipelineShortSourceFails(t *testing.T) {
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	codec, _ := NewCodec("none", "", c.Max(), 1)
+	defer codec.Close()
+	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
+	defer p.Close()
+	_, err := p.AddDisk(context.Background(), bytesAt{make([]byte, 3<<20)}, 4<<20, nil)
+	if err == nil {
+		t.Fatal("a source shorter than its size was accepted")
+	}
+}
+
+func TestPipelineCancel(t *testing.T) {
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	codec, _ := NewCodec("zstd", "", c.Max(), 1)
+	defer codec.Close()
+	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
+	defer p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	img := make([]byte, 8<<20)
+	rand.Read(img)
+	if _, err := p.AddDisk(ctx, bytesAt{img}, int64(len(img)), nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled AddDisk returned %v", err)
+	}
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite, as CI runs it (.ci/run calls this):
+#   Debian packages and staticcheck, the OpenStack harness (../shared/openstack/up.sh),
+#   gofmt, go vet, staticcheck, go test -race (unit and integration), short fuzz runs.
+# Every step runs even when an earlier one failed; the summary at the end says
+# which failed, and the exit status is non-zero if any did.
+# Environment: FUZZTIME (default 10s per target), TEST_TIMEOUT (default 25m),
+# RB_SHARED_DIR (folder holding openstack/up.sh), SKIP_HARNESS=1 (do not start
+# it: integration tests then skip, and the run is marked as incomplete).
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+FUZZTIME=${FUZZTIME:-10s}
+TEST_TIMEOUT=${TEST_TIMEOUT:-25m}
+STATICCHECK_VERSION=v0.8.2
+WORK=$(mktemp -d /tmp/rb-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+START=$SECONDS
+declare -a RESULTS=()
+FAILED=0
+
+# step NAME COMMAND...: runs a step, times it, records OK/FAIL.
+step() {
+    local name=$1 t0=$SECONDS rc
+    shift
+    echo
+    echo "===== $name"
+    "$@"
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        RESULTS+=("OK    $(printf '%-28s' "$name") $((SECONDS - t0))s")
+    else
+        RESULTS+=("FAIL  $(printf '%-28s' "$name") $((SECONDS - t0))s (exit $rc)")
+        FAILED=1
+    fi
+    return 0
+}
+
+setup() {
+    need_debs git:git gcc:gcc || return 1
+    need_go || return 1
+    go version
+    local sc=$HOME/go/bin/staticcheck
+    if ! "$sc" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+        echo "installing staticcheck $STATICCHECK_VERSION"
+        go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" || return 1
+    fi
+    "$sc" -version
+    go build -o "$WORK/testsummary" ./tools/testsummary
+}
+
+HARNESS_UP=0
+harness() {
+    if [ "${SKIP_HARNESS:-0}" = 1 ]; then
+        echo "SKIP_HARNESS=1: not starting the OpenStack harness; integration tests will skip"
+        return 1
+    fi
+    local shared
+    if ! shared=$(shared_dir); then
+        echo "cannot find shared/openstack/up.sh beside the repository ($ROOT/../shared); set RB_SHARED_DIR" >&2
+        return 1
+    fi
+    echo "starting (or checking) the harness: $shared/openstack/up.sh"
+    "$shared/openstack/up.sh" >"$WORK/up.log" 2>&1 || {
+        tail -n 30 "$WORK/up.log"
+        echo "up.sh failed (full log above: last 30 lines)" >&2
+        return 1
+    }
+    tail -n 3 "$WORK/up.log"
+    local env=${OPENSTACK_HARNESS_DIR:-/tmp/openstack-harness}/credentials.env
+    [ -r "$env" ] || { echo "no $env after up.sh" >&2; return 1; }
+    set -a
+    # shellcheck disable=SC1090
+    . "$env"
+    set +a
+    HARNESS_UP=1
+    echo "harness up: $OS_AUTH_URL, project $OS_PROJECT_ID"
+}
+
+gofmt_check() {
+    local files out
+    files=$(git ls-files --cached --others --exclude-standard '*.go')
+    [ -n "$files" ] || files=$(find . -name '*.go' -not -path './.git/*')
+    # shellcheck disable=SC2086
+    out=$(gofmt -l $files)
+    [ -z "$out" ] && return 0
+    echo "gofmt would change these files (run gofmt -w):"
+    echo "$out"
+    return 1
+}
+
+gotest() {
+    local skipflag=()
+    # Once the harness is up, an integration test that skips for want of it is a failure.
+    [ $HARNESS_UP = 1 ] && skipflag=(-fail-on-skip 'up\.sh|harness')
+    go test -json -race -count=1 -timeout "$TEST_TIMEOUT" ./... 2>&1 |
+        tee "$WORK/gotest.json" | "$WORK/testsummary" "${skipflag[@]}"
+}
+
+fuzz() {
+    local file dir name rc=0 n=0
+    # Every "func FuzzXxx(" in a _test.go file, discovered now so new targets are included.
+    while IFS=: read -r file name; do
+        dir=./$(dirname "$file")
+        name=${name#func }
+        name=${name%%(*}
+        n=$((n + 1))
+        printf '%-50s ' "$dir $name"
+        if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$dir" >"$WORK/fuzz.log" 2>&1; then
+            echo "ok ($(grep -o 'execs: [0-9]*' "$WORK/fuzz.log" | tail -n 1))"
+        else
+            echo "FAIL"
+            tail -n 40 "$WORK/fuzz.log"
+            rc=1
+        fi
+    done < <(git grep --untracked -n -o -E '^func Fuzz[A-Za-z0-9_]*\(' -- '*_test.go' | cut -d: -f1,3 | sort -u)
+    echo "$n fuzz targets, $FUZZTIME each"
+    return $rc
+}
+
+step "setup (packages, staticcheck)" setup
+step "OpenStack harness" harness
+step "gofmt" gofmt_check
+step "go vet" go vet ./...
+step "staticcheck" "$HOME/go/bin/staticcheck" ./...
+step "go test -race" gotest
+step "fuzz ($FUZZTIME per target)" fuzz
+
+echo
+echo "===== summary ($((SECONDS - START))s)"
+printf '%s\n' "${RESULTS[@]}"
+if [ $FAILED -ne 0 ]; then
+    echo "RESULT: FAILED"
+    exit 1
+fi
+echo "RESULT: all steps passed"
