@@ -31,6 +31,9 @@
 # (dropping caches is not possible on a shared machine), and `sync` flushes
 # earlier writes so they do not land in the timed run.
 #
+# rb_module_rustack runs with its defaults (-c /dev/null: an installed
+# configuration file is ignored), encryption on (AES-256-GCM, keygen).
+#
 # Needs: go (builds the binaries), apt-get for restic, borgbackup and time if
 # missing (the only network use). Run from anywhere inside the repository.
 set -euo pipefail
@@ -153,13 +156,13 @@ init_tool() {
 step_cmd() { # step tool n
 	local step=$1 tool=$2 n=$3
 	case "$tool,$step" in
-	rustack,restore) CMD=("$BIN" restore "${IDS[rustack]}" --to-dir "$WORK/restore/rustack" --pool "$POOL" --key-file "$KEY") ;;
+	rustack,restore) CMD=("$BIN" -c /dev/null restore "${IDS[rustack]}" --to-dir "$WORK/restore/rustack" --pool "$POOL" --key-file "$KEY") ;;
 	restic,restore) CMD=(restic restore "${IDS[restic]}" --target "$WORK/restore/restic") ;;
 	borg,restore) CMD=(sh -c 'cd "$1" && exec borg extract --sparse "::b1"' sh "$WORK/restore/borg") ;;
 	rustack,*)
 		local type=incremental
 		[ "$step" = first ] && type=full
-		CMD=("$BIN" image backup --pool "$POOL" --name bench --disk "vda=$SRC" --type "$type" --key-file "$KEY" --json)
+		CMD=("$BIN" -c /dev/null image backup --pool "$POOL" --name bench --disk "vda=$SRC" --type "$type" --key-file "$KEY" --json)
 		;;
 	restic,*) CMD=(restic backup --json "$SRC") ;;
 	borg,*) CMD=(borg create --json --list "::b$n" "$SRC") ;;
