@@ -3,12 +3,14 @@
 # on the seeded image from bench/genimage and its two mutations.
 #
 #   bench/compare.sh [--size 2G] [--out FILE] [--work DIR] [--seed N]
-#                    [--tools rustack,restic,borg] [--bin FILE] [--keep]
+#                    [--tools rustack,restic,borg] [--runs N] [--bin FILE] [--keep]
 #
 #   --size   image size (default 2G; 256M for a quick run)
 #   --out    also write the markdown report to FILE
 #   --work   work directory (default /var/tmp/rb-bench); the generated images
 #            are kept there and reused while bench/genimage is unchanged
+#   --runs   repeat the whole sequence N times with fresh repositories and
+#            report medians (default 1); the tools' order rotates per run
 #   --bin    use this rb_module_rustack binary instead of building ./cmd/...
 #   --keep   keep the repositories after the run (for inspection)
 #
@@ -46,6 +48,7 @@ SEED=1
 TOOLS="rustack,restic,borg"
 KEEP=0
 PREBUILT=""
+RUNS=1
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--seed) SEED=${2:?--seed needs a number}; shift 2 ;;
 	--tools) TOOLS=${2:?--tools needs a list}; shift 2 ;;
 	--bin) PREBUILT=${2:?--bin needs a file}; shift 2 ;;
+	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument $1" ;;
@@ -72,6 +76,7 @@ IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 for t in "${TOOL_LIST[@]}"; do
 	case "$t" in rustack | restic | borg) ;; *) die "--tools: unknown tool $t (want rustack, restic, borg)" ;; esac
 done
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs: want a positive number"
 has_tool() { [[ ",$TOOLS," == *",$1,"* ]]; }
 
 # --- packages -------------------------------------------------------------
@@ -121,8 +126,6 @@ BASE_SHA=$(cat "$IMG/base.sha256")
 # --- repositories -----------------------------------------------------------
 SRC_DIR="$WORK/src"
 SRC="$SRC_DIR/disk.img"
-rm -rf "$WORK/rustack" "$WORK/restic" "$WORK/borg" "$WORK/restore" "$SRC_DIR"
-mkdir -p "$SRC_DIR" "$WORK/restore"
 
 export RESTIC_REPOSITORY="$WORK/restic/repo" RESTIC_PASSWORD=bench-password \
 	RESTIC_CACHE_DIR="$WORK/restic/cache" RESTIC_PROGRESS_FPS=0.1
@@ -133,8 +136,9 @@ POOL="$WORK/rustack/pool"
 KEY="$WORK/rustack/master-key"
 
 declare -A REPO=([rustack]="$POOL" [restic]="$RESTIC_REPOSITORY" [borg]="$BORG_REPO")
-declare -A IDS   # tool -> id of the first backup
-declare -A R     # "step,tool,field" -> value
+declare -A IDS # tool -> id of the first backup of the current run
+RES="$WORK/results.tsv"
+printf 'run\tstep\ttool\twall\ttool_wall\tsync_wall\tcpu\trss_kib\tadded\trepo\talloc\tcheck\n' >"$RES"
 
 init_tool() {
 	case "$1" in
@@ -236,8 +240,8 @@ EOF
 	esac
 }
 
-run_step() { # step tool n image
-	local step=$1 tool=$2 n=$3 image=$4 log="$WORK/logs/$2-$1"
+run_step() { # run step tool n image
+	local run=$1 step=$2 tool=$3 n=$4 image=$5 log="$WORK/logs/run$1-$3-$2"
 	if [ "$step" = restore ]; then
 		rm -rf "$WORK/restore/$tool"
 		mkdir -p "$WORK/restore/$tool"
@@ -255,50 +259,48 @@ run_step() { # step tool n image
 		tail -n 20 "$log.err" >&2
 		die "$tool $step failed (logs: $log.out, $log.err)"
 	fi
-	local wall user sys rss
+	local wall user sys rss cpu swall="" added="" repo="" alloc="" check=""
 	read -r wall user sys rss <"$log.time"
-	R[$step,$tool,wall]=$wall
-	R[$step,$tool,cpu]=$(python3 -c "print(f'{$user+$sys:.2f}')")
-	R[$step,$tool,rss]=$(python3 -c "print(f'{$rss/1024:.0f}')")
+	cpu=$(python3 -c "print(f'{$user+$sys:.2f}')")
 	if [ "$step" = restore ]; then
 		local f
 		case "$tool" in
-		rustack) f=$(find "$WORK/restore/rustack" -type f -name '*.img' -o -type f -name '*vda*' | grep -v '\.json$' | head -n1) ;;
+		rustack) f="$WORK/restore/rustack/vda.img" ;;
 		restic) f="$WORK/restore/restic$SRC" ;;
 		borg) f="$WORK/restore/borg$SRC" ;;
 		esac
-		if [ -n "$f" ] && [ -f "$f" ]; then
+		if [ -f "$f" ]; then
 			# A restore is done when the image is on disk: fsync it for every
 			# tool (rb_module_rustack already did; restic and borg do not).
-			local sum alloc swall
 			/usr/bin/time -f '%e' -o "$log.synctime" -- sync "$f" || die "sync $f failed"
 			swall=$(tail -n1 "$log.synctime")
-			R[$step,$tool,wall]=$(python3 -c "print(f'{$wall+$swall:.2f}')")
+			local sum
 			sum=$(sha256sum "$f" | cut -d' ' -f1)
-			alloc=$(du -s --block-size=1 "$f" | cut -f1)
 			if [ "$sum" = "$BASE_SHA" ]; then
-				R[$step,$tool,check]="sha256 ok; $wall s + $swall s fsync; file uses $(mib "$alloc") MiB"
+				check="sha256 ok, file uses $(mib "$(du_alloc "$f")") MiB"
 			else
-				R[$step,$tool,check]="SHA256 MISMATCH"
+				check="SHA256 MISMATCH"
 				FAILED=1
 			fi
 		else
-			R[$step,$tool,check]="restored image not found"
+			check="restored image $f not found"
 			FAILED=1
 		fi
 		rm -rf "$WORK/restore/$tool"
-		return
+	else
+		if [ "$step" = first ] && [ "$tool" != borg ]; then
+			IDS[$tool]=$(backup_id "$tool" "$log.out") || die "no backup id in $log.out"
+		fi
+		repo=$(du_apparent "${REPO[$tool]}")
+		alloc=$(du_alloc "${REPO[$tool]}")
+		added=$((repo - before))
+		check=$(read_check "$tool" "$log")
 	fi
-	if [ "$step" = first ] && [ "$tool" != borg ]; then
-		IDS[$tool]=$(backup_id "$tool" "$log.out") || die "no backup id in $log.out"
-	fi
-	local after alloc
-	after=$(du_apparent "${REPO[$tool]}")
-	alloc=$(du_alloc "${REPO[$tool]}")
-	R[$step,$tool,added]=$((after - before))
-	R[$step,$tool,repo]=$after
-	R[$step,$tool,alloc]=$alloc
-	R[$step,$tool,check]=$(read_check "$tool" "$log")
+	local total=$wall
+	[ -z "$swall" ] || total=$(python3 -c "print(f'{$wall+$swall:.2f}')")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$step" "$tool" "$total" "$wall" "$swall" \
+		"$cpu" "$rss" "$added" "$repo" "$alloc" "$check" >>"$RES"
+	echo "run $run, $step, $tool: ${total} s${swall:+ (restore $wall s + fsync $swall s)}, CPU $cpu s${added:+, +$(mib "$added") MiB}${check:+, $check}" >&2
 }
 
 mib() { python3 -c "print(f'{$1/1048576:.1f}')"; }
@@ -306,16 +308,23 @@ mib() { python3 -c "print(f'{$1/1048576:.1f}')"; }
 FAILED=0
 STEPS=(first unchanged scattered clustered restore)
 declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clustered]=clustered [restore]=base)
-declare -A STEP_TITLE=([first]="first backup" [unchanged]="unchanged re-backup" [scattered]="scattered 1 % incr." [clustered]="clustered 1 % incr." [restore]="restore (first backup)")
 
-for t in "${TOOL_LIST[@]}"; do init_tool "$t"; done
 T0=$(date +%s)
-n=0
-for step in "${STEPS[@]}"; do
-	n=$((n + 1))
-	for t in "${TOOL_LIST[@]}"; do
-		echo "$step: $t" >&2
-		run_step "$step" "$t" "$n" "$IMG/${STEP_IMAGE[$step]}.img"
+for run in $(seq 1 "$RUNS"); do
+	rm -rf "$WORK/rustack" "$WORK/restic" "$WORK/borg" "$WORK/restore" "$SRC_DIR"
+	mkdir -p "$SRC_DIR" "$WORK/restore"
+	for t in "${TOOL_LIST[@]}"; do init_tool "$t"; done
+	# Rotate the order per run, so no tool always goes first.
+	order=()
+	for i in "${!TOOL_LIST[@]}"; do
+		order+=("${TOOL_LIST[$(((i + run - 1) % ${#TOOL_LIST[@]}))]}")
+	done
+	n=0
+	for step in "${STEPS[@]}"; do
+		n=$((n + 1))
+		for t in "${order[@]}"; do
+			run_step "$run" "$step" "$t" "$n" "$IMG/${STEP_IMAGE[$step]}.img"
+		done
 	done
 done
 T1=$(date +%s)
@@ -329,60 +338,11 @@ mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
 
-report() {
-	echo "## rb_module_rustack vs restic vs borg, $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo
-	echo "Image: $SIZE ($IMG_BYTES bytes), seed $SEED: 1 MiB extents, 50 % zeros (holes), 30 % random, 20 % text."
-	echo "Machine: $(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average at start of report: $(cut -d' ' -f1-3 /proc/loadavg)."
-	echo "Versions: rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg."
-	echo "Command: \`$CMDLINE\`; the timed steps took $((T1 - T0)) s."
-	echo
-	echo "| step | tool | wall s | restic/tool wall | CPU s (user+sys) | peak RSS MiB | added MiB | added % of image | repo MiB | repo MiB on disk | check |"
-	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-	local step t
-	for step in "${STEPS[@]}"; do
-		for t in "${TOOL_LIST[@]}"; do
-			local wall=${R[$step,$t,wall]:-} ratio="" added="" pct="" repo="" alloc=""
-			if [ -n "${R[$step,restic,wall]:-}" ]; then
-				ratio=$(python3 -c "print(f'{${R[$step,restic,wall]}/max($wall,0.01):.2f}×')")
-			fi
-			if [ "$step" != restore ]; then
-				added=$(mib "${R[$step,$t,added]}")
-				pct=$(python3 -c "print(f'{100*${R[$step,$t,added]}/$IMG_BYTES:.1f} %')")
-				repo=$(mib "${R[$step,$t,repo]}")
-				alloc=$(mib "${R[$step,$t,alloc]}")
-			fi
-			echo "| ${STEP_TITLE[$step]} | $t | $wall | $ratio | ${R[$step,$t,cpu]} | ${R[$step,$t,rss]} | $added | $pct | $repo | $alloc | ${R[$step,$t,check]:-} |"
-		done
-	done
-	echo
-	echo "wall: elapsed seconds; CPU: user+sys seconds of the process and its children; peak RSS: the largest"
-	echo "resident set of the process or any child (GNU time %M). added MiB: growth of the repository's"
-	echo "apparent size (du --apparent-size, the sum of file lengths) over the step; repo MiB: apparent size"
-	echo "after the step; repo MiB on disk: allocated blocks (du). All tools read a warm page cache."
-	if has_tool rustack && has_tool restic; then
-		echo
-		echo "Goals (issue 3) for rb_module_rustack:"
-		local s
-		for s in first unchanged restore; do
-			python3 - "$s" "${R[$s,restic,wall]}" "${R[$s,rustack,wall]}" <<'EOF'
-import sys
-s, restic, ours = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-r = restic / max(ours, 0.01)
-print(f"- {s}: {r:.2f}x faster than restic (goal >= 3x): {'PASS' if r >= 3 else 'FAIL'}")
-EOF
-		done
-		python3 -c "
-a=${R[scattered,rustack,added]}; n=$IMG_BYTES
-p=100*a/n
-print(f'- scattered 1 % incremental stores {p:.1f} % of the image (goal <= 10 %): ' + ('PASS' if p <= 10 else 'FAIL'))"
-		local peak=0
-		for s in "${STEPS[@]}"; do
-			[ "${R[$s,rustack,rss]}" -gt "$peak" ] && peak=${R[$s,rustack,rss]}
-		done
-		echo "- peak RSS $peak MiB over all steps (goal <= 256 MiB): $([ "$peak" -le 256 ] && echo PASS || echo FAIL)"
-	fi
-}
+export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
+	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
+	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)" \
+	BENCH_VERSIONS="rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg"
+report() { python3 "$ROOT/bench/report.py" "$RES"; }
 
 report | tee ${OUT:+"$OUT"}
 if [ "$KEEP" -eq 0 ]; then
