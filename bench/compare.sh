@@ -138,7 +138,7 @@ KEY="$WORK/rustack/master-key"
 declare -A REPO=([rustack]="$POOL" [restic]="$RESTIC_REPOSITORY" [borg]="$BORG_REPO")
 declare -A IDS # tool -> id of the first backup of the current run
 RES="$WORK/results.tsv"
-printf 'run\tstep\ttool\twall\ttool_wall\tsync_wall\tcpu\trss_kib\tadded\trepo\talloc\tcheck\n' >"$RES"
+printf 'run\tstep\ttool\twall\ttool_wall\tsync_wall\tcpu\trss_kib\tadded\trepo\talloc\tfile_alloc\tcheck\n' >"$RES"
 
 init_tool() {
 	case "$1" in
@@ -259,7 +259,7 @@ run_step() { # run step tool n image
 		tail -n 20 "$log.err" >&2
 		die "$tool $step failed (logs: $log.out, $log.err)"
 	fi
-	local wall user sys rss cpu swall="" added="" repo="" alloc="" check=""
+	local wall user sys rss cpu swall="" added="" repo="" alloc="" falloc="" check=""
 	read -r wall user sys rss <"$log.time"
 	cpu=$(python3 -c "print(f'{$user+$sys:.2f}')")
 	if [ "$step" = restore ]; then
@@ -276,8 +276,9 @@ run_step() { # run step tool n image
 			swall=$(tail -n1 "$log.synctime")
 			local sum
 			sum=$(sha256sum "$f" | cut -d' ' -f1)
+			falloc=$(du_alloc "$f")
 			if [ "$sum" = "$BASE_SHA" ]; then
-				check="sha256 ok, file uses $(mib "$(du_alloc "$f")") MiB"
+				check="sha256 ok"
 			else
 				check="SHA256 MISMATCH"
 				FAILED=1
@@ -298,9 +299,9 @@ run_step() { # run step tool n image
 	fi
 	local total=$wall
 	[ -z "$swall" ] || total=$(python3 -c "print(f'{$wall+$swall:.2f}')")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$step" "$tool" "$total" "$wall" "$swall" \
-		"$cpu" "$rss" "$added" "$repo" "$alloc" "$check" >>"$RES"
-	echo "run $run, $step, $tool: ${total} s${swall:+ (restore $wall s + fsync $swall s)}, CPU $cpu s${added:+, +$(mib "$added") MiB}${check:+, $check}" >&2
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$step" "$tool" "$total" "$wall" "$swall" \
+		"$cpu" "$rss" "$added" "$repo" "$alloc" "$falloc" "$check" >>"$RES"
+	echo "run $run, $step, $tool: ${total} s${swall:+ (restore $wall s + fsync $swall s)}, CPU $cpu s${added:+, +$(mib "$added") MiB}${falloc:+, restored file uses $(mib "$falloc") MiB}${check:+, $check}" >&2
 }
 
 mib() { python3 -c "print(f'{$1/1048576:.1f}')"; }

@@ -76,7 +76,8 @@ def main():
                 alloc = f"{med(step, tool, 'alloc') / MIB:.1f}"
             checks = []
             if step == "restore":
-                checks.append(f"{med(step, tool, 'tool_wall'):.2f} s + {med(step, tool, 'sync_wall'):.2f} s fsync")
+                checks.append(f"{med(step, tool, 'tool_wall'):.2f} s + {med(step, tool, 'sync_wall'):.2f} s fsync, "
+                              f"restored file uses {med(step, tool, 'file_alloc') / MIB:.0f} MiB")
             for r in rs:
                 if r["check"] and r["check"] not in checks:
                     checks.append(r["check"])
