@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/archive"
 )
@@ -145,7 +148,9 @@ func restoreImage(cmd *cobra.Command, repo *archive.Repo, m *archive.Manifest, d
 		}
 		return withCode(exitFailure, err)
 	}
+	w := &imageWriter{f: f}
 	fail := func(err error) error {
+		w.close()
 		f.Close()
 		os.Remove(p)
 		return err
@@ -153,8 +158,25 @@ func restoreImage(cmd *cobra.Command, repo *archive.Repo, m *archive.Manifest, d
 	if err := f.Truncate(d.Size); err != nil {
 		return fail(withCode(exitFailure, fmt.Errorf("size %s: %w", p, err)))
 	}
-	if err := repo.RestoreDisk(cmd.Context(), m, d.Label, f, archive.RestoreOptions{SkipHoles: true}); err != nil {
+	// Aligned writes bypass the page cache (O_DIRECT) where the file system
+	// allows it: faster here and it does not evict the cache.
+	if df, err := os.OpenFile(p, os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
+		w.direct = df
+		// Allocating the data ranges first lets the direct writes run in
+		// parallel as overwrites; the holes stay holes.
+		if ext, err := m.DataExtents(d.Label); err == nil {
+			preallocate(f, ext, d.Size)
+		}
+	}
+	ro := archive.RestoreOptions{SkipHoles: true}
+	if w.direct != nil {
+		ro.Align = directAlign
+	}
+	if err := repo.RestoreDisk(cmd.Context(), m, d.Label, w, ro); err != nil {
 		return fail(engineExit(err))
+	}
+	if err := w.close(); err != nil {
+		return fail(withCode(exitFailure, fmt.Errorf("write %s: %w", p, err)))
 	}
 	if !o.noSync {
 		if err := f.Sync(); err != nil {
@@ -191,4 +213,51 @@ func writeFileSync(p string, b []byte, force, sync bool) error {
 		}
 	}
 	return f.Close()
+}
+
+// directAlign is the alignment of O_DIRECT writes (the logical block size
+// of any common device is at most this).
+const directAlign = 4096
+
+// imageWriter writes aligned pieces through an O_DIRECT descriptor and the
+// rest (the unaligned end of a disk) through the page cache. If the file
+// system refuses a direct write, it falls back to the page cache.
+type imageWriter struct {
+	f        *os.File
+	direct   *os.File
+	noDirect atomic.Bool
+}
+
+func (w *imageWriter) WriteAt(p []byte, off int64) (int, error) {
+	if w.direct != nil && !w.noDirect.Load() && off%directAlign == 0 && len(p)%directAlign == 0 &&
+		len(p) > 0 && uintptr(unsafe.Pointer(&p[0]))%directAlign == 0 {
+		n, err := w.direct.WriteAt(p, off)
+		if err == nil || !errors.Is(err, unix.EINVAL) || n != 0 {
+			return n, err
+		}
+		w.noDirect.Store(true)
+	}
+	return w.f.WriteAt(p, off)
+}
+
+// preallocate allocates the data extents of a new image (best effort: some
+// file systems cannot).
+func preallocate(f *os.File, ext []archive.Extent, size int64) {
+	fd := int(f.Fd())
+	for _, e := range ext {
+		lo := e.Off / directAlign * directAlign
+		hi := min(size, (e.Off+e.Len+directAlign-1)/directAlign*directAlign)
+		if err := unix.Fallocate(fd, 0, lo, hi-lo); err != nil {
+			return
+		}
+	}
+}
+
+func (w *imageWriter) close() error {
+	if w.direct == nil {
+		return nil
+	}
+	err := w.direct.Close()
+	w.direct = nil
+	return err
 }

@@ -120,6 +120,11 @@ type RestoreOptions struct {
 	// (new sparse files, fresh thin volumes). Otherwise zeros are written.
 	SkipHoles bool
 	Progress  Progress
+	// Align > 1 (a power of two, e.g. 4096) makes every write start at a
+	// multiple of Align with a length that is one (except the last write of
+	// the disk) from a buffer aligned in memory: for targets opened with
+	// O_DIRECT. Bytes padded in for alignment are zeros of the disk.
+	Align int
 }
 
 // Repository operations (implemented in the engine):

@@ -48,7 +48,7 @@ func textBlock(r *mrand.Rand, n int) []byte {
 }
 
 // mixImage builds an image of size bytes from extents of ext bytes:
-// zeros, random and text in the given proportions, plus a tail.
+// zeros, random and text, deterministic for a seed.
 func mixImage(seed uint64, size, ext int) []byte {
 	r := mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	img := make([]byte, size)
@@ -57,7 +57,13 @@ func mixImage(seed uint64, size, ext int) []byte {
 		switch k := r.IntN(10); {
 		case k < 5: // zeros
 		case k < 8:
-			rand.Read(img[off : off+n])
+			for i := off; i < off+n; i += 8 {
+				v := r.Uint64()
+				for b := i; b < min(i+8, off+n); b++ {
+					img[b] = byte(v)
+					v >>= 8
+				}
+			}
 		default:
 			copy(img[off:], textBlock(r, n))
 		}

@@ -45,7 +45,7 @@ func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst i
 	if o.Progress != nil {
 		prog = func(n int64) { o.Progress(n) }
 	}
-	if err := r.reader(md.meta.Cipher).Restore(ctx, runs, src, dst, o.SkipHoles, prog); err != nil {
+	if err := r.reader(md.meta.Cipher).Restore(ctx, runs, src, dst, o.SkipHoles, o.Align, prog); err != nil {
 		return fmt.Errorf("restore archive %s disk %s: %w", md.meta.ID, label, err)
 	}
 	return nil
@@ -147,4 +147,33 @@ func checkTiling(f *dedup.FileReader) error {
 		return fmt.Errorf("%w: %s: blob area has %d unaccounted bytes at %d", ErrIntegrity, f.Path, end-pos, pos)
 	}
 	return nil
+}
+
+// Extent is a byte range of a disk.
+type Extent struct{ Off, Len int64 }
+
+// DataExtents returns the ranges of disk label that hold data (everything
+// but the holes), merged and in order: a restore target can allocate them
+// up front (fallocate) and leave the rest sparse.
+func (m *Manifest) DataExtents(label string) ([]Extent, error) {
+	if m.data == nil {
+		return nil, errors.New("manifest not loaded by Load")
+	}
+	runs, err := m.data.diskRuns(label)
+	if err != nil {
+		return nil, err
+	}
+	var out []Extent
+	var off int64
+	for _, r := range runs {
+		if !r.Hole {
+			if n := len(out); n > 0 && out[n-1].Off+out[n-1].Len == off {
+				out[n-1].Len += r.Len
+			} else {
+				out = append(out, Extent{Off: off, Len: r.Len})
+			}
+		}
+		off += r.Len
+	}
+	return out, nil
 }

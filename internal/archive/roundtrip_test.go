@@ -70,14 +70,14 @@ func TestChains(t *testing.T) {
 			dir := t.TempDir()
 			key := testKey(t)
 			r := v.open(t, dir, key)
-			random := make([]byte, 3<<20+77)
+			random := make([]byte, 1<<20+77)
 			rand.Read(random)
 			disks := map[string][]byte{
-				"vda":  mixImage(11, 6<<20+4097, 256<<10), // zeros, random, text; odd size
+				"vda":  mixImage(11, 3<<20+4097, 256<<10), // zeros, random, text; odd size
 				"vdb":  {0x42},                            // 1 byte
 				"vdc":  {},                                // empty
 				"vdd":  random,                            // incompressible, odd size
-				"zero": make([]byte, 5<<20+3),             // one big hole
+				"zero": make([]byte, 2<<20+3),             // one big hole
 			}
 			order := []string{"vda", "vdb", "vdc", "vdd", "zero"}
 			type step struct {
@@ -95,7 +95,7 @@ func TestChains(t *testing.T) {
 			full := do(Full)
 			scatter(disks["vda"], 1, 0.01)
 			inc1 := do(Incremental)
-			copy(disks["vdd"][1<<20:], bytes.Repeat([]byte("changed "), 4096))
+			copy(disks["vdd"][512<<10:], bytes.Repeat([]byte("changed "), 4096))
 			disks["vdb"][0] = 0x43
 			inc2 := do(Incremental)
 			scatter(disks["vda"], 2, 0.005)
@@ -123,7 +123,7 @@ func TestChains(t *testing.T) {
 			if !bytes.Contains(m.VM, []byte(`"flavor":"m1.small"`)) {
 				t.Fatalf("VM description not kept: %s", m.VM)
 			}
-			if got := fmt.Sprint(m.Disks); got != "[{vda 6295553} {vdb 1} {vdc 0} {vdd 3145805} {zero 5242883}]" {
+			if got := fmt.Sprint(m.Disks); got != "[{vda 3149825} {vdb 1} {vdc 0} {vdd 1048653} {zero 2097155}]" {
 				t.Fatalf("disks %s", got)
 			}
 			for _, s := range steps {
@@ -138,7 +138,7 @@ func TestChains(t *testing.T) {
 				t.Fatalf("list: %v %d", err, len(list))
 			}
 			for i, in := range list {
-				if in.ID != steps[i].sum.ArchiveID || in.Type != steps[i].typ || in.VMID != "vm-1" || in.Logical != 6295553+1+3145805+5242883 {
+				if in.ID != steps[i].sum.ArchiveID || in.Type != steps[i].typ || in.VMID != "vm-1" || in.Logical != 3149825+1+1048653+2097155 {
 					t.Fatalf("list[%d] = %+v", i, in)
 				}
 			}

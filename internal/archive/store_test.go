@@ -1,10 +1,13 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -132,5 +135,99 @@ func TestStoreRefusesOtherKeyAndNoKey(t *testing.T) {
 	defer none.Close()
 	if _, err := none.Begin(context.Background(), BackupSpec{VMID: "v", Type: Full}); err == nil {
 		t.Fatal("unencrypted backup into an encrypted store accepted")
+	}
+}
+
+// TestTwoProcessesIntoOneStore runs two real processes (this test binary)
+// that back up into one dedup store at the same time.
+func TestTwoProcessesIntoOneStore(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	key := testKey(t)
+	os.WriteFile(keyFile, key, 0o600)
+	var cmds []*exec.Cmd
+	for i := range 2 {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStoreWriter$")
+		cmd.Env = append(os.Environ(), "RB_HELPER_DIR="+dir, fmt.Sprintf("RB_HELPER_N=%d", i))
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("process %d: %s", i, out.String())
+			}
+		})
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Fatalf("process %d: %v", i, err)
+		}
+	}
+	r, _ := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key})
+	defer r.Close()
+	list, err := r.List(context.Background())
+	if err != nil || len(list) != 6 {
+		t.Fatalf("list: %v, %d archives, want 6", err, len(list))
+	}
+	for i := range 2 {
+		disks := helperDisks(i, 2)
+		var last string
+		for _, in := range list {
+			if in.VMID == fmt.Sprintf("p%d", i) {
+				last = in.ID
+			}
+		}
+		restoreAll(t, r, last, disks)
+	}
+}
+
+// helperDisks is the data process n backs up in step k (deterministic, so
+// the parent test can check the restore).
+func helperDisks(n, k int) map[string][]byte {
+	shared := mixImage(77, 2<<20, 128<<10)
+	own := mixImage(uint64(100+n), 1<<20+n, 64<<10)
+	for s := 1; s <= k; s++ {
+		scatterSeeded(shared, uint64(n*10+s))
+	}
+	return map[string][]byte{"vda": shared, "vdb": own}
+}
+
+func scatterSeeded(img []byte, seed uint64) {
+	r := mrand.New(mrand.NewPCG(seed, 9))
+	for range 20 {
+		b := r.IntN(len(img) / 4096)
+		for i := b * 4096; i < b*4096+4096; i++ {
+			img[i] = byte(r.Uint32())
+		}
+	}
+}
+
+// TestHelperStoreWriter is the child process of TestTwoProcessesIntoOneStore.
+func TestHelperStoreWriter(t *testing.T) {
+	dir := os.Getenv("RB_HELPER_DIR")
+	if dir == "" {
+		return // only meaningful as a child process
+	}
+	var n int
+	fmt.Sscan(os.Getenv("RB_HELPER_N"), &n)
+	key, err := os.ReadFile(filepath.Join(dir, "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key,
+		ChunkMin: 4 << 10, ChunkAvg: 16 << 10, ChunkMax: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for k := range 3 {
+		typ := Full
+		if k > 0 {
+			typ = Incremental
+		}
+		backupDisks(t, r, fmt.Sprintf("p%d", n), typ, helperDisks(n, k), []string{"vda", "vdb"})
 	}
 }

@@ -135,7 +135,9 @@ func TestDerivation(t *testing.T) {
 	if ChunkIDKey(m1) == ChunkIDKey(m2) || ChunkIDKey(m1) == ChunkIDKey(nil) {
 		t.Fatal("chunk id keys collide")
 	}
-	if ChunkIDKey(nil) != ChunkIDKey(nil) || DataKey(m1, salt) != DataKey(m1, salt) {
+	a, b := ChunkIDKey(m1), ChunkIDKey(bytes.Clone(m1))
+	c, d := DataKey(m1, salt), DataKey(bytes.Clone(m1), bytes.Clone(salt))
+	if a != b || c != d {
 		t.Fatal("derivation not deterministic")
 	}
 	if DataKey(m1, salt) == DataKey(m1, []byte("0123456789abcdeX")) || DataKey(m1, salt) == ChunkIDKey(m1) {

@@ -82,23 +82,45 @@ func (c *Chunker) Cut(b []byte) int {
 	if normal > n {
 		normal = n
 	}
-	var h uint64
-	gear := &c.gear
-	maskS, maskL := c.maskS, c.maskL
-	i := c.min
-	for _, x := range b[c.min:normal] {
-		h = h<<1 + gear[x]
-		i++
-		if h&maskS == 0 {
-			return i
-		}
+	i, h, ok := c.scan(b[:normal], c.min, 0, c.maskS)
+	if ok {
+		return i
 	}
-	for _, x := range b[normal:n] {
-		h = h<<1 + gear[x]
-		i++
-		if h&maskL == 0 {
-			return i
-		}
+	if i, _, ok = c.scan(b[:n], normal, h, c.maskL); ok {
+		return i
 	}
 	return n
+}
+
+// scan rolls the gear hash over b[i:] starting from h and returns the
+// position after the first byte where h&mask == 0. Unrolled by four: this
+// loop is the chunker's whole cost.
+func (c *Chunker) scan(b []byte, i int, h, mask uint64) (int, uint64, bool) {
+	g := &c.gear
+	for ; i+3 < len(b); i += 4 {
+		x := b[i : i+4 : i+4]
+		h = h<<1 + g[x[0]]
+		if h&mask == 0 {
+			return i + 1, h, true
+		}
+		h = h<<1 + g[x[1]]
+		if h&mask == 0 {
+			return i + 2, h, true
+		}
+		h = h<<1 + g[x[2]]
+		if h&mask == 0 {
+			return i + 3, h, true
+		}
+		h = h<<1 + g[x[3]]
+		if h&mask == 0 {
+			return i + 4, h, true
+		}
+	}
+	for ; i < len(b); i++ {
+		h = h<<1 + g[b[i]]
+		if h&mask == 0 {
+			return i + 1, h, true
+		}
+	}
+	return i, h, false
 }

@@ -200,7 +200,7 @@ func TestPipelineMatchesReference(t *testing.T) {
 				out[i] = 0x5a
 			}
 			src := memSource{tgt}
-			if err := rd.Restore(context.Background(), got, src, writerAt(out), false, nil); err != nil {
+			if err := rd.Restore(context.Background(), got, src, writerAt(out), false, 0, nil); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(out, img) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unsafe"
 )
 
 // ErrMissing is wrapped by errors about chunks that no index knows.
@@ -34,56 +35,80 @@ type Reader struct {
 // restoreBatch bounds the bytes a restore worker assembles before one write.
 const restoreBatch = 4 << 20
 
-type batch struct {
-	off  int64 // disk offset
-	runs []Run // consecutive chunks, or a single hole
-	size int64
+// piece is one write of a restore: disk bytes [off, end), assembled from
+// the chunk runs first..last (indices) that overlap it; gaps are zeros.
+type piece struct {
+	off, end    int64
+	first, last int // chunk runs overlapping, inclusive; first > last: none
+	gaps        bool
 }
 
-// batches groups runs into write batches: consecutive chunks up to
-// restoreBatch bytes (a larger chunk alone), holes split into restoreBatch
-// pieces (only when writeHoles).
-func batches(runs []Run, writeHoles bool, emit func(batch) bool) {
-	var off int64
-	var cur batch
-	flush := func() bool {
-		if len(cur.runs) == 0 {
-			return true
-		}
-		ok := emit(cur)
-		cur = batch{}
-		return ok
+// pieces cuts the disk into writes: the chunks (and with writeHoles the
+// holes) grouped into pieces of at most restoreBatch bytes whose offsets and
+// lengths are multiples of align (except at the end of the disk, which
+// need not be aligned); alignment padding and holes inside a piece are
+// written as zeros.
+func pieces(runs []Run, offs []int64, size int64, writeHoles bool, align int64, emit func(piece) bool) {
+	if align < 1 {
+		align = 1
 	}
-	for i := range runs {
-		r := runs[i]
-		if r.Hole {
-			if !flush() {
-				return
-			}
-			if writeHoles {
-				for o := int64(0); o < r.Len; o += restoreBatch {
-					n := min(restoreBatch, r.Len-o)
-					if !emit(batch{off: off + o, runs: []Run{{Len: n, Hole: true}}, size: n}) {
-						return
-					}
-				}
-			}
-			off += r.Len
+	down := func(x int64) int64 { return x / align * align }
+	up := func(x int64) int64 { return min(size, (x+align-1)/align*align) }
+	maxPiece := max(align, restoreBatch/align*align)
+	i := 0
+	for i < len(runs) {
+		if runs[i].Hole && !writeHoles {
+			i++
 			continue
 		}
-		if len(cur.runs) > 0 && cur.size+r.Len > restoreBatch {
-			if !flush() {
+		// A region: runs i..j to write, extended while the next run to
+		// write starts before the aligned end of the region.
+		start := down(offs[i])
+		j := i
+		end := up(offs[j] + runs[j].Len)
+		for {
+			k := j + 1
+			for k < len(runs) && runs[k].Hole && !writeHoles {
+				k++
+			}
+			if k >= len(runs) || (k != j+1 && offs[k] >= end) {
+				break
+			}
+			j, end = k, up(offs[k]+runs[k].Len)
+		}
+		// Split the region [start, end) into pieces.
+		r := i
+		for off := start; off < end; {
+			pend := min(end, down(off+maxPiece))
+			if pend <= off {
+				pend = min(end, off+maxPiece)
+			}
+			p := piece{off: off, end: pend, first: -1, last: -2}
+			var covered int64
+			for r <= j && offs[r]+runs[r].Len <= off {
+				r++
+			}
+			for k := r; k <= j && offs[k] < pend; k++ {
+				if runs[k].Hole {
+					continue
+				}
+				if p.first < 0 {
+					p.first = k
+				}
+				p.last = k
+				covered += min(pend, offs[k]+runs[k].Len) - max(off, offs[k])
+			}
+			if p.first < 0 {
+				p.first, p.last = 1, 0
+			}
+			p.gaps = covered != pend-off
+			if !emit(p) {
 				return
 			}
+			off = pend
 		}
-		if len(cur.runs) == 0 {
-			cur.off = off
-		}
-		cur.runs = append(cur.runs, r)
-		cur.size += r.Len
-		off += r.Len
+		i = j + 1
 	}
-	flush()
 }
 
 // readState is one worker's scratch.
@@ -93,8 +118,9 @@ type readState struct {
 	blob   []byte
 	plain  []byte
 	buf    []byte
-	zeroes []byte
-	bufCap int64 // preferred buffer size
+	part   []byte // a chunk that overlaps a piece only partly
+	bufCap int64  // preferred buffer size
+	align  int
 }
 
 func (r *Reader) newState() *readState {
@@ -128,14 +154,20 @@ func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, err
 }
 
 // Restore writes the runs of one disk to dst. Holes are written as zeros
-// unless skipHoles. Every chunk is authenticated and its id recomputed
-// before it is written; the first problem stops the restore with an error
-// naming the byte range. progress (serialized) gets bytes done so far.
-func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.WriterAt, skipHoles bool, progress func(int64)) error {
+// unless skipHoles. With align > 1 every write starts at a multiple of
+// align and has a length that is one (except the last write of the disk)
+// from a buffer aligned in memory: for targets opened with O_DIRECT. Every
+// chunk is authenticated and its id recomputed before it is written; the
+// first problem stops the restore with an error naming the byte range.
+// progress (serialized) gets bytes done so far.
+func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.WriterAt, skipHoles bool, align int, progress func(int64)) error {
+	if align > 1 && (align&(align-1) != 0 || align > restoreBatch) {
+		return fmt.Errorf("restore alignment %d: want a power of two up to %d", align, restoreBatch)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	par := max(1, r.Parallelism)
-	ch := make(chan batch, par)
+	ch := make(chan piece, par)
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -150,8 +182,10 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 		mu.Unlock()
 		cancel()
 	}
+	offs := make([]int64, len(runs))
 	var total int64
-	for _, x := range runs {
+	for i, x := range runs {
+		offs[i] = total
 		total += x.Len
 	}
 	for range par {
@@ -159,17 +193,17 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 		go func() {
 			defer wg.Done()
 			s := r.newState()
-			s.bufCap = min(total, restoreBatch)
-			for b := range ch {
+			s.bufCap, s.align = min(total+int64(align), restoreBatch), align
+			for p := range ch {
 				if ctx.Err() != nil {
 					continue
 				}
-				if err := s.restore(src, b, dst); err != nil {
+				if err := s.restore(src, runs, offs, p, dst); err != nil {
 					fail(err)
 					continue
 				}
 				mu.Lock()
-				done += b.size
+				done += p.end - p.off
 				if progress != nil {
 					progress(done)
 				}
@@ -177,9 +211,9 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 			}
 		}()
 	}
-	batches(runs, !skipHoles, func(b batch) bool {
+	pieces(runs, offs, total, !skipHoles, int64(align), func(p piece) bool {
 		select {
-		case ch <- b:
+		case ch <- p:
 			return true
 		case <-ctx.Done():
 			return false
@@ -193,30 +227,54 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 	return ctx.Err()
 }
 
-func (s *readState) restore(src Source, b batch, dst io.WriterAt) error {
-	var buf []byte
-	if len(b.runs) == 1 && b.runs[0].Hole {
-		if len(s.zeroes) < int(b.size) {
-			s.zeroes = make([]byte, max(b.size, s.bufCap))
-		}
-		buf = s.zeroes[:b.size]
-	} else {
-		if cap(s.buf) < int(b.size) {
-			s.buf = make([]byte, max(b.size, s.bufCap))
-		}
-		buf = s.buf[:b.size]
-		var p int64
-		for _, r := range b.runs {
-			if _, err := s.load(src, r.ID, r.Len, buf[p:p+r.Len]); err != nil {
-				return fmt.Errorf("disk bytes %d-%d: %w", b.off+p, b.off+p+r.Len, err)
-			}
-			p += r.Len
-		}
+func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst io.WriterAt) error {
+	n := p.end - p.off
+	if int64(len(s.buf)) < n {
+		s.buf = alignedBuf(max(n, s.bufCap), s.align)
 	}
-	if _, err := dst.WriteAt(buf, b.off); err != nil {
-		return fmt.Errorf("write at %d: %w", b.off, err)
+	buf := s.buf[:n]
+	if p.gaps {
+		clear(buf)
+	}
+	for k := p.first; k <= p.last; k++ {
+		r := runs[k]
+		if r.Hole {
+			continue
+		}
+		lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
+		if lo == offs[k] && hi == offs[k]+r.Len {
+			// Whole chunk: decode in place.
+			if _, err := s.load(src, r.ID, r.Len, buf[lo-p.off:hi-p.off]); err != nil {
+				return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+r.Len, err)
+			}
+			continue
+		}
+		if int64(cap(s.part)) < r.Len {
+			s.part = make([]byte, r.Len)
+		}
+		c, err := s.load(src, r.ID, r.Len, s.part[:r.Len])
+		if err != nil {
+			return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+r.Len, err)
+		}
+		copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
+	}
+	if _, err := dst.WriteAt(buf, p.off); err != nil {
+		return fmt.Errorf("write at %d: %w", p.off, err)
 	}
 	return nil
+}
+
+// alignedBuf allocates n bytes whose address is a multiple of align.
+func alignedBuf(n int64, align int) []byte {
+	if align <= 1 {
+		return make([]byte, n)
+	}
+	b := make([]byte, n+int64(align))
+	o := int(uintptr(unsafe.Pointer(&b[0])) & uintptr(align-1))
+	if o != 0 {
+		o = align - o
+	}
+	return b[o : int64(o)+n : int64(o)+n]
 }
 
 // Problem is one damaged or missing chunk found by Check.
