@@ -287,7 +287,8 @@ run_step() { # run step tool n image
 			check="restored image $f not found"
 			FAILED=1
 		fi
-		rm -rf "$WORK/restore/$tool"
+		# The restored files are deleted after the step, not here: freeing
+		# gigabytes (discards on this file system) would slow the next tool.
 	else
 		if [ "$step" = first ] && [ "$tool" != borg ]; then
 			IDS[$tool]=$(backup_id "$tool" "$log.out") || die "no backup id in $log.out"
@@ -312,7 +313,12 @@ declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clus
 
 T0=$(date +%s)
 for run in $(seq 1 "$RUNS"); do
-	rm -rf "$WORK/rustack" "$WORK/restic" "$WORK/borg" "$WORK/restore" "$SRC_DIR"
+	if [ -e "$WORK/rustack" ] || [ -e "$WORK/restic" ] || [ -e "$WORK/borg" ] || [ -e "$WORK/restore" ]; then
+		rm -rf "$WORK/rustack" "$WORK/restic" "$WORK/borg" "$WORK/restore"
+		sync
+		sleep 10 # let the freed space's discards settle before timing anything
+	fi
+	rm -rf "$SRC_DIR"
 	mkdir -p "$SRC_DIR" "$WORK/restore"
 	for t in "${TOOL_LIST[@]}"; do init_tool "$t"; done
 	# Rotate the order per run, so no tool always goes first.
@@ -327,6 +333,7 @@ for run in $(seq 1 "$RUNS"); do
 			run_step "$run" "$step" "$t" "$n" "$IMG/${STEP_IMAGE[$step]}.img"
 		done
 	done
+	rm -rf "$WORK/restore"
 done
 T1=$(date +%s)
 
@@ -341,7 +348,7 @@ fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
 
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
-	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)" \
+	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null)" \
 	BENCH_VERSIONS="rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg"
 report() { python3 "$ROOT/bench/report.py" "$RES"; }
 
