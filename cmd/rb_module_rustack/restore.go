@@ -33,9 +33,9 @@ func newRestoreCmd(a *app) *cobra.Command {
 		Use:   "restore ARCHIVE (--to-dir DIR | --deploy | --volume-only --disk LABEL)",
 		Short: "restore an archive to a local directory or into the cloud",
 		Long: `Restores an archive (an id from the pool or a path to an archive file) of
-any chain: full, incremental or differential. Every chunk is authenticated and
-its id recomputed before it is written; damaged or missing data stops the
-restore with exit code 4.
+any chain: full, incremental or differential. Every chunk is authenticated
+before it is written; damaged or missing data stops the restore with exit
+code 4 (a wrong master key too).
 
 --to-dir DIR writes DIR/<label>.img for every disk as a sparse file (holes
 stay holes) and DIR/vm.json with the VM description. The chain's other

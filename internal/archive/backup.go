@@ -105,7 +105,7 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 		}
 		b.sw, b.keys, target = sw, nil, sw
 	} else {
-		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), false, true)
+		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{Rewritable: true, Direct: true})
 		if err != nil {
 			return nil, err
 		}
@@ -342,7 +342,7 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 			return nil, err
 		}
 		b.keys = keys
-		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), false, false)
+		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{})
 		if err != nil {
 			b.Abort()
 			return nil, err

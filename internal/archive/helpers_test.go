@@ -71,13 +71,16 @@ func mixImage(seed uint64, size, ext int) []byte {
 	return img
 }
 
-// scatter overwrites fraction of the 4 KiB blocks of img with random data.
+// scatter overwrites fraction of the 4 KiB blocks of img with random data
+// (deterministic for a seed).
 func scatter(img []byte, seed uint64, frac float64) {
 	r := mrand.New(mrand.NewPCG(seed, 7))
 	blocks := len(img) / 4096
 	for i := 0; i < int(float64(blocks)*frac); i++ {
 		b := r.IntN(blocks)
-		rand.Read(img[b*4096 : b*4096+4096])
+		for k := b * 4096; k < b*4096+4096; k++ {
+			img[k] = byte(r.Uint32())
+		}
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // RestoreDisk writes disk label of archive m to dst. Every chunk is
-// authenticated and its id recomputed before it is written; damaged or
+// authenticated before it is written (and its id recomputed under cipher
+// none); damaged or
 // missing data stops the restore with an error wrapping ErrIntegrity,
 // ErrMissing or ErrMissingParent that names the archive, disk and range.
 func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst io.WriterAt, o RestoreOptions) error {

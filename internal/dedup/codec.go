@@ -9,8 +9,7 @@ import (
 	"rb_module_rustack/internal/crypt"
 )
 
-// Blob plaintext flags: the first byte of a blob's plaintext says how the rest
-// is encoded.
+// Blob flags: the first byte of a blob says how its payload is encoded.
 const (
 	blobRaw  = 0
 	blobZstd = 1
@@ -78,66 +77,82 @@ func (c *Codec) Close() {
 	c.dec.Close()
 }
 
-// encodePlain appends the blob plaintext of chunk (flag byte + payload) to
-// dst: zstd when enabled and it shrinks the chunk, raw otherwise.
-func (c *Codec) encodePlain(dst, chunk []byte) []byte {
+// compress returns the payload and flag of chunk: its zstd frame (in dst)
+// when compression is on and shrinks it, else the chunk itself (no copy).
+func (c *Codec) compress(dst, chunk []byte) ([]byte, byte) {
 	if c.enc != nil {
-		dst = append(dst, blobZstd)
-		dst = c.enc.EncodeAll(chunk, dst)
-		if len(dst)-1 < len(chunk) {
-			return dst
+		z := c.enc.EncodeAll(chunk, dst[:0])
+		if len(z) < len(chunk) {
+			return z, blobZstd
 		}
-		dst = dst[:0]
 	}
-	dst = append(dst, blobRaw)
-	return append(dst, chunk...)
+	return chunk, blobRaw
 }
 
-// decodePlain decodes a blob plaintext into dst[:0], which must have capacity
-// plen; the result must be exactly plen bytes.
-func (c *Codec) decodePlain(dst, plain []byte, plen int) ([]byte, error) {
-	if len(plain) < 1 {
-		return nil, fmt.Errorf("%w: empty blob", ErrDamaged)
+// decompress decodes a zstd payload into out[:0] (capacity plen).
+func (c *Codec) decompress(out, payload []byte, plen int) ([]byte, error) {
+	d, err := c.dec.DecodeAll(payload, out[:0])
+	if err != nil {
+		return nil, fmt.Errorf("%w: decompress: %v", ErrDamaged, err)
 	}
-	var out []byte
-	switch plain[0] {
+	if len(d) != plen {
+		return nil, fmt.Errorf("%w: chunk is %d bytes, want %d", ErrDamaged, len(d), plen)
+	}
+	return d, nil
+}
+
+// blobAD is the associated data of a blob: its chunk id and its flag.
+func blobAD(id ID, flag byte) []byte {
+	ad := make([]byte, IDSize+1)
+	copy(ad, id[:])
+	ad[IDSize] = flag
+	return ad
+}
+
+// SealChunk makes the blob of one chunk, appended to dst: the flag byte
+// (0 raw, 1 zstd) in the clear, then the sealed payload with the chunk id
+// and the flag as associated data. scratch holds compressed data; both are
+// returned for reuse.
+func (c *Codec) SealChunk(sealer *crypt.Sealer, id ID, chunk, scratch, dst []byte) (blob, scratchOut []byte) {
+	payload, flag := c.compress(scratch, chunk)
+	if flag == blobZstd {
+		scratch = payload
+	}
+	dst = append(dst, flag)
+	return sealer.Seal(dst, payload, blobAD(id, flag)), scratch
+}
+
+// OpenChunk opens the blob of chunk id into out (capacity plen), checks its
+// length and, with h not nil, recomputes its id. scratch holds the
+// compressed payload.
+func (c *Codec) OpenChunk(sealer *crypt.Sealer, h *IDHasher, id ID, blob []byte, plen int, scratch, out []byte) (chunk, scratchOut []byte, err error) {
+	if len(blob) < 1 {
+		return nil, scratch, fmt.Errorf("%w: chunk %s: empty blob", ErrDamaged, id.Short())
+	}
+	flag := blob[0]
+	switch flag {
 	case blobRaw:
-		out = append(dst[:0], plain[1:]...)
-	case blobZstd:
-		var err error
-		out, err = c.dec.DecodeAll(plain[1:], dst[:0])
+		chunk, err = sealer.Open(out[:0], blob[1:], blobAD(id, flag))
+		if err == nil && len(chunk) != plen {
+			err = fmt.Errorf("chunk is %d bytes, want %d", len(chunk), plen)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: decompress: %v", ErrDamaged, err)
+			return nil, scratch, fmt.Errorf("%w: chunk %s: %v", ErrDamaged, id.Short(), err)
+		}
+	case blobZstd:
+		z, err := sealer.Open(scratch[:0], blob[1:], blobAD(id, flag))
+		if err != nil {
+			return nil, scratch, fmt.Errorf("%w: chunk %s: %v", ErrDamaged, id.Short(), err)
+		}
+		scratch = z
+		if chunk, err = c.decompress(out, z, plen); err != nil {
+			return nil, scratch, fmt.Errorf("chunk %s: %w", id.Short(), err)
 		}
 	default:
-		return nil, fmt.Errorf("%w: unknown blob encoding %d", ErrDamaged, plain[0])
+		return nil, scratch, fmt.Errorf("%w: chunk %s: unknown blob encoding %d", ErrDamaged, id.Short(), flag)
 	}
-	if len(out) != plen {
-		return nil, fmt.Errorf("%w: chunk is %d bytes, want %d", ErrDamaged, len(out), plen)
+	if h != nil && h.Sum(chunk) != id {
+		return nil, scratch, fmt.Errorf("%w: chunk %s: content does not match its id", ErrDamaged, id.Short())
 	}
-	return out, nil
-}
-
-// SealChunk encodes and seals one chunk for storage with sealer, appending to
-// dst; plainBuf is scratch space. It returns the sealed blob and the scratch.
-func (c *Codec) SealChunk(sealer *crypt.Sealer, id ID, chunk, plainBuf, dst []byte) (blob, scratch []byte) {
-	plain := c.encodePlain(plainBuf[:0], chunk)
-	return sealer.Seal(dst, plain, id[:]), plain
-}
-
-// OpenChunk opens a sealed blob of chunk id, decodes it into out (capacity
-// plen) and checks the recomputed id. plainBuf is scratch space.
-func (c *Codec) OpenChunk(sealer *crypt.Sealer, h *IDHasher, id ID, blob []byte, plen int, plainBuf, out []byte) (chunk, scratch []byte, err error) {
-	plain, err := sealer.Open(plainBuf[:0], blob, id[:])
-	if err != nil {
-		return nil, plainBuf, fmt.Errorf("%w: chunk %s: %v", ErrDamaged, id.Short(), err)
-	}
-	chunk, err = c.decodePlain(out, plain, plen)
-	if err != nil {
-		return nil, plain, fmt.Errorf("chunk %s: %w", id.Short(), err)
-	}
-	if h.Sum(chunk) != id {
-		return nil, plain, fmt.Errorf("%w: chunk %s: content does not match its id", ErrDamaged, id.Short())
-	}
-	return chunk, plain, nil
+	return chunk, scratch, nil
 }

@@ -239,12 +239,12 @@ func ParseTrailer(tail []byte, size, hdrEnd int64) ([]Section, int64, error) {
 type FileWriter struct {
 	mu         sync.Mutex
 	f          *os.File
+	out        *stagedWriter
 	tmp        string
 	keys       *Keys
 	hh         [32]byte
 	hdrEnd     int64
 	off        int64
-	flushed    int64 // writeback started up to here
 	entries    []IndexEntry
 	secs       []Section
 	hash       *blake3.Hasher // content hash, when the final name derives from it
@@ -273,27 +273,35 @@ func (w *FileWriter) SetMeta(meta any) error {
 	if int64(len(hb)) != w.hdrEnd {
 		return errors.New("header metadata too large")
 	}
-	if _, err := w.f.WriteAt(hb, 0); err != nil {
+	if err := w.out.rewrite(hb, 0); err != nil {
 		return fmt.Errorf("write %s: %w", w.tmp, err)
 	}
 	w.hh = blake3.Sum256(hb)
 	return nil
 }
 
-// writebackStep: start asynchronous writeback every this many bytes, so the
-// final fsync has little left to do and dirty pages do not pile up.
-const writebackStep = 32 << 20
-
 // HeaderReserve is the header JSON size reserved by CreateFile with
 // rewritable set, so SetMeta can replace the metadata before sections are
 // written.
 const HeaderReserve = 8 << 10
 
+// FileOpts tune CreateFile.
+type FileOpts struct {
+	// HashContent makes the writer hash everything it writes (the hash
+	// Close returns), for content-addressed names.
+	HashContent bool
+	// Rewritable reserves HeaderReserve bytes for the header JSON so
+	// SetMeta can update it (not with HashContent).
+	Rewritable bool
+	// Direct writes past the page cache (O_DIRECT) where the file system
+	// allows: for bulk data (archives, packs), which is not read again
+	// soon and should not push the data being backed up out of the cache.
+	Direct bool
+}
+
 // CreateFile creates dir/.tmp-<random>-<hint> and writes its header.
-// hashContent makes the writer hash everything it writes (the hash Close
-// returns). rewritable reserves HeaderReserve bytes for the header JSON so
-// SetMeta can update it (not with hashContent).
-func CreateFile(dir, hint, kind string, keys *Keys, meta any, hashContent, rewritable bool) (*FileWriter, error) {
+func CreateFile(dir, hint, kind string, keys *Keys, meta any, o FileOpts) (*FileWriter, error) {
+	hashContent, rewritable := o.HashContent, o.Rewritable
 	h, err := keys.header(kind, meta)
 	if err != nil {
 		return nil, err
@@ -318,7 +326,7 @@ func CreateFile(dir, hint, kind string, keys *Keys, meta any, hashContent, rewri
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", tmp, err)
 	}
-	w := &FileWriter{f: f, tmp: tmp, keys: keys, hh: blake3.Sum256(hb), kind: kind, rewritable: rewritable && !hashContent}
+	w := &FileWriter{f: f, out: newStagedWriter(f, tmp, o.Direct), tmp: tmp, keys: keys, hh: blake3.Sum256(hb), kind: kind, rewritable: rewritable && !hashContent}
 	if hashContent {
 		w.hash = blake3.New()
 	}
@@ -331,18 +339,13 @@ func CreateFile(dir, hint, kind string, keys *Keys, meta any, hashContent, rewri
 }
 
 func (w *FileWriter) write(b []byte) error {
-	if _, err := w.f.Write(b); err != nil {
+	if err := w.out.write(b); err != nil {
 		return fmt.Errorf("write %s: %w", w.tmp, err)
 	}
 	if w.hash != nil {
 		w.hash.Write(b)
 	}
 	w.off += int64(len(b))
-	if w.off-w.flushed >= writebackStep {
-		// Best effort: start writeback of what is written so far.
-		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.off-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
-		w.flushed = w.off
-	}
 	return nil
 }
 
@@ -412,6 +415,9 @@ func (w *FileWriter) Close() ([32]byte, error) {
 	t = append(t, endMagic...)
 	if err := w.write(t); err != nil {
 		return sum, err
+	}
+	if err := w.out.finish(); err != nil {
+		return sum, fmt.Errorf("%s: %w", w.tmp, err)
 	}
 	if err := w.f.Sync(); err != nil {
 		return sum, fmt.Errorf("sync %s: %w", w.tmp, err)
@@ -488,6 +494,7 @@ func (w *FileWriter) Abort() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.done {
+		w.out.abort()
 		w.f.Close()
 		w.done = true
 	}
@@ -503,6 +510,8 @@ type FileReader struct {
 	Header   Header
 	f        io.ReaderAt
 	closer   io.Closer
+	osf      *os.File // the file, for cache-only reads (nil for other ReaderAts)
+	direct   *os.File // O_DIRECT descriptor, nil when unsupported
 	size     int64
 	hh       [32]byte
 	hdrEnd   int64
@@ -533,7 +542,14 @@ func OpenFile(path string, master []byte, noKey bool) (*FileReader, error) {
 		f.Close()
 		return nil, err
 	}
-	r.closer = f
+	r.closer, r.osf = f, f
+	if d, err := os.Open(path); err == nil {
+		if _, err := unix.FcntlInt(d.Fd(), unix.F_SETFL, unix.O_DIRECT); err == nil {
+			r.direct = d
+		} else {
+			d.Close()
+		}
+	}
 	return r, nil
 }
 
@@ -594,10 +610,49 @@ func ReadFile(f io.ReaderAt, size int64, path string, master []byte, noKey bool)
 
 // Close closes the file.
 func (r *FileReader) Close() error {
+	if r.direct != nil {
+		r.direct.Close()
+	}
 	if r.closer == nil {
 		return nil
 	}
 	return r.closer.Close()
+}
+
+// ReadSpan reads bytes [off, off+n) of the blob area and returns them. It
+// takes them from the page cache when they are all there, and otherwise
+// reads the aligned span around them with O_DIRECT (no copy into freshly
+// allocated cache pages, one large read): restores read archives that are
+// usually not cached. scratch is reused when large enough.
+func (r *FileReader) ReadSpan(scratch []byte, off, n int64) (data, scratchOut []byte, err error) {
+	if off < r.hdrEnd || n < 0 || off+n > r.blobEnd {
+		return nil, scratch, fmt.Errorf("%s: %w: span at %d+%d outside the blob area", r.Path, ErrDamaged, off, n)
+	}
+	need := n + 2*directAlign
+	if int64(cap(scratch)) < need {
+		scratch = alignedBuf(max(need, 1<<20), directAlign)
+	}
+	if r.osf != nil {
+		m, err := unix.Preadv2(int(r.osf.Fd()), [][]byte{scratch[:n]}, off, unix.RWF_NOWAIT)
+		if err == nil && int64(m) == n {
+			return scratch[:n], scratch, nil
+		}
+	}
+	if r.direct != nil {
+		lo := off / directAlign * directAlign
+		hi := (off + n + directAlign - 1) / directAlign * directAlign
+		m, err := r.direct.ReadAt(scratch[:hi-lo], lo)
+		if int64(m) >= off+n-lo && (err == nil || err == io.EOF) {
+			return scratch[off-lo : off-lo+n], scratch, nil
+		}
+		if err != nil && !errors.Is(err, unix.EINVAL) {
+			return nil, scratch, fmt.Errorf("read %s: %w", r.Path, err)
+		}
+	}
+	if _, err := r.f.ReadAt(scratch[:n], off); err != nil {
+		return nil, scratch, fmt.Errorf("read %s: %w", r.Path, err)
+	}
+	return scratch[:n], scratch, nil
 }
 
 // Size is the file size.

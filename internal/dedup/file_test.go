@@ -17,7 +17,7 @@ func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := CreateFile(dir, "x", KindPack, keys, map[string]string{"hello": "world"}, true, false)
+	w, err := CreateFile(dir, "x", KindPack, keys, map[string]string{"hello": "world"}, FileOpts{HashContent: true, Direct: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestPublishNeverReplaces(t *testing.T) {
 func TestSetMetaRewritesHeader(t *testing.T) {
 	dir := t.TempDir()
 	keys, _ := NewKeys(crypt.None, nil)
-	w, err := CreateFile(dir, "a", KindArchive, keys, map[string]int{"n": 1}, false, true)
+	w, err := CreateFile(dir, "a", KindArchive, keys, map[string]int{"n": 1}, FileOpts{Rewritable: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func FuzzReadFile(f *testing.F) {
 		if c == crypt.None {
 			keys, _ = NewKeys(c, nil)
 		}
-		w, err := CreateFile(dir, "seed", KindPack, keys, map[string]int{"a": 1}, false, false)
+		w, err := CreateFile(dir, "seed", KindPack, keys, map[string]int{"a": 1}, FileOpts{})
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -2,16 +2,18 @@ package dedup
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-// holeProbe tells whether a byte range of a source is known to read as
-// zeros without reading it: for sparse regular files it asks the file
-// system (lseek SEEK_DATA). A range it reports is processed exactly as if
-// its zeros had been read, so chunking does not depend on sparseness.
+// holeProbe reads sparse regular files without reading their holes: it
+// asks the file system where the data is (lseek SEEK_DATA / SEEK_HOLE) and
+// clears the rest. The bytes are the same, so chunking does not depend on
+// sparseness; only the cost does. lseek moves the shared file offset, which
+// pread ignores.
 type holeProbe struct {
 	fd int
 }
@@ -29,18 +31,47 @@ func newHoleProbe(src io.ReaderAt) *holeProbe {
 	return &holeProbe{fd: int(f.Fd())}
 }
 
-// isHole reports whether [off, off+n) holds no data. Errors mean "unknown"
-// (false). lseek moves the shared file offset, which pread ignores.
-func (h *holeProbe) isHole(off, n int64) bool {
-	if h == nil {
-		return false
+// read fills buf with the bytes at off, reading only the data extents of
+// the file and clearing the holes in between (reading a hole would fill
+// page cache pages with zeros just to copy them). It reports whether the
+// whole range is a hole.
+func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64) (hole bool, err error) {
+	end := off + int64(len(buf))
+	pos, data := off, false
+	for pos < end {
+		d, err := unix.Seek(h.fd, pos, unix.SEEK_DATA)
+		switch {
+		case errors.Is(err, unix.ENXIO):
+			d = end // no data after pos
+		case err != nil:
+			return false, readFull(src, buf[pos-off:], pos) // no hole information: read it all
+		}
+		d = min(max(d, pos), end)
+		clear(buf[pos-off : d-off])
+		if d == end {
+			break
+		}
+		e, err := unix.Seek(h.fd, d, unix.SEEK_HOLE)
+		if err != nil || e <= d {
+			e = end
+		}
+		e = min(e, end)
+		if err := readFull(src, buf[d-off:e-off], d); err != nil {
+			return false, err
+		}
+		data, pos = true, e
 	}
-	d, err := unix.Seek(h.fd, off, unix.SEEK_DATA)
-	if errors.Is(err, unix.ENXIO) {
-		return true // no data at or after off
+	return !data, nil
+}
+
+// readFull reads len(b) bytes at off.
+func readFull(src io.ReaderAt, b []byte, off int64) error {
+	n, err := src.ReadAt(b, off)
+	if n == len(b) {
+		return nil
 	}
-	if err != nil {
-		return false
+	if err == nil || err == io.EOF {
+		err = fmt.Errorf("read at %d: the disk ended early (got %d of %d bytes): %w", off, n, len(b), io.ErrUnexpectedEOF)
 	}
-	return d >= off+n
+	return err
 }

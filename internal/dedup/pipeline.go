@@ -241,9 +241,9 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	probe := newHoleProbe(j.src)
 	read := func(buf []byte, off int64, n int) {
 		go func() {
-			if probe.isHole(off, int64(n)) {
-				clear(buf[R : R+n])
-				ch <- readResult{n: n, zero: true}
+			if probe != nil {
+				hole, err := probe.read(j.src, buf[R:R+n], off)
+				ch <- readResult{n: n, err: err, zero: hole}
 				return
 			}
 			m, err := j.src.ReadAt(buf[R:R+n], off)

@@ -1,12 +1,17 @@
 package dedup
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"unsafe"
+
+	"rb_module_rustack/internal/crypt"
 )
 
 // ErrMissing is wrapped by errors about chunks that no index knows.
@@ -23,6 +28,18 @@ type BlobRef struct {
 // Source finds the blob of a chunk; errors about unknown chunks wrap ErrMissing.
 type Source interface {
 	Locate(id ID) (BlobRef, error)
+}
+
+// Releaser is implemented by sources that want to know when a located blob
+// has been read (so they may close its file).
+type Releaser interface {
+	Release(BlobRef)
+}
+
+func release(src Source, ref BlobRef) {
+	if r, ok := src.(Releaser); ok {
+		r.Release(ref)
+	}
 }
 
 // Reader restores and checks runs. Safe for concurrent use.
@@ -113,14 +130,18 @@ func pieces(runs []Run, offs []int64, size int64, writeHoles bool, align int64, 
 
 // readState is one worker's scratch.
 type readState struct {
-	r      *Reader
-	h      *IDHasher
-	blob   []byte
-	plain  []byte
-	buf    []byte
-	part   []byte // a chunk that overlaps a piece only partly
-	bufCap int64  // preferred buffer size
-	align  int
+	r     *Reader
+	h     *IDHasher
+	blob  []byte
+	plain []byte
+	buf   []byte
+	part  []byte // a chunk that overlaps a piece only partly
+	span  []byte // blobs read at once
+	refs  []pieceRef
+	// recompute: recompute chunk ids even under an AEAD (verify)
+	recompute bool
+	bufCap    int64 // preferred buffer size
+	align     int
 }
 
 func (r *Reader) newState() *readState {
@@ -136,19 +157,32 @@ func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, err
 	if int64(ref.PLen) != plen {
 		return nil, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, id.Short(), ref.PLen, plen)
 	}
+	defer release(src, ref)
 	s.blob, err = ref.File.ReadBlob(s.blob, ref.Off, ref.CLen)
 	if err != nil {
 		return nil, err
 	}
-	if ref.File.Sealer() == nil {
+	return s.open(ref.File, id, s.blob, plen, out)
+}
+
+// open opens and checks one blob of f into out.
+func (s *readState) open(f *FileReader, id ID, blob []byte, plen int64, out []byte) ([]byte, error) {
+	if f.Sealer() == nil {
 		return nil, errors.New("file opened without key")
 	}
-	chunk, plain, err := s.r.Codec.OpenChunk(ref.File.Sealer(), s.h, id, s.blob, int(plen), s.plain, out[:0:plen])
+	// The AEAD tag, with the chunk id as associated data, authenticates
+	// the content under the master key; the id is recomputed when the
+	// cipher is none (its tag is no secret) and always by Check.
+	h := s.h
+	if !s.recompute && f.Sealer().Name() != crypt.None {
+		h = nil
+	}
+	chunk, plain, err := s.r.Codec.OpenChunk(f.Sealer(), h, id, blob, int(plen), s.plain, out[:0:plen])
 	if cap(plain) > cap(s.plain) {
 		s.plain = plain[:0]
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref.File.Path, err)
+		return nil, fmt.Errorf("%s: %w", f.Path, err)
 	}
 	return chunk, nil
 }
@@ -157,8 +191,9 @@ func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, err
 // unless skipHoles. With align > 1 every write starts at a multiple of
 // align and has a length that is one (except the last write of the disk)
 // from a buffer aligned in memory: for targets opened with O_DIRECT. Every
-// chunk is authenticated and its id recomputed before it is written; the
-// first problem stops the restore with an error naming the byte range.
+// chunk is authenticated before it is written (AEAD tag bound to the chunk
+// id; with cipher none, tag and recomputed id); the first problem stops
+// the restore with an error naming the byte range.
 // progress (serialized) gets bytes done so far.
 func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.WriterAt, skipHoles bool, align int, progress func(int64)) error {
 	if align > 1 && (align&(align-1) != 0 || align > restoreBatch) {
@@ -227,6 +262,19 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 	return ctx.Err()
 }
 
+// spanGap is the largest gap between blobs read with one read; spanMax
+// bounds one read.
+const (
+	spanGap = 256 << 10
+	spanMax = 16 << 20
+)
+
+// pieceRef is one chunk of a piece and where its blob is.
+type pieceRef struct {
+	k   int // run index
+	ref BlobRef
+}
+
 func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst io.WriterAt) error {
 	n := p.end - p.off
 	if int64(len(s.buf)) < n {
@@ -236,27 +284,77 @@ func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst i
 	if p.gaps {
 		clear(buf)
 	}
+	rangeErr := func(k int, err error) error {
+		return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+runs[k].Len, err)
+	}
+	refs := s.refs[:0]
+	defer func() {
+		for _, pr := range refs {
+			release(src, pr.ref)
+		}
+	}()
 	for k := p.first; k <= p.last; k++ {
 		r := runs[k]
 		if r.Hole {
 			continue
 		}
-		lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
-		if lo == offs[k] && hi == offs[k]+r.Len {
-			// Whole chunk: decode in place.
-			if _, err := s.load(src, r.ID, r.Len, buf[lo-p.off:hi-p.off]); err != nil {
-				return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+r.Len, err)
-			}
-			continue
-		}
-		if int64(cap(s.part)) < r.Len {
-			s.part = make([]byte, r.Len)
-		}
-		c, err := s.load(src, r.ID, r.Len, s.part[:r.Len])
+		ref, err := src.Locate(r.ID)
 		if err != nil {
-			return fmt.Errorf("disk bytes %d-%d: %w", offs[k], offs[k]+r.Len, err)
+			return rangeErr(k, err)
 		}
-		copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
+		refs = append(refs, pieceRef{k, ref})
+		if int64(ref.PLen) != r.Len {
+			return rangeErr(k, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, r.ID.Short(), ref.PLen, r.Len))
+		}
+	}
+	s.refs = refs
+	// Read the blobs in spans: one read per run of nearby blobs of a file.
+	slices.SortFunc(refs, func(a, b pieceRef) int {
+		if c := strings.Compare(a.ref.File.Path, b.ref.File.Path); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ref.Off, b.ref.Off)
+	})
+	for i := 0; i < len(refs); {
+		f := refs[i].ref.File
+		start := int64(refs[i].ref.Off)
+		end := start + int64(refs[i].ref.CLen)
+		j := i
+		for j+1 < len(refs) {
+			nx := refs[j+1].ref
+			no, ne := int64(nx.Off), int64(nx.Off)+int64(nx.CLen)
+			if nx.File != f || no > end+spanGap || max(end, ne)-start > spanMax {
+				break
+			}
+			end = max(end, ne)
+			j++
+		}
+		data, span, err := f.ReadSpan(s.span, start, end-start)
+		s.span = span
+		if err != nil {
+			return rangeErr(refs[i].k, err)
+		}
+		for _, pr := range refs[i : j+1] {
+			k, r := pr.k, runs[pr.k]
+			blob := data[int64(pr.ref.Off)-start : int64(pr.ref.Off)-start+int64(pr.ref.CLen)]
+			lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
+			if lo == offs[k] && hi == offs[k]+r.Len {
+				// Whole chunk: decode in place.
+				if _, err := s.open(f, r.ID, blob, r.Len, buf[lo-p.off:hi-p.off]); err != nil {
+					return rangeErr(k, err)
+				}
+				continue
+			}
+			if int64(cap(s.part)) < r.Len {
+				s.part = make([]byte, r.Len)
+			}
+			c, err := s.open(f, r.ID, blob, r.Len, s.part[:r.Len])
+			if err != nil {
+				return rangeErr(k, err)
+			}
+			copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
+		}
+		i = j + 1
 	}
 	if _, err := dst.WriteAt(buf, p.off); err != nil {
 		return fmt.Errorf("write at %d: %w", p.off, err)
@@ -317,6 +415,7 @@ func (r *Reader) Check(ctx context.Context, runs []Run, src Source) ([]Problem, 
 		go func() {
 			defer wg.Done()
 			s := r.newState()
+			s.recompute = true
 			for it := range ch {
 				if cap(s.buf) < int(it.len) {
 					s.buf = make([]byte, it.len)

@@ -136,3 +136,42 @@ func TestRestoreAligned(t *testing.T) {
 		})
 	}
 }
+
+type countCloser struct{ open *int }
+
+func (c countCloser) Close() error { *c.open--; return nil }
+
+func TestIndexSourceBoundsOpenFiles(t *testing.T) {
+	var entries []IndexEntry
+	for i := range 100 {
+		entries = append(entries, IndexEntry{ID: ID{byte(i), 1}, Pack: uint32(i), CLen: 1, PLen: 1})
+	}
+	open := 0
+	src := NewIndexSource(NewIndex(entries), func(i uint32) (*FileReader, error) {
+		open++
+		return &FileReader{Path: fmt.Sprint(i), closer: countCloser{&open}}, nil
+	}, nil)
+	src.MaxOpen = 10
+	pinned, err := src.Locate(ID{0, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 100; i++ {
+		ref, err := src.Locate(ID{byte(i), 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Release(ref)
+		if open > 11 {
+			t.Fatalf("%d files open, max 10 (+1 pinned)", open)
+		}
+	}
+	if _, ok := src.files[0]; !ok || pinned.File.closer == nil {
+		t.Fatal("a file in use was closed")
+	}
+	src.Release(pinned)
+	src.Close()
+	if open != 0 {
+		t.Fatalf("%d files left open", open)
+	}
+}

@@ -52,6 +52,9 @@ type storeConfig struct {
 
 const storeKind = "rb_module_rustack dedup store"
 
+// maxOpenPacks bounds the packs a reader keeps open (two descriptors each).
+const maxOpenPacks = 256
+
 // PackTarget is the size at which a session closes its pack and starts another.
 const PackTarget = 64 << 20
 
@@ -283,7 +286,9 @@ func (s *Store) Source(si *StoreIndex) *IndexSource {
 		}
 		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", ErrMissing, id.Short())
 	}
-	return NewIndexSource(si.Index, func(i uint32) (*FileReader, error) { return s.OpenPack(si.Packs[i]) }, miss)
+	src := NewIndexSource(si.Index, func(i uint32) (*FileReader, error) { return s.OpenPack(si.Packs[i]) }, miss)
+	src.MaxOpen = maxOpenPacks
+	return src
 }
 
 // unindexed reads the trailer indexes of the packs no index file lists.
@@ -370,7 +375,7 @@ func (w *StoreWriter) Put(id ID, blob []byte, plen int) error {
 		return errors.New("store writer closed")
 	}
 	if w.cur == nil {
-		f, err := CreateFile(filepath.Join(w.s.Dir, "packs"), "pack", KindPack, w.keys, nil, true, false)
+		f, err := CreateFile(filepath.Join(w.s.Dir, "packs"), "pack", KindPack, w.keys, nil, FileOpts{HashContent: true, Direct: true})
 		if err != nil {
 			return err
 		}
@@ -437,7 +442,7 @@ func (w *StoreWriter) Commit() (int64, error) {
 		return w.bytes, nil
 	}
 	entries := SortEntries(w.entries)
-	f, err := CreateFile(filepath.Join(w.s.Dir, "index"), "idx", KindIndex, w.keys, nil, true, false)
+	f, err := CreateFile(filepath.Join(w.s.Dir, "index"), "idx", KindIndex, w.keys, nil, FileOpts{HashContent: true})
 	if err != nil {
 		return 0, err
 	}
