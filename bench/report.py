@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Formats bench/compare.sh's raw results (a TSV file) as a markdown report.
+
+Usage: report.py RESULTS.tsv   (the header facts come from environment variables
+set by compare.sh: BENCH_SIZE, BENCH_IMG_BYTES, BENCH_SEED, BENCH_CMDLINE,
+BENCH_MACHINE, BENCH_VERSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TOOLS)
+
+Each (step, tool) cell shows the median over the runs; with several runs the
+wall time also shows min-max, and peak RSS is the largest of the runs.
+"""
+import csv
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+STEPS = [
+    ("first", "first backup"),
+    ("unchanged", "unchanged re-backup"),
+    ("scattered", "scattered 1 % incr."),
+    ("clustered", "clustered 1 % incr."),
+    ("restore", "restore (first backup)"),
+]
+MIB = 1048576
+
+
+def main():
+    rows = defaultdict(list)
+    with open(sys.argv[1], newline="") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            rows[(r["step"], r["tool"])].append(r)
+    env = os.environ
+    tools = env["BENCH_TOOLS"].split(",")
+    img = int(env["BENCH_IMG_BYTES"])
+    runs = int(env.get("BENCH_RUNS", "1"))
+
+    def med(step, tool, field):
+        v = [float(r[field]) for r in rows.get((step, tool), []) if r[field] != ""]
+        return statistics.median(v) if v else None
+
+    out = []
+    p = out.append
+    p(f"## rb_module_rustack vs restic vs borg ({env['BENCH_DATE']})")
+    p("")
+    p(f"Image: {env['BENCH_SIZE']} ({img} bytes), seed {env['BENCH_SEED']}: 1 MiB extents, "
+      "50 % zeros (holes), 30 % random, 20 % text.")
+    p(f"Machine: {env['BENCH_MACHINE']}.")
+    p(f"Versions: {env['BENCH_VERSIONS']}.")
+    p(f"Command: `{env['BENCH_CMDLINE']}`; {runs} run(s) of every step, "
+      f"{env['BENCH_SECONDS']} s in all.")
+    p("")
+    wall_head = "wall s" if runs == 1 else f"wall s, median of {runs} (min-max)"
+    p(f"| step | tool | {wall_head} | restic/tool wall | CPU s (user+sys) | peak RSS MiB "
+      "| added MiB | added % of image | repo MiB | repo MiB on disk | check |")
+    p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for step, title in STEPS:
+        for tool in tools:
+            rs = rows.get((step, tool), [])
+            if not rs:
+                continue
+            wall = med(step, tool, "wall")
+            walls = [float(r["wall"]) for r in rs]
+            wcell = f"{wall:.2f}"
+            if runs > 1:
+                wcell += f" ({min(walls):.2f}-{max(walls):.2f})"
+            rw = med(step, "restic", "wall")
+            ratio = f"{rw / max(wall, 0.01):.2f}x" if rw is not None else ""
+            cpu = med(step, tool, "cpu")
+            rss = max(float(r["rss_kib"]) for r in rs) / 1024
+            added = pct = repo = alloc = ""
+            if step != "restore":
+                a = med(step, tool, "added")
+                added = f"{a / MIB:.1f}"
+                pct = f"{100 * a / img:.1f} %"
+                repo = f"{med(step, tool, 'repo') / MIB:.1f}"
+                alloc = f"{med(step, tool, 'alloc') / MIB:.1f}"
+            checks = []
+            if step == "restore":
+                checks.append(f"{med(step, tool, 'tool_wall'):.2f} s + {med(step, tool, 'sync_wall'):.2f} s fsync, "
+                              f"restored file uses {med(step, tool, 'file_alloc') / MIB:.0f} MiB")
+            for r in rs:
+                if r["check"] and r["check"] not in checks:
+                    checks.append(r["check"])
+            p(f"| {title} | {tool} | {wcell} | {ratio} | {cpu:.2f} | {rss:.0f} | {added} | {pct} "
+              f"| {repo} | {alloc} | {'; '.join(checks)} |")
+    p("")
+    p("wall: elapsed seconds (restore: until the restored image is fsynced). CPU: user+sys seconds of")
+    p("the tool and its children. Peak RSS: the largest resident set of the tool or any child (GNU time")
+    p("%M). added MiB: growth of the repository's apparent size (du --apparent-size: the sum of file")
+    p("lengths) over the step; repo MiB: apparent size after the step; repo MiB on disk: allocated")
+    p("blocks (du). Every tool reads the image from a warm page cache.")
+
+    if "rustack" in tools and "restic" in tools:
+        p("")
+        p("Goals (issue 3) for rb_module_rustack:")
+        for step, title in STEPS:
+            if step not in ("first", "unchanged", "restore"):
+                continue
+            ours, theirs = med(step, "rustack", "wall"), med(step, "restic", "wall")
+            if ours is None or theirs is None:
+                continue
+            r = theirs / max(ours, 0.01)
+            p(f"- {title}: {r:.2f}x faster than restic (goal >= 3x): {'PASS' if r >= 3 else 'FAIL'}")
+        a = med("scattered", "rustack", "added")
+        if a is not None:
+            pc = 100 * a / img
+            p(f"- scattered 1 % incremental stores {pc:.1f} % of the image (goal <= 10 %): "
+              f"{'PASS' if pc <= 10 else 'FAIL'}")
+        peaks = [float(r["rss_kib"]) / 1024 for (s, t), rs in rows.items() if t == "rustack" for r in rs]
+        if peaks:
+            pk = max(peaks)
+            p(f"- peak RSS {pk:.0f} MiB over all steps (goal <= 256 MiB): {'PASS' if pk <= 256 else 'FAIL'}")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
