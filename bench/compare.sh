@@ -29,9 +29,16 @@
 # copied; the inode's ctime changes, and for a new image the inode too), so
 # restic and borg use their parent snapshot / files cache but must read the
 # content, as they must for a fresh snapshot of a block device. The file is
-# then read once (cat > /dev/null) so every tool runs with a warm page cache
-# (dropping caches is not possible on a shared machine), and `sync` flushes
-# earlier writes so they do not land in the timed run.
+# then read once (cat > /dev/null) so every tool runs with a warm page cache,
+# and `sync` flushes earlier writes so they do not land in the timed run.
+#
+# Before each restore the page cache is dropped (sync; echo 3 >
+# /proc/sys/vm/drop_caches), for every tool: a restore reads a repository
+# written hours or days earlier, not one still in memory. (rb_module_rustack
+# writes its archives with O_DIRECT, so they never sit in the cache, while
+# restic's and borg's would: a warm restore would compare a cold read with a
+# warm one.) --warm-restore keeps the cache; where drop_caches is not
+# writable (not root, a container) the restore runs warm and the report says so.
 #
 # rb_module_rustack runs with its defaults (-c /dev/null: an installed
 # configuration file is ignored), encryption on (AES-256-GCM, keygen).
@@ -49,6 +56,7 @@ TOOLS="rustack,restic,borg"
 KEEP=0
 PREBUILT=""
 RUNS=1
+WARM_RESTORE=0
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -63,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--bin) PREBUILT=${2:?--bin needs a file}; shift 2 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
+	--warm-restore) WARM_RESTORE=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument $1" ;;
 	esac
@@ -254,6 +263,9 @@ run_step() { # run step tool n image
 	[ "$step" = restore ] || before=$(du_apparent "${REPO[$tool]}")
 	step_cmd "$step" "$tool" "$n"
 	sync
+	if [ "$step" = restore ] && [ "$WARM_RESTORE" = 0 ]; then
+		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || WARM_RESTORE=unavailable
+	fi
 	if ! /usr/bin/time -f '%e %U %S %M' -o "$log.time" -- "${CMD[@]}" >"$log.out" 2>"$log.err"; then
 		echo "--- $tool $step failed: ${CMD[*]}" >&2
 		tail -n 20 "$log.err" >&2
@@ -346,6 +358,12 @@ mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
 
+case "$WARM_RESTORE" in
+0) RESTORE_CACHE="page cache dropped before every restore" ;;
+1) RESTORE_CACHE="restores run with a warm page cache (--warm-restore)" ;;
+*) RESTORE_CACHE="restores run with a warm page cache (drop_caches not writable here)" ;;
+esac
+export BENCH_RESTORE_CACHE="$RESTORE_CACHE"
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
 	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null)" \

@@ -45,6 +45,7 @@ def main():
     p(f"Image: {env['BENCH_SIZE']} ({img} bytes), seed {env['BENCH_SEED']}: 1 MiB extents, "
       "50 % zeros (holes), 30 % random, 20 % text.")
     p(f"Machine: {env['BENCH_MACHINE']}.")
+    p(f"Restore: {env.get('BENCH_RESTORE_CACHE', 'warm page cache')}.")
     p(f"Versions: {env['BENCH_VERSIONS']}.")
     p(f"Command: `{env['BENCH_CMDLINE']}`; {runs} run(s) of every step, "
       f"{env['BENCH_SECONDS']} s in all.")
@@ -88,7 +89,8 @@ def main():
     p("the tool and its children. Peak RSS: the largest resident set of the tool or any child (GNU time")
     p("%M). added MiB: growth of the repository's apparent size (du --apparent-size: the sum of file")
     p("lengths) over the step; repo MiB: apparent size after the step; repo MiB on disk: allocated")
-    p("blocks (du). Every tool reads the image from a warm page cache.")
+    p("blocks (du). Every tool reads the image from a warm page cache; before every restore the page")
+    p("cache is dropped (echo 3 > /proc/sys/vm/drop_caches), unless the header says otherwise.")
 
     if "rustack" in tools and "restic" in tools:
         p("")
