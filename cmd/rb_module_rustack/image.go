@@ -92,11 +92,9 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if len(o.disks) == 0 {
 		return withCode(exitUsage, errors.New("give at least one --disk LABEL=PATH"))
 	}
-	typ := archive.Type(o.typ)
-	switch typ {
-	case archive.Full, archive.Incremental, archive.Differential:
-	default:
-		return withCode(exitUsage, fmt.Errorf("--type %q: want full, incremental or differential", o.typ))
+	typ, err := parseBackupType(o.typ)
+	if err != nil {
+		return err
 	}
 	if o.vmID == "" {
 		o.vmID = o.name
@@ -184,24 +182,13 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	sec := s.Duration.Seconds()
 	out := imageSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: b.Note(),
 		Parent: s.Parent, BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
-		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: sec}
-	if sec > 0 {
-		out.MBps = float64(s.BytesRead) / 1e6 / sec
-	}
+		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: sec, MBps: rate(s.BytesRead, sec)}
 	if o.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	parent := s.Parent
-	if parent == "" {
-		parent = "-"
+		return a.printJSON(out)
 	}
 	fmt.Fprintf(a.stdout, "archive   %s\n", s.ArchiveID)
-	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, parent)
-	fmt.Fprintf(a.stdout, "read      %s (zero %s, new %s)\n", humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew))
-	fmt.Fprintf(a.stdout, "stored    %s\n", humanBytes(s.BytesStored))
-	fmt.Fprintf(a.stdout, "chunks    %d (new %d)\n", s.Chunks, s.NewChunks)
+	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
+	printDataLines(a.stdout, s.BytesRead, s.BytesZero, s.BytesNew, s.BytesStored, s.Chunks, s.NewChunks)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
 	return nil
 }
