@@ -63,28 +63,23 @@ configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
 
 // backupSummary is what backup prints (--json: as is).
 type backupSummary struct {
-	Archive     string        `json:"archive"`
-	Path        string        `json:"path"`
-	VMID        string        `json:"vm_id"`
-	VMName      string        `json:"vm_name"`
-	Type        string        `json:"type"`
-	Requested   string        `json:"requested_type"`
-	Note        string        `json:"note,omitempty"`
-	Parent      string        `json:"parent,omitempty"`
-	JobID       string        `json:"job_id"`
-	Disks       []summaryDisk `json:"disks"`
-	BytesRead   int64         `json:"bytes_read"`
-	BytesZero   int64         `json:"bytes_zero"`
-	BytesNew    int64         `json:"bytes_new"`
-	BytesStored int64         `json:"bytes_stored"`
-	Chunks      int           `json:"chunks"`
-	NewChunks   int           `json:"new_chunks"`
-	Seconds     float64       `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
-	ReadSeconds float64       `json:"read_seconds"`  // longest disk read (disks are read in parallel)
-	MBps        float64       `json:"mb_per_s"`      // bytes read / Seconds
-	ReadMBps    float64       `json:"read_mb_per_s"` // bytes read / ReadSeconds
-	Scripts     bool          `json:"scripts"`
-	Warning     string        `json:"warning,omitempty"`
+	Archive   string        `json:"archive"`
+	Path      string        `json:"path"`
+	VMID      string        `json:"vm_id"`
+	VMName    string        `json:"vm_name"`
+	Type      string        `json:"type"`
+	Requested string        `json:"requested_type"`
+	Note      string        `json:"note,omitempty"`
+	Parent    string        `json:"parent,omitempty"`
+	JobID     string        `json:"job_id"`
+	Disks     []summaryDisk `json:"disks"`
+	dataCounts
+	Seconds     float64 `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
+	ReadSeconds float64 `json:"read_seconds"`  // longest disk read (disks are read in parallel)
+	MBps        float64 `json:"mb_per_s"`      // bytes read / Seconds
+	ReadMBps    float64 `json:"read_mb_per_s"` // bytes read / ReadSeconds
+	Scripts     bool    `json:"scripts"`
+	Warning     string  `json:"warning,omitempty"`
 }
 
 type summaryDisk struct {
@@ -284,8 +279,7 @@ func makeSummary(res *snapshot.Result, s *archive.Summary, took time.Duration, r
 	out := backupSummary{
 		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
 		Requested: requested, Note: note, Parent: s.Parent, JobID: res.JobID,
-		BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew, BytesStored: s.BytesStored,
-		Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: took.Seconds(),
+		dataCounts: countsOf(s), Seconds: took.Seconds(),
 		Scripts: res.Scripts, Warning: warning,
 	}
 	for _, d := range res.Disks {
@@ -311,7 +305,7 @@ func printSummary(w io.Writer, s backupSummary) {
 	for _, d := range s.Disks {
 		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, humanBytes(d.Size))
 	}
-	printDataLines(w, s.BytesRead, s.BytesZero, s.BytesNew, s.BytesStored, s.Chunks, s.NewChunks)
+	printDataLines(w, s.dataCounts)
 	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {

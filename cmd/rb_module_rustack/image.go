@@ -69,20 +69,15 @@ type imageDisk struct {
 
 // imageSummary is the --json output of image backup.
 type imageSummary struct {
-	Archive     string  `json:"archive"`
-	Path        string  `json:"path"`
-	Type        string  `json:"type"`
-	Requested   string  `json:"requested_type"`
-	Note        string  `json:"note,omitempty"`
-	Parent      string  `json:"parent,omitempty"`
-	BytesRead   int64   `json:"bytes_read"`
-	BytesZero   int64   `json:"bytes_zero"`
-	BytesNew    int64   `json:"bytes_new"`
-	BytesStored int64   `json:"bytes_stored"`
-	Chunks      int     `json:"chunks"`
-	NewChunks   int     `json:"new_chunks"`
-	Seconds     float64 `json:"seconds"`
-	MBps        float64 `json:"read_mb_per_s"`
+	Archive   string `json:"archive"`
+	Path      string `json:"path"`
+	Type      string `json:"type"`
+	Requested string `json:"requested_type"`
+	Note      string `json:"note,omitempty"`
+	Parent    string `json:"parent,omitempty"`
+	dataCounts
+	Seconds float64 `json:"seconds"`
+	MBps    float64 `json:"read_mb_per_s"`
 }
 
 func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
@@ -181,14 +176,13 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	}
 	sec := s.Duration.Seconds()
 	out := imageSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: b.Note(),
-		Parent: s.Parent, BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
-		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: sec, MBps: rate(s.BytesRead, sec)}
+		Parent: s.Parent, dataCounts: countsOf(s), Seconds: sec, MBps: rate(s.BytesRead, sec)}
 	if o.asJSON {
 		return a.printJSON(out)
 	}
 	fmt.Fprintf(a.stdout, "archive   %s\n", s.ArchiveID)
 	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
-	printDataLines(a.stdout, s.BytesRead, s.BytesZero, s.BytesNew, s.BytesStored, s.Chunks, s.NewChunks)
+	printDataLines(a.stdout, out.dataCounts)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
 	return nil
 }

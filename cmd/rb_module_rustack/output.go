@@ -61,10 +61,26 @@ func rate(n int64, sec float64) float64 {
 	return float64(n) / 1e6 / sec
 }
 
+// dataCounts are the byte and chunk counts of a backup summary (backup and
+// image backup; embedded, so --json prints them as fields of the summary).
+type dataCounts struct {
+	BytesRead   int64 `json:"bytes_read"`
+	BytesZero   int64 `json:"bytes_zero"`
+	BytesNew    int64 `json:"bytes_new"`
+	BytesStored int64 `json:"bytes_stored"`
+	Chunks      int   `json:"chunks"`
+	NewChunks   int   `json:"new_chunks"`
+}
+
+func countsOf(s *archive.Summary) dataCounts {
+	return dataCounts{BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
+		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks}
+}
+
 // printDataLines prints the read, stored and chunks lines of a backup
 // summary.
-func printDataLines(w io.Writer, read, zero, fresh, stored int64, chunks, newChunks int) {
-	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(read), humanBytes(zero), humanBytes(fresh))
-	fmt.Fprintf(w, "stored    %s\n", humanBytes(stored))
-	fmt.Fprintf(w, "chunks    %d (new %d)\n", chunks, newChunks)
+func printDataLines(w io.Writer, c dataCounts) {
+	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(c.BytesRead), humanBytes(c.BytesZero), humanBytes(c.BytesNew))
+	fmt.Fprintf(w, "stored    %s\n", humanBytes(c.BytesStored))
+	fmt.Fprintf(w, "chunks    %d (new %d)\n", c.Chunks, c.NewChunks)
 }
