@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -37,9 +36,7 @@ read are listed with type "damaged".`,
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(list)
+				return a.printJSON(list)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tVM\tTYPE\tPARENT\tSIZE\tLOGICAL\tDATE")

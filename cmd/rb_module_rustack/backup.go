@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,28 +63,23 @@ configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
 
 // backupSummary is what backup prints (--json: as is).
 type backupSummary struct {
-	Archive     string        `json:"archive"`
-	Path        string        `json:"path"`
-	VMID        string        `json:"vm_id"`
-	VMName      string        `json:"vm_name"`
-	Type        string        `json:"type"`
-	Requested   string        `json:"requested_type"`
-	Note        string        `json:"note,omitempty"`
-	Parent      string        `json:"parent,omitempty"`
-	JobID       string        `json:"job_id"`
-	Disks       []summaryDisk `json:"disks"`
-	BytesRead   int64         `json:"bytes_read"`
-	BytesZero   int64         `json:"bytes_zero"`
-	BytesNew    int64         `json:"bytes_new"`
-	BytesStored int64         `json:"bytes_stored"`
-	Chunks      int           `json:"chunks"`
-	NewChunks   int           `json:"new_chunks"`
-	Seconds     float64       `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
-	ReadSeconds float64       `json:"read_seconds"`  // longest disk read (disks are read in parallel)
-	MBps        float64       `json:"mb_per_s"`      // bytes read / Seconds
-	ReadMBps    float64       `json:"read_mb_per_s"` // bytes read / ReadSeconds
-	Scripts     bool          `json:"scripts"`
-	Warning     string        `json:"warning,omitempty"`
+	Archive   string        `json:"archive"`
+	Path      string        `json:"path"`
+	VMID      string        `json:"vm_id"`
+	VMName    string        `json:"vm_name"`
+	Type      string        `json:"type"`
+	Requested string        `json:"requested_type"`
+	Note      string        `json:"note,omitempty"`
+	Parent    string        `json:"parent,omitempty"`
+	JobID     string        `json:"job_id"`
+	Disks     []summaryDisk `json:"disks"`
+	dataCounts
+	Seconds     float64 `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
+	ReadSeconds float64 `json:"read_seconds"`  // longest disk read (disks are read in parallel)
+	MBps        float64 `json:"mb_per_s"`      // bytes read / Seconds
+	ReadMBps    float64 `json:"read_mb_per_s"` // bytes read / ReadSeconds
+	Scripts     bool    `json:"scripts"`
+	Warning     string  `json:"warning,omitempty"`
 }
 
 type summaryDisk struct {
@@ -162,19 +156,13 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 	if o.vm == "" {
 		return withCode(exitUsage, errors.New("--vm ID|NAME is required"))
 	}
-	typ := archive.Type(o.typ)
-	switch typ {
-	case archive.Full, archive.Incremental, archive.Differential:
-	default:
-		return withCode(exitUsage, fmt.Errorf("--type %q: want full, incremental or differential", o.typ))
-	}
-	cfg, err := a.loadConfig("backup")
+	typ, err := parseBackupType(o.typ)
 	if err != nil {
 		return err
 	}
-	log, err := a.openLog(cfg)
+	cfg, log, err := a.configAndLog("backup")
 	if err != nil {
-		return withCode(exitUsage, err)
+		return err
 	}
 	defer log.Close()
 	aopts, err := archiveOptions(cfg)
@@ -258,9 +246,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 	out := makeSummary(res, sum, res.Duration+time.Since(commitStart), o.typ, b.Note(), warning)
 	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s", res.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, out.Seconds)
 	if o.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return a.printJSON(out)
 	}
 	printSummary(a.stdout, out)
 	return nil
@@ -293,44 +279,33 @@ func makeSummary(res *snapshot.Result, s *archive.Summary, took time.Duration, r
 	out := backupSummary{
 		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
 		Requested: requested, Note: note, Parent: s.Parent, JobID: res.JobID,
-		BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew, BytesStored: s.BytesStored,
-		Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: took.Seconds(),
+		dataCounts: countsOf(s), Seconds: took.Seconds(),
 		Scripts: res.Scripts, Warning: warning,
 	}
 	for _, d := range res.Disks {
 		out.Disks = append(out.Disks, summaryDisk{Label: d.Label, VolumeID: d.VolumeID, Size: d.Size})
 		out.ReadSeconds = max(out.ReadSeconds, d.Duration.Seconds())
 	}
-	if out.Seconds > 0 {
-		out.MBps = float64(out.BytesRead) / 1e6 / out.Seconds
-	}
-	if out.ReadSeconds > 0 {
-		out.ReadMBps = float64(out.BytesRead) / 1e6 / out.ReadSeconds
-	}
+	out.MBps = rate(out.BytesRead, out.Seconds)
+	out.ReadMBps = rate(out.BytesRead, out.ReadSeconds)
 	return out
 }
 
 func printSummary(w io.Writer, s backupSummary) {
-	parent := s.Parent
-	if parent == "" {
-		parent = "-"
-	}
 	fmt.Fprintf(w, "archive   %s\n", s.Archive)
 	fmt.Fprintf(w, "vm        %s (%s)\n", s.VMName, s.VMID)
 	t := s.Type
 	if s.Type != s.Requested {
 		t += " (requested " + s.Requested + ")"
 	}
-	fmt.Fprintf(w, "type      %s, parent %s\n", t, parent)
+	fmt.Fprintf(w, "type      %s, parent %s\n", t, orDash(s.Parent))
 	if s.Note != "" {
 		fmt.Fprintf(w, "note      %s\n", s.Note)
 	}
 	for _, d := range s.Disks {
 		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, humanBytes(d.Size))
 	}
-	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew))
-	fmt.Fprintf(w, "stored    %s\n", humanBytes(s.BytesStored))
-	fmt.Fprintf(w, "chunks    %d (new %d)\n", s.Chunks, s.NewChunks)
+	printDataLines(w, s.dataCounts)
 	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/harnesstest"
 )
 
 // The VM backup against the real harness: a seeded VM with an ext4 boot
@@ -28,76 +29,11 @@ import (
 // compared byte for byte; then SIGTERM mid-read, SIGKILL + cleanup, and
 // SIGKILL + the next backup's sweep; nothing of ours left at the end.
 
-type seededVM struct {
-	ServerID     string `json:"server_id"`
-	Name         string `json:"name"`
-	InstanceName string `json:"instance_name"`
-	Volumes      []struct {
-		ID   string `json:"id"`
-		Path string `json:"path"`
-	} `json:"volumes"`
-}
-
-type harnessTool struct {
-	env map[string]string
-}
-
-func (h harnessTool) cmd(t *testing.T, args ...string) []byte {
-	t.Helper()
-	full := append([]string{filepath.Join(h.env["OS_HARNESS_HOME"], "harness.py")}, args...)
-	out, err := exec.Command("/usr/bin/python3", full...).Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("harness.py %v: %v\n%s", args, err, stderr)
-	}
-	return out
-}
-
-func (h harnessTool) sha256(t *testing.T, path string) string {
-	t.Helper()
-	f := strings.Fields(string(h.cmd(t, "sha256", path)))
-	if len(f) < 1 {
-		t.Fatalf("harness.py sha256 %s: no output", path)
-	}
-	return f[0]
-}
-
-type harnessResources struct {
-	Servers []struct {
-		ID      string   `json:"id"`
-		Name    string   `json:"name"`
-		Volumes []string `json:"volumes"`
-	} `json:"servers"`
-	Volumes []struct {
-		ID         string   `json:"id"`
-		Name       string   `json:"name"`
-		Status     string   `json:"status"`
-		AttachedTo []string `json:"attached_to"`
-	} `json:"volumes"`
-	Snapshots []struct {
-		ID     string `json:"id"`
-		Name   string `json:"name"`
-		Status string `json:"status"`
-	} `json:"snapshots"`
-}
-
-func (h harnessTool) resources(t *testing.T) harnessResources {
-	t.Helper()
-	var r harnessResources
-	if err := json.Unmarshal(h.cmd(t, "resources"), &r); err != nil {
-		t.Fatalf("harness.py resources: %v", err)
-	}
-	return r
-}
-
 // leftovers lists every volume or snapshot of the given jobs, and every
 // volume of ours attached to the proxy.
-func (h harnessTool) leftovers(t *testing.T, jobs []string) []string {
+func leftovers(t *testing.T, h *harnesstest.Harness, jobs []string) []string {
 	t.Helper()
-	r := h.resources(t)
+	r := h.Resources(t)
 	ours := func(name string) bool {
 		for _, j := range jobs {
 			if strings.HasPrefix(name, "rbk-"+j+"-") {
@@ -215,20 +151,14 @@ func waitForLog(t *testing.T, logFile string, re *regexp.Regexp, timeout time.Du
 }
 
 func TestHarnessBackup(t *testing.T) {
-	env := harness(t)
-	h := harnessTool{env: env}
+	h := harnesstest.New(t)
+	env := h.Env
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	var suffix [3]byte
-	rand.Read(suffix[:])
-	name := "vmbackup-it-" + hex.EncodeToString(suffix[:])
+	name := harnesstest.Name("vmbackup-it-")
 
 	t0 := time.Now()
-	var vm seededVM
-	if err := json.Unmarshal(h.cmd(t, "seed-vm", "--name", name, "--disk", "1G:ext4:/usr/share/doc", "--disk", "256M:random:7"), &vm); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.cmd(t, "delete-vm", vm.ServerID) })
+	vm := h.SeedVM(t, name, "1G:ext4:/usr/share/doc", "256M:random:7")
 	t.Logf("seeded %s (%s) in %s", vm.Name, vm.ServerID, time.Since(t0).Round(time.Millisecond))
 	if len(vm.Volumes) != 2 {
 		t.Fatalf("seeded volumes: %+v", vm.Volumes)
@@ -325,7 +255,7 @@ echo "%[5]s script ran for run $n"
 			if got := readAt(t, data.Path, Y, 8); string(got) != fmt.Sprintf("after--%d", n) {
 				t.Errorf("after script did not write: %q", got)
 			}
-			wantBoot := h.sha256(t, boot.Path)
+			wantBoot := h.SHA256(t, boot.Path)[0]
 			wantData := sha256Patched(t, data.Path, Y, atYBefore)
 
 			rdir := filepath.Join(dir, "restore-"+typ)
@@ -343,10 +273,10 @@ echo "%[5]s script ran for run $n"
 			if got := readAt(t, rdata, Y, 16); !bytes.Equal(got, atYBefore) {
 				t.Errorf("restored image holds %q at Y: the after script ran before the snapshot", got)
 			}
-			if got := h.sha256(t, rboot); got != wantBoot {
+			if got := h.SHA256(t, rboot)[0]; got != wantBoot {
 				t.Errorf("boot disk: restored sha256 %s, source %s", got, wantBoot)
 			}
-			if got := h.sha256(t, rdata); got != wantData {
+			if got := h.SHA256(t, rdata)[0]; got != wantData {
 				t.Errorf("data disk: restored sha256 %s, source %s", got, wantData)
 			}
 			var desc struct {
@@ -368,7 +298,7 @@ echo "%[5]s script ran for run $n"
 			if len(lines) != 2*n || !strings.HasPrefix(lines[2*n-2], fmt.Sprintf("before %d ", n)) || !strings.HasPrefix(lines[2*n-1], fmt.Sprintf("after %d ", n)) {
 				t.Errorf("marker file: %q", lines)
 			}
-			if left := h.leftovers(t, jobsInLog(t, logFile)); len(left) > 0 {
+			if left := leftovers(t, h, jobsInLog(t, logFile)); len(left) > 0 {
 				t.Errorf("left behind: %v", left)
 			}
 			if js, _ := filepath.Glob(filepath.Join(dir, "state", "journal", "*.json")); len(js) > 0 {
@@ -422,7 +352,7 @@ echo "%[5]s script ran for run $n"
 		}
 		jobs := jobsInLog(t, logFile)
 		allJobs = append(allJobs, jobs...)
-		if left := h.leftovers(t, jobs); len(left) > 0 {
+		if left := leftovers(t, h, jobs); len(left) > 0 {
 			t.Errorf("left behind after SIGTERM: %v", left)
 		}
 		if js, _ := filepath.Glob(filepath.Join(dir, "state", "journal", "*.json")); len(js) > 0 {
@@ -437,7 +367,7 @@ echo "%[5]s script ran for run $n"
 		cmd.Wait()
 		jobs := jobsInLog(t, logFile)
 		allJobs = append(allJobs, jobs...)
-		left := h.leftovers(t, jobs)
+		left := leftovers(t, h, jobs)
 		if len(left) == 0 {
 			t.Fatal("SIGKILL left nothing: the test did not kill mid-run")
 		}
@@ -464,7 +394,7 @@ echo "%[5]s script ran for run $n"
 				t.Errorf("cleanup removed a resource of job %s: %+v", r.Job, r)
 			}
 		}
-		if left := h.leftovers(t, jobs); len(left) > 0 {
+		if left := leftovers(t, h, jobs); len(left) > 0 {
 			t.Errorf("left behind after cleanup: %v", left)
 		}
 		if out, _, code := run(t, bin, "cleanup", "-c", sigPath); code != 0 || !strings.Contains(out, "nothing to clean up") {
@@ -486,12 +416,12 @@ echo "%[5]s script ran for run $n"
 			t.Errorf("an incremental without a base did not say it became a full:\n%s%s", out, errOut)
 		}
 		allJobs = append(allJobs, jobsInLog(t, logFile)...)
-		if left := h.leftovers(t, jobs); len(left) > 0 {
+		if left := leftovers(t, h, jobs); len(left) > 0 {
 			t.Errorf("left behind after the next backup: %v", left)
 		}
 	})
 
-	if left := h.leftovers(t, allJobs); len(left) > 0 {
+	if left := leftovers(t, h, allJobs); len(left) > 0 {
 		t.Errorf("left behind at the end: %v", left)
 	}
 	all := transcript.String() + string(mustRead(t, logFile))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -29,13 +28,9 @@ not be removed (its journal stays; run cleanup again); 2 bad configuration;
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig("cleanup")
+			cfg, log, err := a.configAndLog("cleanup")
 			if err != nil {
 				return err
-			}
-			log, err := a.openLog(cfg)
-			if err != nil {
-				return withCode(exitUsage, err)
 			}
 			defer log.Close()
 			cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, false)
@@ -47,9 +42,7 @@ not be removed (its journal stays; run cleanup again); 2 bad configuration;
 				if removed == nil {
 					removed = []snapshot.Removed{}
 				}
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if jerr := enc.Encode(removed); jerr != nil {
+				if jerr := a.printJSON(removed); jerr != nil {
 					return withCode(exitFailure, jerr)
 				}
 			} else {

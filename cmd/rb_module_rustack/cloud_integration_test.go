@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,42 +14,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-)
 
-// harness reads the shared OpenStack harness' credentials.env; it skips
-// the test, loudly, only when the harness is not reachable.
-func harness(t *testing.T) map[string]string {
-	t.Helper()
-	dir := os.Getenv("OPENSTACK_HARNESS_DIR")
-	if dir == "" {
-		dir = "/tmp/openstack-harness"
-	}
-	f, err := os.Open(filepath.Join(dir, "credentials.env"))
-	if err != nil {
-		t.Skipf("HARNESS NOT AVAILABLE (%v): run ../shared/openstack/up.sh", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "))
-		if k, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(k, "#") {
-			env[k] = strings.Trim(v, `"'`)
-		}
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5000", 2*time.Second)
-	if err != nil {
-		t.Skipf("HARNESS NOT REACHABLE (keystone 127.0.0.1:5000: %v): run ../shared/openstack/up.sh", err)
-	}
-	conn.Close()
-	return env
-}
+	"rb_module_rustack/internal/harnesstest"
+)
 
 // harnessConf is the configuration for the harness' test project, with the
 // state dir and log file in dir.
@@ -106,24 +77,11 @@ func (h harnessConf) write(t *testing.T, path string) string {
 	return path
 }
 
-type harnessServer struct {
-	ID, Name, Status string
-}
-
-func harnessServers(t *testing.T, env map[string]string) map[string]harnessServer {
+// harnessServers are the test project's servers by id.
+func harnessServers(t *testing.T, h *harnesstest.Harness) map[string]harnesstest.Server {
 	t.Helper()
-	out, err := exec.Command("/usr/bin/python3", filepath.Join(env["OS_HARNESS_HOME"], "harness.py"), "resources").Output()
-	if err != nil {
-		t.Fatalf("harness.py resources: %v", err)
-	}
-	var res struct {
-		Servers []harnessServer `json:"servers"`
-	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("harness.py resources: %v", err)
-	}
-	m := map[string]harnessServer{}
-	for _, s := range res.Servers {
+	m := map[string]harnesstest.Server{}
+	for _, s := range h.Resources(t).Servers {
 		m[s.ID] = s
 	}
 	return m
@@ -141,7 +99,8 @@ func (tr *transcript) run(t *testing.T, bin string, args ...string) (string, str
 }
 
 func TestHarnessListAndCheck(t *testing.T) {
-	env := harness(t)
+	h := harnesstest.New(t)
+	env := h.Env
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	base := newHarnessConf(env, dir)
@@ -160,9 +119,9 @@ func TestHarnessListAndCheck(t *testing.T) {
 			path := conf.write(t, filepath.Join(dir, name+".conf"))
 
 			t.Run("-l lists the project's servers", func(t *testing.T) {
-				before := harnessServers(t, env)
+				before := harnessServers(t, h)
 				out, errOut, code := tr.run(t, bin, "-l", "-c", path)
-				after := harnessServers(t, env)
+				after := harnessServers(t, h)
 				if code != exitOK {
 					t.Fatalf("-l: exit %d\n%s%s", code, out, errOut)
 				}
@@ -170,14 +129,14 @@ func TestHarnessListAndCheck(t *testing.T) {
 				if f := strings.Fields(lines[0]); len(f) != 3 || f[0] != "NAME" || f[1] != "ID" || f[2] != "STATUS" {
 					t.Fatalf("header %q", lines[0])
 				}
-				listed := map[string]harnessServer{}
+				listed := map[string]harnesstest.Server{}
 				var names []string
 				for _, l := range lines[1:] {
 					f := strings.Fields(l)
 					if len(f) != 3 {
 						t.Fatalf("line %q: want NAME ID STATUS", l)
 					}
-					listed[f[1]] = harnessServer{ID: f[1], Name: f[0], Status: f[2]}
+					listed[f[1]] = harnesstest.Server{ID: f[1], Name: f[0], Status: f[2]}
 					names = append(names, f[0])
 				}
 				if !sort.StringsAreSorted(names) {

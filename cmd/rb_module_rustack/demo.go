@@ -85,12 +85,7 @@ func (g *demoGuest) After(context.Context) error {
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
 
-func mbps(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(n) / 1e6 / d.Seconds()
-}
+func mbps(n int64, d time.Duration) float64 { return rate(n, d.Seconds()) }
 
 func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	if o.bootMiB < 1 || o.dataMiB < 1 || o.bootMiB > 4096 || o.dataMiB > 4096 {

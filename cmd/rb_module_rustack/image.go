@@ -69,20 +69,15 @@ type imageDisk struct {
 
 // imageSummary is the --json output of image backup.
 type imageSummary struct {
-	Archive     string  `json:"archive"`
-	Path        string  `json:"path"`
-	Type        string  `json:"type"`
-	Requested   string  `json:"requested_type"`
-	Note        string  `json:"note,omitempty"`
-	Parent      string  `json:"parent,omitempty"`
-	BytesRead   int64   `json:"bytes_read"`
-	BytesZero   int64   `json:"bytes_zero"`
-	BytesNew    int64   `json:"bytes_new"`
-	BytesStored int64   `json:"bytes_stored"`
-	Chunks      int     `json:"chunks"`
-	NewChunks   int     `json:"new_chunks"`
-	Seconds     float64 `json:"seconds"`
-	MBps        float64 `json:"read_mb_per_s"`
+	Archive   string `json:"archive"`
+	Path      string `json:"path"`
+	Type      string `json:"type"`
+	Requested string `json:"requested_type"`
+	Note      string `json:"note,omitempty"`
+	Parent    string `json:"parent,omitempty"`
+	dataCounts
+	Seconds float64 `json:"seconds"`
+	MBps    float64 `json:"read_mb_per_s"`
 }
 
 func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
@@ -92,11 +87,9 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if len(o.disks) == 0 {
 		return withCode(exitUsage, errors.New("give at least one --disk LABEL=PATH"))
 	}
-	typ := archive.Type(o.typ)
-	switch typ {
-	case archive.Full, archive.Incremental, archive.Differential:
-	default:
-		return withCode(exitUsage, fmt.Errorf("--type %q: want full, incremental or differential", o.typ))
+	typ, err := parseBackupType(o.typ)
+	if err != nil {
+		return err
 	}
 	if o.vmID == "" {
 		o.vmID = o.name
@@ -183,25 +176,13 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	}
 	sec := s.Duration.Seconds()
 	out := imageSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: b.Note(),
-		Parent: s.Parent, BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
-		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks, Seconds: sec}
-	if sec > 0 {
-		out.MBps = float64(s.BytesRead) / 1e6 / sec
-	}
+		Parent: s.Parent, dataCounts: countsOf(s), Seconds: sec, MBps: rate(s.BytesRead, sec)}
 	if o.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
-	}
-	parent := s.Parent
-	if parent == "" {
-		parent = "-"
+		return a.printJSON(out)
 	}
 	fmt.Fprintf(a.stdout, "archive   %s\n", s.ArchiveID)
-	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, parent)
-	fmt.Fprintf(a.stdout, "read      %s (zero %s, new %s)\n", humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew))
-	fmt.Fprintf(a.stdout, "stored    %s\n", humanBytes(s.BytesStored))
-	fmt.Fprintf(a.stdout, "chunks    %d (new %d)\n", s.Chunks, s.NewChunks)
+	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
+	printDataLines(a.stdout, out.dataCounts)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
 	return nil
 }

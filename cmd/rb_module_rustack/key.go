@@ -25,13 +25,9 @@ breaks allowed, without the offsets and the checksum) into a file: it is
 accepted as a key file as is. Anyone holding the key can read the backups.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := keyFile
-			if !cmd.Flags().Changed("key-file") {
-				cfg, err := a.engineConfig(cmd)
-				if err != nil {
-					return err
-				}
-				path = cfg.MasterKeyFile
+			path, err := a.keyFilePath(cmd, keyFile)
+			if err != nil {
+				return err
 			}
 			key, err := crypt.LoadKey(path)
 			if err != nil {
@@ -45,4 +41,17 @@ accepted as a key file as is. Anyone holding the key can read the backups.`,
 	show.Flags().StringVar(&keyFile, "key-file", "", "key file (default: master_key_file from the configuration, /opt/rubackup/keys/master-key)")
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// keyFilePath is --key-file when given, else master_key_file from the
+// configuration.
+func (a *app) keyFilePath(cmd *cobra.Command, flag string) (string, error) {
+	if cmd.Flags().Changed("key-file") {
+		return flag, nil
+	}
+	cfg, err := a.engineConfig(cmd)
+	if err != nil {
+		return "", err
+	}
+	return cfg.MasterKeyFile, nil
 }

@@ -19,13 +19,9 @@ with "key show" and keep it somewhere safe. keygen refuses to overwrite an
 existing key file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := keyFile
-			if !cmd.Flags().Changed("key-file") {
-				cfg, err := a.engineConfig(cmd)
-				if err != nil {
-					return err
-				}
-				path = cfg.MasterKeyFile
+			path, err := a.keyFilePath(cmd, keyFile)
+			if err != nil {
+				return err
 			}
 			key, err := crypt.GenerateKeyFile(path)
 			if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -64,9 +63,7 @@ func runList(ctx context.Context, a *app, asJSON bool) error {
 	})
 	log.Infof("list: %d servers in project %s", len(rows), cfg.ProjectID)
 	if asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rows); err != nil {
+		if err := a.printJSON(rows); err != nil {
 			return withCode(exitFailure, err)
 		}
 		return nil

@@ -125,9 +125,7 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	if o.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return a.printJSON(res)
 	}
 	fmt.Fprintf(a.stdout, "vm description: %s\n", res.VMJSON)
 	fmt.Fprintf(a.stdout, "restored %s (%s, chain of %d) in %s\n", m.ID, m.Type, len(m.Chain), time.Since(t0).Round(time.Millisecond))

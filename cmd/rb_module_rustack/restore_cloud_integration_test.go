@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/api"
+	"rb_module_rustack/internal/harnesstest"
 )
 
 // cloudRestoreOut is the --json output of restore --deploy / --volume-only.
@@ -39,22 +38,16 @@ type cloudRestoreOut struct {
 // with the binary: --deploy, --volume-only, and failures that must leave
 // nothing behind.
 func TestHarnessRestoreCLI(t *testing.T) {
-	env := harness(t)
-	h := harnessTool{env: env}
+	h := harnesstest.New(t)
+	env := h.Env
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	var suffix [3]byte
-	rand.Read(suffix[:])
-	name := "restore-cli-" + hex.EncodeToString(suffix[:])
+	name := harnesstest.Name("restore-cli-")
 
-	var vm seededVM
-	if err := json.Unmarshal(h.cmd(t, "seed-vm", "--name", name, "--disk", "1G:ext4:/usr/share/doc", "--disk", "256M:random:11"), &vm); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.cmd(t, "delete-vm", vm.ServerID) })
+	vm := h.SeedVM(t, name, "1G:ext4:/usr/share/doc", "256M:random:11")
 	want := map[string]string{}
 	for _, v := range vm.Volumes {
-		want[v.ID] = h.sha256(t, v.Path)
+		want[v.ID] = h.SHA256(t, v.Path)[0]
 	}
 
 	ctx := context.Background()
@@ -133,8 +126,7 @@ func TestHarnessRestoreCLI(t *testing.T) {
 		t.Fatalf("server %+v %v", s, err)
 	}
 	for _, v := range r1.Volumes {
-		p := strings.TrimSpace(string(h.cmd(t, "volume-path", v.ID)))
-		if got := h.sha256(t, p); got != want[v.Label] {
+		if got := h.SHA256(t, h.VolumePath(t, v.ID))[0]; got != want[v.Label] {
 			t.Errorf("volume %s (disk %s): sha256 %s, want %s", v.ID, v.Label, got, want[v.Label])
 		}
 	}
@@ -166,7 +158,7 @@ func TestHarnessRestoreCLI(t *testing.T) {
 	if v.Status != "available" || !strings.HasPrefix(v.Name, name+"-"+data+"-restored-") {
 		t.Errorf("volume %+v", v)
 	}
-	if got := h.sha256(t, strings.TrimSpace(string(h.cmd(t, "volume-path", volID)))); got != want[data] {
+	if got := h.SHA256(t, h.VolumePath(t, volID))[0]; got != want[data] {
 		t.Errorf("lone volume sha256 %s, want %s", got, want[data])
 	}
 	if !strings.Contains(out, "restored 1.00 GiB") {
@@ -214,12 +206,12 @@ func TestHarnessRestoreCLI(t *testing.T) {
 	transcript.WriteString(sigOut.String() + sigErr.String())
 
 	// Nothing of ours left but what we made on purpose, no journal left.
-	for _, s := range h.resources(t).Servers {
+	for _, s := range h.Resources(t).Servers {
 		if strings.HasPrefix(s.Name, name+"-") && s.ID != r1.ServerID {
 			t.Errorf("server left: %+v", s)
 		}
 	}
-	for _, v := range h.resources(t).Volumes {
+	for _, v := range h.Resources(t).Volumes {
 		if strings.HasPrefix(v.Name, name+"-") && !strings.HasPrefix(v.Name, name+"-disk") &&
 			v.ID != volID && v.ID != r1.Volumes[0].ID && v.ID != r1.Volumes[1].ID {
 			t.Errorf("volume left: %+v", v)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -32,12 +31,10 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 				return engineExit(err)
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
 				if rep.Damaged == nil {
 					rep.Damaged = []archive.Damage{}
 				}
-				if err := enc.Encode(rep); err != nil {
+				if err := a.printJSON(rep); err != nil {
 					return withCode(exitFailure, err)
 				}
 			} else {

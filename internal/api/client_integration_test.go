@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/harnesstest"
 )
 
 func TestHarnessConnect(t *testing.T) {
-	env := harnessEnv(t)
+	env := harnesstest.New(t).Env
 	log := &memLog{}
 	opts := harnessOptions(env, log)
 	opts.Verbose = true
@@ -77,7 +79,7 @@ func TestHarnessConnect(t *testing.T) {
 // from the snapshot, attaches that to the proxy and detaches it, then
 // deletes everything, through the real Cinder and Nova.
 func TestHarnessVolumeLifecycle(t *testing.T) {
-	env := harnessEnv(t)
+	env := harnesstest.New(t).Env
 	ctx := testCtx(t, 5*time.Minute)
 	c, err := New(ctx, harnessOptions(env, &memLog{}))
 	if err != nil {
@@ -223,7 +225,7 @@ func TestHarnessVolumeLifecycle(t *testing.T) {
 // TestHarnessBootFromVolume boots a server from a new volume with networks
 // "none", waits for ACTIVE, reads it with the admin session, deletes it.
 func TestHarnessBootFromVolume(t *testing.T) {
-	env := harnessEnv(t)
+	env := harnesstest.New(t).Env
 	ctx := testCtx(t, 5*time.Minute)
 	c, err := New(ctx, harnessOptions(env, &memLog{}))
 	if err != nil {

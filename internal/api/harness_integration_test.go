@@ -1,46 +1,10 @@
 package api
 
 import (
-	"bufio"
 	"context"
-	"net"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
-
-// harnessEnv reads the shared OpenStack harness' credentials.env and skips
-// the test, loudly, when the harness is not reachable.
-func harnessEnv(t *testing.T) map[string]string {
-	t.Helper()
-	dir := os.Getenv("OPENSTACK_HARNESS_DIR")
-	if dir == "" {
-		dir = "/tmp/openstack-harness"
-	}
-	f, err := os.Open(filepath.Join(dir, "credentials.env"))
-	if err != nil {
-		t.Skipf("HARNESS NOT AVAILABLE (%v): run ../shared/openstack/up.sh", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "))
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(k, "#") {
-			continue
-		}
-		env[k] = strings.Trim(v, `"'`)
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5000", 2*time.Second)
-	if err != nil {
-		t.Skipf("HARNESS NOT REACHABLE (keystone 127.0.0.1:5000: %v): run ../shared/openstack/up.sh", err)
-	}
-	conn.Close()
-	return env
-}
 
 func harnessOptions(env map[string]string, log Logger) Options {
 	return Options{

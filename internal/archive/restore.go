@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"rb_module_rustack/internal/dedup"
 )
@@ -128,17 +127,8 @@ func checkTiling(f *dedup.FileReader) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(es, func(a, b dedup.IndexEntry) int {
-		switch {
-		case a.Off < b.Off:
-			return -1
-		case a.Off > b.Off:
-			return 1
-		}
-		return 0
-	})
 	pos, end := f.BlobArea()
-	for _, e := range es {
+	for _, e := range dedup.SortByOffset(es) {
 		if e.Pack != dedup.SelfPack || int64(e.Off) != pos {
 			return fmt.Errorf("%w: %s: blob area has a gap or overlap at byte %d", ErrIntegrity, f.Path, pos)
 		}

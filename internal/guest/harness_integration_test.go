@@ -1,95 +1,37 @@
 package guest
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/harnesstest"
 )
 
-// harnessEnv reads the shared OpenStack harness' credentials.env (variables
-// already in the environment win) and skips, loudly, when the harness is
-// not there.
-func harnessEnv(t *testing.T) map[string]string {
+// guestHarness is the shared OpenStack harness; it skips, loudly, also
+// when Nova or the guest agent socket is not there.
+func guestHarness(t *testing.T) *harnesstest.Harness {
 	t.Helper()
-	dir := os.Getenv("OPENSTACK_HARNESS_DIR")
-	if dir == "" {
-		dir = "/tmp/openstack-harness"
-	}
-	f, err := os.Open(filepath.Join(dir, "credentials.env"))
-	if err != nil {
-		t.Skipf("HARNESS NOT AVAILABLE (%v): run ../shared/openstack/up.sh", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "))
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(k, "#") {
-			continue
-		}
-		env[k] = strings.Trim(v, `"'`)
-		if e := os.Getenv(k); e != "" && strings.HasPrefix(k, "OS_HARNESS_") {
-			env[k] = e
-		}
-	}
-	for _, addr := range []string{"127.0.0.1:5000", "127.0.0.1:8774"} {
-		conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-		if err != nil {
-			t.Skipf("HARNESS NOT REACHABLE (%s: %v): run ../shared/openstack/up.sh", addr, err)
-		}
-		conn.Close()
-	}
-	if _, err := os.Stat(env["OS_HARNESS_QGA_SOCKET"]); err != nil {
-		t.Skipf("HARNESS NOT REACHABLE (guest agent socket: %v): run ../shared/openstack/up.sh", err)
-	}
-	return env
+	h := harnesstest.New(t)
+	h.RequireTCP(t, "nova", "127.0.0.1:8774")
+	h.RequireFile(t, "guest agent socket", h.Env["OS_HARNESS_QGA_SOCKET"])
+	return h
 }
 
 // seedVM creates a VM of our own (fault files affect every user of a
 // domain) and deletes it when the test ends.
-func seedVM(t *testing.T, env map[string]string) (domain string) {
+func seedVM(t *testing.T, h *harnesstest.Harness) (domain string) {
 	t.Helper()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
-	name := "guest-test-" + hex.EncodeToString(suffix)
-	harness := filepath.Join(env["OS_HARNESS_HOME"], "harness.py")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "python3", harness, "seed-vm", "--name", name, "--disk", "1G").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("seed-vm %s: %v: %s", name, err, ee.Stderr)
-		}
-		t.Fatalf("seed-vm %s: %v", name, err)
+	vm := h.SeedVM(t, harnesstest.Name("guest-test-"), "1G")
+	if vm.InstanceName == "" {
+		t.Fatalf("seed-vm: no instance name for %s", vm.ServerID)
 	}
-	var vm struct {
-		ServerID     string `json:"server_id"`
-		InstanceName string `json:"instance_name"`
-	}
-	if err := json.Unmarshal(out, &vm); err != nil || vm.ServerID == "" || vm.InstanceName == "" {
-		t.Fatalf("seed-vm output %q: %v", out, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "python3", harness, "delete-vm", vm.ServerID).CombinedOutput(); err != nil {
-			t.Errorf("delete-vm %s (%s): %v: %s", vm.ServerID, name, err, out)
-		}
-	})
-	t.Logf("seeded VM %s (%s), domain %s", name, vm.ServerID, vm.InstanceName)
+	t.Logf("seeded VM %s (%s), domain %s", vm.Name, vm.ServerID, vm.InstanceName)
 	return vm.InstanceName
 }
 
@@ -100,8 +42,9 @@ func integrationCtx(t *testing.T) context.Context {
 }
 
 func TestHarnessIntegration(t *testing.T) {
-	env := harnessEnv(t)
-	domain := seedVM(t, env)
+	h := guestHarness(t)
+	env := h.Env
+	domain := seedVM(t, h)
 	port, err := strconv.Atoi(env["OS_HARNESS_SSH_PORT"])
 	if err != nil {
 		t.Fatalf("OS_HARNESS_SSH_PORT %q: %v", env["OS_HARNESS_SSH_PORT"], err)

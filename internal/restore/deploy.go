@@ -20,11 +20,7 @@ import (
 // then says what was removed or kept, and what to fix. After a failure the
 // Result is non-nil only when something is left in place (Partial set).
 func Deploy(ctx context.Context, o Options) (*Result, error) {
-	o.defaults()
-	if err := o.check(true); err != nil {
-		return nil, err
-	}
-	vm, err := o.vm()
+	vm, err := o.prepare()
 	if err != nil {
 		return nil, err
 	}

@@ -5,19 +5,14 @@ package restore_test
 // and by-id links on the proxy VM.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -25,43 +20,23 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
 	"rb_module_rustack/internal/snapshot"
 )
 
-// harness is the shared OpenStack harness as the tests see it.
+// harness is the shared OpenStack harness as the tests see it, logged in
+// to the test project.
 type harness struct {
-	env   map[string]string
+	*harnesstest.Harness
 	cloud *api.Client
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	dir := os.Getenv("OPENSTACK_HARNESS_DIR")
-	if dir == "" {
-		dir = "/tmp/openstack-harness"
-	}
-	f, err := os.Open(filepath.Join(dir, "credentials.env"))
-	if err != nil {
-		t.Skipf("OPENSTACK HARNESS NOT AVAILABLE (%v): run ../shared/openstack/up.sh", err)
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "))
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(k, "#") {
-			continue
-		}
-		env[k] = strings.Trim(v, `"'`)
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:5000", 2*time.Second)
-	if err != nil {
-		t.Skipf("OPENSTACK HARNESS NOT REACHABLE (keystone 127.0.0.1:5000: %v): run ../shared/openstack/up.sh", err)
-	}
-	conn.Close()
+	h := harnesstest.New(t)
+	env := h.Env
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := api.New(ctx, api.Options{URL: env["OS_AUTH_URL"], Username: env["OS_USERNAME"], Password: env["OS_PASSWORD"],
@@ -69,59 +44,14 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatalf("log in to the harness: %v", err)
 	}
-	return &harness{env: env, cloud: c}
-}
-
-// py runs harness.py and returns its stdout.
-func (h *harness) py(t testing.TB, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("/usr/bin/python3", append([]string{filepath.Join(h.env["OS_HARNESS_HOME"], "harness.py")}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("harness.py %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
-func (h *harness) volumePath(t testing.TB, id string) string {
-	return strings.TrimSpace(string(h.py(t, "volume-path", id)))
-}
-
-func (h *harness) sha256(t testing.TB, paths ...string) []string {
-	t.Helper()
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(h.py(t, append([]string{"sha256"}, paths...)...))), "\n") {
-		out = append(out, strings.Fields(line)[0])
-	}
-	return out
-}
-
-type seeded struct {
-	ServerID string `json:"server_id"`
-	Name     string `json:"name"`
-	Volumes  []struct {
-		ID     string `json:"id"`
-		SizeGB int    `json:"size_gb"`
-		Path   string `json:"path"`
-	} `json:"volumes"`
+	return &harness{Harness: h, cloud: c}
 }
 
 // seed creates the two-disk test VM and deletes it (with its volumes) at
 // the end of the test.
-func (h *harness) seed(t testing.TB, name string) *seeded {
+func (h *harness) seed(t testing.TB, name string) *harnesstest.VM {
 	t.Helper()
-	var s seeded
-	if err := json.Unmarshal(h.py(t, "seed-vm", "--name", name, "--disk", "1G:ext4:/usr/share/doc", "--disk", "256M:random:11"), &s); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := h.cloud.GetServer(context.Background(), s.ServerID); err == nil {
-			h.py(t, "delete-vm", s.ServerID)
-		}
-	})
-	return &s
+	return h.SeedVM(t, name, "1G:ext4:/usr/share/doc", "256M:random:11")
 }
 
 // remove deletes a restored server and its volumes now.
@@ -181,7 +111,7 @@ func (h *harness) cleanupResult(t testing.TB, r *restore.Result) {
 
 // backup stores the seeded VM's volumes (their backing files, which is what
 // a snapshot of them holds) as one archive of type typ.
-func (h *harness) backup(t testing.TB, repo *archive.Repo, s *seeded, typ archive.Type) *archive.Summary {
+func (h *harness) backup(t testing.TB, repo *archive.Repo, s *harnesstest.VM, typ archive.Type) *archive.Summary {
 	t.Helper()
 	ctx := context.Background()
 	srv, err := h.cloud.GetServer(ctx, s.ServerID)
@@ -265,8 +195,8 @@ func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest)
 		}
 		j.Close()
 	})
-	return restore.Options{Cloud: h.cloud, Source: repo, Manifest: m, ProxyVMID: h.env["OS_HARNESS_PROXY_ID"],
-		Devices:       restore.DeviceFinder{Dir: h.env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
+	return restore.Options{Cloud: h.cloud, Source: repo, Manifest: m, ProxyVMID: h.Env["OS_HARNESS_PROXY_ID"],
+		Devices:       restore.DeviceFinder{Dir: h.Env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
 		VolumeTimeout: 2 * time.Minute, AttachTimeout: 2 * time.Minute, ServerTimeout: 2 * time.Minute,
 		Journal: j, JobID: j.JobID()}
 }
@@ -282,12 +212,6 @@ func openRepo(t testing.TB) *archive.Repo {
 	}
 	t.Cleanup(func() { repo.Close() })
 	return repo
-}
-
-func randName(prefix string) string {
-	b := make([]byte, 3)
-	rand.Read(b)
-	return prefix + hex.EncodeToString(b)
 }
 
 // checkRestored compares the restored volumes' backing files with the
@@ -318,7 +242,7 @@ func (h *harness) checkRestored(t testing.TB, r *restore.Result, wantName string
 		if rv.BootIndex == 0 && !v.Bootable {
 			t.Errorf("boot volume %s is not bootable", v.ID)
 		}
-		got := h.sha256(t, h.volumePath(t, rv.ID))[0]
+		got := h.SHA256(t, h.VolumePath(t, rv.ID))[0]
 		if got != want[rv.Label] {
 			t.Errorf("volume %s (disk %s): sha256 %s, want %s", rv.ID, rv.Label, got, want[rv.Label])
 		}
@@ -329,16 +253,7 @@ func (h *harness) checkRestored(t testing.TB, r *restore.Result, wantName string
 // prefix.
 func (h *harness) ours(t testing.TB, prefix string) []string {
 	t.Helper()
-	var res struct {
-		Servers []struct{ ID, Name, Status string } `json:"servers"`
-		Volumes []struct {
-			ID, Name, Status string
-			AttachedTo       []string `json:"attached_to"`
-		} `json:"volumes"`
-	}
-	if err := json.Unmarshal(h.py(t, "resources"), &res); err != nil {
-		t.Fatal(err)
-	}
+	res := h.Resources(t)
 	var out []string
 	for _, s := range res.Servers {
 		if strings.HasPrefix(s.Name, prefix) {
@@ -353,12 +268,12 @@ func (h *harness) ours(t testing.TB, prefix string) []string {
 	return out
 }
 
-func hashes(h *harness, t testing.TB, s *seeded) map[string]string {
+func hashes(h *harness, t testing.TB, s *harnesstest.VM) map[string]string {
 	paths := make([]string, len(s.Volumes))
 	for i, v := range s.Volumes {
 		paths[i] = v.Path
 	}
-	sums := h.sha256(t, paths...)
+	sums := h.SHA256(t, paths...)
 	m := map[string]string{}
 	for i, v := range s.Volumes {
 		m[v.ID] = sums[i]
@@ -369,7 +284,7 @@ func hashes(h *harness, t testing.TB, s *seeded) map[string]string {
 func TestHarnessDeploy(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	name := randName("restore-it-")
+	name := harnesstest.Name("restore-it-")
 	s := h.seed(t, name)
 	repo := openRepo(t)
 
@@ -455,7 +370,7 @@ func TestHarnessDeploy(t *testing.T) {
 	h.checkRestored(t, r3, "", map[string]string{s.Volumes[1].ID: wantDiff[s.Volumes[1].ID]})
 
 	// The original gone: its name is free again; from the differential.
-	h.py(t, "delete-vm", s.ServerID)
+	h.Py(t, "delete-vm", s.ServerID)
 	r4, err := restore.Deploy(ctx, h.options(t, repo, load(diff.ArchiveID)))
 	h.cleanupResult(t, r4)
 	if err != nil {
@@ -508,7 +423,7 @@ func implements[I any](c restore.Cloud) bool {
 // adminCinder returns an admin token and the admin project's Cinder endpoint.
 func (h *harness) adminCinder(t testing.TB) (token, endpoint string) {
 	t.Helper()
-	e := h.env
+	e := h.Env
 	body := map[string]any{"auth": map[string]any{
 		"identity": map[string]any{"methods": []string{"password"}, "password": map[string]any{"user": map[string]any{
 			"name": e["OS_HARNESS_ADMIN_USER"], "password": e["OS_HARNESS_ADMIN_PASSWORD"],
@@ -576,7 +491,7 @@ func adminDo(t testing.TB, token, method, url string, body any, out any) {
 func TestHarnessRollback(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	name := randName("restore-it-")
+	name := harnesstest.Name("restore-it-")
 	s := h.seed(t, name)
 	repo := openRepo(t)
 	full := h.backup(t, repo, s, archive.Full)
@@ -606,7 +521,7 @@ func TestHarnessRollback(t *testing.T) {
 
 	// Room for exactly one more volume: the second disk's volume fails.
 	token, cinder := h.adminCinder(t)
-	project := h.env["OS_PROJECT_ID"]
+	project := h.Env["OS_PROJECT_ID"]
 	quotaURL := cinder + "/os-quota-sets/" + project
 	var q struct {
 		QuotaSet struct {
@@ -649,7 +564,7 @@ func TestHarnessRollback(t *testing.T) {
 	}
 	// Other helpers' backups attach volumes to the shared proxy too: only
 	// ours must not be there.
-	proxyAtt, err := h.cloud.ListAttachments(ctx, h.env["OS_HARNESS_PROXY_ID"])
+	proxyAtt, err := h.cloud.ListAttachments(ctx, h.Env["OS_HARNESS_PROXY_ID"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -669,7 +584,7 @@ func TestHarnessRollback(t *testing.T) {
 func BenchmarkHarnessRestore(b *testing.B) {
 	h := newHarness(b)
 	ctx := context.Background()
-	name := randName("restore-bench-")
+	name := harnesstest.Name("restore-bench-")
 	s := h.seed(b, name)
 	repo := openRepo(b)
 	full := h.backup(b, repo, s, archive.Full)

@@ -197,3 +197,14 @@ func (o *Options) defaults() {
 		o.Now = time.Now
 	}
 }
+
+// prepare fills in the defaults, checks the options of a restore into the
+// cloud (Deploy, VolumeOnly: the proxy VM is needed) and reads the VM
+// description.
+func (o *Options) prepare() (*VM, error) {
+	o.defaults()
+	if err := o.check(true); err != nil {
+		return nil, err
+	}
+	return o.vm()
+}

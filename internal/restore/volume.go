@@ -11,11 +11,7 @@ import (
 // The volume keeps the recorded bootable flag; no server is created. On
 // failure the volume is removed unless o.KeepPartial.
 func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
-	o.defaults()
-	if err := o.check(true); err != nil {
-		return nil, err
-	}
-	vm, err := o.vm()
+	vm, err := o.prepare()
 	if err != nil {
 		return nil, err
 	}

@@ -247,36 +247,35 @@ func (c *cleaner) getVolume(ctx context.Context, id string) (*api.Volume, error)
 	return v, err
 }
 
-// volumeIDs returns r's id, or the ids of the volumes named r.name.
-func (c *cleaner) volumeIDs(ctx context.Context, r *resource) ([]string, error) {
+// idsOf returns r's id or, when only its name is known, the ids of the
+// resources list returns under that name.
+func idsOf[T any](ctx context.Context, c *cleaner, r *resource, list func(context.Context) ([]T, error), idName func(T) (id, name string)) ([]string, error) {
 	if r.id != "" {
 		return []string{r.id}, nil
 	}
-	var vs []api.Volume
-	err := c.retry(ctx, "list volumes", func() error {
+	var all []T
+	err := c.retry(ctx, "list "+r.kind+"s", func() error {
 		var err error
-		vs, err = c.cloud.ListVolumes(ctx)
+		all, err = list(ctx)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	var ids []string
-	for _, v := range vs {
-		if v.Name == r.name {
-			ids = append(ids, v.ID)
+	for _, x := range all {
+		if id, name := idName(x); name == r.name {
+			ids = append(ids, id)
 		}
 	}
 	return ids, nil
 }
 
-func (c *cleaner) deleteVolume(ctx context.Context, r *resource) error {
-	ids, err := c.volumeIDs(ctx, r)
-	if err != nil {
-		return err
-	}
+// deleteEach deletes every id of r with del and notes those that were
+// there; del's gone reports one was not there at all.
+func (c *cleaner) deleteEach(r *resource, ids []string, del func(id string) (gone bool, err error)) error {
 	for _, id := range ids {
-		gone, err := c.deleteVolumeID(ctx, r, id)
+		gone, err := del(id)
 		if err != nil {
 			return err
 		}
@@ -285,6 +284,37 @@ func (c *cleaner) deleteVolume(ctx context.Context, r *resource) error {
 		}
 	}
 	return nil
+}
+
+// deleteAndWait asks for the deletion of kind id (unless deleting says it
+// is already under way) and waits until it is gone, both with retries;
+// gone reports it was not there at all. status, when known, goes into the
+// error.
+func (c *cleaner) deleteAndWait(ctx context.Context, kind, id, status string, deleting bool, del, wait func() error) (gone bool, err error) {
+	if !deleting {
+		err := c.retry(ctx, "delete "+kind+" "+id, del)
+		if api.IsNotFound(err) {
+			return true, nil
+		}
+		if err != nil && status != "" {
+			return false, fmt.Errorf("delete %s %s (status %s): %w", kind, id, status, err)
+		}
+		if err != nil {
+			return false, fmt.Errorf("delete %s %s: %w", kind, id, err)
+		}
+	}
+	if err := c.retry(ctx, "wait for "+kind+" "+id, wait); err != nil {
+		return false, fmt.Errorf("delete %s %s: %w", kind, id, err)
+	}
+	return false, nil
+}
+
+func (c *cleaner) deleteVolume(ctx context.Context, r *resource) error {
+	ids, err := idsOf(ctx, c, r, c.cloud.ListVolumes, func(v api.Volume) (string, string) { return v.ID, v.Name })
+	if err != nil {
+		return err
+	}
+	return c.deleteEach(r, ids, func(id string) (bool, error) { return c.deleteVolumeID(ctx, r, id) })
 }
 
 // deleteVolumeID deletes volume id; gone reports it was not there at all.
@@ -312,50 +342,17 @@ func (c *cleaner) deleteVolumeID(ctx context.Context, r *resource, id string) (g
 			return false, err
 		}
 	}
-	if strings.ToLower(v.Status) != "deleting" {
-		err = c.retry(ctx, "delete volume "+id, func() error { return c.cloud.DeleteVolume(ctx, id) })
-		if api.IsNotFound(err) {
-			return true, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("delete volume %s (status %s): %w", id, v.Status, err)
-		}
-	}
-	if err := c.retry(ctx, "wait for volume "+id, func() error { return c.cloud.WaitVolumeDeleted(ctx, id, c.t.Volume) }); err != nil {
-		return false, fmt.Errorf("delete volume %s: %w", id, err)
-	}
-	return false, nil
+	return c.deleteAndWait(ctx, "volume", id, v.Status, strings.ToLower(v.Status) == "deleting",
+		func() error { return c.cloud.DeleteVolume(ctx, id) },
+		func() error { return c.cloud.WaitVolumeDeleted(ctx, id, c.t.Volume) })
 }
 
 func (c *cleaner) deleteSnapshot(ctx context.Context, r *resource) error {
-	ids := []string{r.id}
-	if r.id == "" {
-		var ss []api.Snapshot
-		err := c.retry(ctx, "list snapshots", func() error {
-			var err error
-			ss, err = c.cloud.ListSnapshots(ctx)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		ids = nil
-		for _, s := range ss {
-			if s.Name == r.name {
-				ids = append(ids, s.ID)
-			}
-		}
+	ids, err := idsOf(ctx, c, r, c.cloud.ListSnapshots, func(s api.Snapshot) (string, string) { return s.ID, s.Name })
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		gone, err := c.deleteSnapshotID(ctx, r, id)
-		if err != nil {
-			return err
-		}
-		if !gone {
-			c.note(r, id)
-		}
-	}
-	return nil
+	return c.deleteEach(r, ids, func(id string) (bool, error) { return c.deleteSnapshotID(ctx, r, id) })
 }
 
 // deleteSnapshotID deletes snapshot id; gone reports it was not there at all.
@@ -383,52 +380,19 @@ func (c *cleaner) deleteSnapshotID(ctx context.Context, r *resource, id string) 
 			st = s.Status
 		}
 	}
-	if st != "deleting" {
-		err = c.retry(ctx, "delete snapshot "+id, func() error { return c.cloud.DeleteSnapshot(ctx, id) })
-		if api.IsNotFound(err) {
-			return true, nil
-		}
-		if err != nil {
-			return false, fmt.Errorf("delete snapshot %s (status %s): %w", id, st, err)
-		}
-	}
-	if err := c.retry(ctx, "wait for snapshot "+id, func() error { return c.cloud.WaitSnapshotDeleted(ctx, id, c.t.Snapshot) }); err != nil {
-		return false, fmt.Errorf("delete snapshot %s: %w", id, err)
-	}
-	return false, nil
+	return c.deleteAndWait(ctx, "snapshot", id, st, st == "deleting",
+		func() error { return c.cloud.DeleteSnapshot(ctx, id) },
+		func() error { return c.cloud.WaitSnapshotDeleted(ctx, id, c.t.Snapshot) })
 }
 
 func (c *cleaner) deleteServer(ctx context.Context, r *resource) error {
-	ids := []string{r.id}
-	if r.id == "" {
-		var ss []api.Server
-		err := c.retry(ctx, "list servers", func() error {
-			var err error
-			ss, err = c.cloud.ListServers(ctx)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		ids = nil
-		for _, s := range ss {
-			if s.Name == r.name {
-				ids = append(ids, s.ID)
-			}
-		}
+	ids, err := idsOf(ctx, c, r, c.cloud.ListServers, func(s api.Server) (string, string) { return s.ID, s.Name })
+	if err != nil {
+		return err
 	}
-	for _, id := range ids {
-		err := c.retry(ctx, "delete server "+id, func() error { return c.cloud.DeleteServer(ctx, id) })
-		if api.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("delete server %s: %w", id, err)
-		}
-		if err := c.retry(ctx, "wait for server "+id, func() error { return c.cloud.WaitServerDeleted(ctx, id, max(c.t.Volume, c.t.Attach)) }); err != nil {
-			return fmt.Errorf("delete server %s: %w", id, err)
-		}
-		c.note(r, id)
-	}
-	return nil
+	return c.deleteEach(r, ids, func(id string) (bool, error) {
+		return c.deleteAndWait(ctx, "server", id, "", false,
+			func() error { return c.cloud.DeleteServer(ctx, id) },
+			func() error { return c.cloud.WaitServerDeleted(ctx, id, max(c.t.Volume, c.t.Attach)) })
+	})
 }

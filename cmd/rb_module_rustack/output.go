@@ -1,0 +1,86 @@
+package main
+
+// Helpers the commands share: opening the configuration and the log,
+// parsing --type, and printing results (JSON or text).
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/logging"
+)
+
+// configAndLog reads the configuration for op and opens its log file; a log
+// that cannot be opened is a configuration error (exit 2). The caller
+// closes the log.
+func (a *app) configAndLog(op string) (*config.Config, *logging.Logger, error) {
+	cfg, err := a.loadConfig(op)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := a.openLog(cfg)
+	if err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
+	return cfg, log, nil
+}
+
+// parseBackupType reads --type: full, incremental or differential.
+func parseBackupType(s string) (archive.Type, error) {
+	typ := archive.Type(s)
+	switch typ {
+	case archive.Full, archive.Incremental, archive.Differential:
+		return typ, nil
+	}
+	return "", withCode(exitUsage, fmt.Errorf("--type %q: want full, incremental or differential", s))
+}
+
+// printJSON writes v to stdout as indented JSON (the --json outputs).
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// orDash is s, or "-" when s is empty.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// rate is n bytes over sec seconds in MB/s (0 for no time).
+func rate(n int64, sec float64) float64 {
+	if sec <= 0 {
+		return 0
+	}
+	return float64(n) / 1e6 / sec
+}
+
+// dataCounts are the byte and chunk counts of a backup summary (backup and
+// image backup; embedded, so --json prints them as fields of the summary).
+type dataCounts struct {
+	BytesRead   int64 `json:"bytes_read"`
+	BytesZero   int64 `json:"bytes_zero"`
+	BytesNew    int64 `json:"bytes_new"`
+	BytesStored int64 `json:"bytes_stored"`
+	Chunks      int   `json:"chunks"`
+	NewChunks   int   `json:"new_chunks"`
+}
+
+func countsOf(s *archive.Summary) dataCounts {
+	return dataCounts{BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
+		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks}
+}
+
+// printDataLines prints the read, stored and chunks lines of a backup
+// summary.
+func printDataLines(w io.Writer, c dataCounts) {
+	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(c.BytesRead), humanBytes(c.BytesZero), humanBytes(c.BytesNew))
+	fmt.Fprintf(w, "stored    %s\n", humanBytes(c.BytesStored))
+	fmt.Fprintf(w, "chunks    %d (new %d)\n", c.Chunks, c.NewChunks)
+}
