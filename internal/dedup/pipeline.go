@@ -59,17 +59,36 @@ const (
 
 // Pipeline chunks disks on a fixed set of workers: each disk is cut into
 // segments with a forced chunk boundary at each; a worker reads its segment
-// block by block (reading the next block while it processes the current
-// one), detects zero blocks, cuts chunks, hashes them and stores new ones.
-// Memory: per worker two buffers of BlockSize+ChunkMax+HoleMin bytes plus
-// scratch of 2×ChunkMax, independent of disk size. Close it when done.
+// block by block (reading ahead while it processes the current block),
+// detects zero blocks, cuts chunks, hashes them and hands the new ones to
+// a second set of workers that compress, seal and store them. Compression
+// is most of the work, so it is spread over all cores even when one
+// segment is left (the end of a disk) or segments differ in cost.
+// Memory: per worker segBufs buffers of BlockSize+ChunkMax+HoleMin bytes,
+// per sealer scratch of 2×ChunkMax, independent of disk size. Close it
+// when done.
 type Pipeline struct {
 	cfg    Config
 	target Target
 	Stats  Stats
 	jobs   chan *job
+	seals  chan sealTask
 	wg     sync.WaitGroup
+	swg    sync.WaitGroup
 	pmu    sync.Mutex // serializes progress callbacks
+}
+
+// segBufs is the number of read buffers per worker: one being read, one
+// being chunked, one whose chunks are still being sealed.
+const segBufs = 3
+
+// sealTask is one new chunk to compress, seal and store. b points into a
+// worker's read buffer, which is not reused before done is called.
+type sealTask struct {
+	id   ID
+	b    []byte
+	j    *job
+	done func()
 }
 
 type job struct {
@@ -79,6 +98,20 @@ type job struct {
 	runs   []Run
 	err    error
 	done   func(n int64)
+	putErr atomic.Pointer[error] // first error of the job's sealers
+}
+
+// failPut records the first sealing error of the job.
+func (j *job) failPut(err error) {
+	j.putErr.CompareAndSwap(nil, &err)
+}
+
+// sealErr returns the first sealing error of the job, or nil.
+func (j *job) sealErr() error {
+	if e := j.putErr.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // NewPipeline starts the workers.
@@ -98,7 +131,22 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 	if cfg.SegmentSize%ZeroBlock != 0 || cfg.BlockSize%ZeroBlock != 0 {
 		return nil, fmt.Errorf("pipeline: segment and block sizes must be multiples of %d", ZeroBlock)
 	}
-	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job)}
+	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job), seals: make(chan sealTask, 256)}
+	for range cfg.Parallelism {
+		s := p.newSealer()
+		p.swg.Add(1)
+		go func() {
+			defer p.swg.Done()
+			for t := range p.seals {
+				if t.j.sealErr() == nil && t.j.ctx.Err() == nil {
+					if err := s.seal(t.id, t.b); err != nil {
+						t.j.failPut(err)
+					}
+				}
+				t.done()
+			}
+		}()
+	}
 	for range cfg.Parallelism {
 		w := p.newWorker()
 		p.wg.Add(1)
@@ -117,6 +165,8 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 func (p *Pipeline) Close() {
 	close(p.jobs)
 	p.wg.Wait()
+	close(p.seals)
+	p.swg.Wait()
 }
 
 // AddDisk chunks one disk of size bytes read from src and returns its runs
@@ -198,24 +248,51 @@ func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, pro
 
 type worker struct {
 	p       *Pipeline
-	bufs    [2][]byte
+	bufs    [segBufs][]byte
+	busy    [segBufs]sync.WaitGroup // chunks of bufs[i] being sealed
+	cur     int                     // the buffer being chunked
+	j       *job
 	reserve int
 	zero    *zeroChecker
 	hasher  *IDHasher
-	plain   []byte
-	sealed  []byte
 }
 
 func (p *Pipeline) newWorker() *worker {
-	max := p.cfg.Chunker.Max()
-	reserve := max + HoleMin
+	reserve := p.cfg.Chunker.Max() + HoleMin
 	w := &worker{p: p, reserve: reserve, zero: newZeroChecker(), hasher: NewIDHasher(p.cfg.IDKey)}
 	for i := range w.bufs {
 		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
 	}
-	w.plain = make([]byte, 0, max+max/8+1024)
-	w.sealed = make([]byte, 0, max+max/8+1024)
 	return w
+}
+
+// sealer is the scratch of one sealing worker.
+type sealer struct {
+	p      *Pipeline
+	plain  []byte
+	sealed []byte
+}
+
+func (p *Pipeline) newSealer() *sealer {
+	max := p.cfg.Chunker.Max()
+	return &sealer{p: p, plain: make([]byte, 0, max+max/8+1024), sealed: make([]byte, 0, max+max/8+1024)}
+}
+
+// seal compresses, seals and stores one chunk.
+func (s *sealer) seal(id ID, b []byte) error {
+	p := s.p
+	blob, plain := p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, s.plain, s.sealed[:0])
+	s.plain = plain
+	if cap(blob) > cap(s.sealed) {
+		s.sealed = blob[:0]
+	}
+	if err := p.target.Put(id, blob, len(b)); err != nil {
+		return err
+	}
+	p.Stats.New.Add(int64(len(b)))
+	p.Stats.Stored.Add(int64(len(blob)))
+	p.Stats.NewChunks.Add(1)
+	return nil
 }
 
 type readResult struct {
@@ -230,8 +307,30 @@ type segState struct {
 	holeLen int64 // > 0: inside a hole not yet emitted
 }
 
-// segment processes one segment and returns its runs.
+// segment processes one segment and returns its runs. It returns only when
+// no sealer uses its buffers any more.
 func (w *worker) segment(j *job) ([]Run, error) {
+	w.j = j
+	defer func() {
+		for i := range w.busy {
+			w.busy[i].Wait()
+		}
+		w.j = nil
+	}()
+	runs, err := w.segmentRuns(j)
+	for i := range w.busy {
+		w.busy[i].Wait()
+	}
+	if err == nil {
+		err = j.sealErr()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return runs, nil
+}
+
+func (w *worker) segmentRuns(j *job) ([]Run, error) {
 	if err := j.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -258,6 +357,7 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	var pending int // outstanding read length, 0 = none
 	if pos < end {
 		pending = int(min(int64(B), end-pos))
+		w.busy[cur].Wait()
 		read(w.bufs[cur], pos, pending)
 	}
 	carry := 0    // bytes carried in front of the block in the current buffer
@@ -273,18 +373,25 @@ func (w *worker) segment(j *job) ([]Run, error) {
 			}
 			return nil, fmt.Errorf("read at %d: %w", pos, res.err)
 		}
+		w.cur = cur
 		buf := w.bufs[cur]
 		win := buf[R-carry : R+n]
 		pos += int64(n)
-		// Start reading the next block into the other buffer.
+		// Start reading the next block into the next buffer, once its
+		// chunks are sealed.
+		next := (cur + 1) % segBufs
 		if pos < end && j.ctx.Err() == nil {
 			pending = int(min(int64(B), end-pos))
-			read(w.bufs[1-cur], pos, pending)
+			w.busy[next].Wait()
+			read(w.bufs[next], pos, pending)
 		}
 		var dataStart int
 		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.zero)
 		if err == nil {
 			err = j.ctx.Err()
+		}
+		if err == nil {
+			err = j.sealErr()
 		}
 		if err != nil {
 			if pending > 0 {
@@ -301,9 +408,9 @@ func (w *worker) segment(j *job) ([]Run, error) {
 			zrun -= dataStart
 		}
 		if pending > 0 {
-			copy(w.bufs[1-cur][R-carry:R], win[dataStart:])
+			copy(w.bufs[next][R-carry:R], win[dataStart:])
 		}
-		cur = 1 - cur
+		cur = next
 	}
 	if st.holeLen > 0 {
 		w.endHole(st)
@@ -390,7 +497,7 @@ func (w *worker) flush(st *segState, region []byte) error {
 	return nil
 }
 
-// chunk hashes one chunk and stores it when new.
+// chunk hashes one chunk and hands it to the sealers when new.
 func (w *worker) chunk(st *segState, b []byte) error {
 	id := w.hasher.Sum(b)
 	p := w.p
@@ -399,16 +506,8 @@ func (w *worker) chunk(st *segState, b []byte) error {
 	if !p.target.Claim(id) {
 		return nil
 	}
-	blob, plain := p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, w.plain, w.sealed[:0])
-	w.plain = plain
-	if cap(blob) > cap(w.sealed) {
-		w.sealed = blob[:0]
-	}
-	if err := p.target.Put(id, blob, len(b)); err != nil {
-		return err
-	}
-	p.Stats.New.Add(int64(len(b)))
-	p.Stats.Stored.Add(int64(len(blob)))
-	p.Stats.NewChunks.Add(1)
+	busy := &w.busy[w.cur]
+	busy.Add(1)
+	p.seals <- sealTask{id: id, b: b, j: w.j, done: busy.Done}
 	return nil
 }

@@ -14,24 +14,30 @@ const stageSize = 4 << 20
 // directAlign is the alignment O_DIRECT needs (offsets, lengths, memory).
 const directAlign = 4096
 
-// stagedWriter appends to a new file in 4 MiB writes: bytes collect in one
-// of two aligned buffers while a background goroutine writes the other, so
-// callers never wait for the file system. With direct it writes past the
-// page cache (O_DIRECT), sparing the copy into freshly allocated cache
-// pages and leaving the cache to data that is read; where the file system
-// refuses O_DIRECT, and without direct, it writes through the page cache,
-// starting writeback as it goes. Not safe for concurrent use.
+// stageBufs is the number of stage buffers: one filling, the others
+// queued for or being written.
+const stageBufs = 4
+
+// stagedWriter appends to a new file in 4 MiB writes: bytes collect in a
+// stage buffer while a background goroutine writes the full ones, so
+// callers wait for the file system only when stageBufs-1 writes are
+// queued. With direct it writes past the page cache (O_DIRECT), sparing
+// the copy into freshly allocated cache pages and leaving the cache to
+// data that is read; where the file system refuses O_DIRECT, and without
+// direct, it writes through the page cache, starting writeback as it goes.
+// Not safe for concurrent use.
 type stagedWriter struct {
 	f        *os.File // regular descriptor: buffered writes, header rewrite, fsync
 	d        *os.File // O_DIRECT descriptor, nil when unsupported
-	bufs     [2][]byte
-	cur      int
-	n        int   // bytes in bufs[cur]
-	base     int64 // file offset of bufs[cur][0]
+	buf      []byte   // the buffer being filled
+	n        int      // bytes in buf
+	base     int64    // file offset of buf[0]
+	free     chan []byte
 	reqs     chan stageReq
 	res      chan error
-	inflight bool
-	direct   bool // owned by the flusher while a request is in flight
+	inflight int   // writes queued whose result was not received
+	err      error // first write error
+	direct   bool  // owned by the flusher while writes are in flight
 }
 
 type stageReq struct {
@@ -46,14 +52,17 @@ func newStagedWriter(f *os.File, path string, direct bool) *stagedWriter {
 			s.d, s.direct = d, true
 		}
 	}
-	for i := range s.bufs {
-		s.bufs[i] = alignedBuf(stageSize, directAlign)
+	s.buf = alignedBuf(stageSize, directAlign)
+	s.free = make(chan []byte, stageBufs)
+	for range stageBufs - 1 {
+		s.free <- alignedBuf(stageSize, directAlign)
 	}
-	reqs, res := make(chan stageReq), make(chan error, 1)
+	reqs, res, free := make(chan stageReq, stageBufs), make(chan error, stageBufs), s.free
 	s.reqs, s.res = reqs, res
 	go func() {
 		for r := range reqs {
 			res <- s.writeAt(r.b, r.off)
+			free <- r.b
 		}
 	}()
 	return s
@@ -80,28 +89,45 @@ func (s *stagedWriter) writeAt(b []byte, off int64) error {
 	return nil
 }
 
-// wait waits for the write in flight.
-func (s *stagedWriter) wait() error {
-	if !s.inflight {
-		return nil
+// collect receives the results of finished writes without blocking.
+func (s *stagedWriter) collect() {
+	for s.inflight > 0 {
+		select {
+		case err := <-s.res:
+			s.inflight--
+			if s.err == nil {
+				s.err = err
+			}
+		default:
+			return
+		}
 	}
-	s.inflight = false
-	return <-s.res
+}
+
+// wait waits for every write in flight and returns the first error.
+func (s *stagedWriter) wait() error {
+	for ; s.inflight > 0; s.inflight-- {
+		if err := <-s.res; s.err == nil {
+			s.err = err
+		}
+	}
+	return s.err
 }
 
 // write appends b.
 func (s *stagedWriter) write(b []byte) error {
 	for len(b) > 0 {
-		c := copy(s.bufs[s.cur][s.n:], b)
+		c := copy(s.buf[s.n:], b)
 		s.n += c
 		b = b[c:]
 		if s.n == stageSize {
-			if err := s.wait(); err != nil {
-				return err
+			s.collect()
+			if s.err != nil {
+				return s.err
 			}
-			s.reqs <- stageReq{s.bufs[s.cur], s.base}
-			s.inflight = true
-			s.cur = 1 - s.cur
+			s.reqs <- stageReq{s.buf, s.base}
+			s.inflight++
+			s.buf = <-s.free
 			s.n = 0
 			s.base += stageSize
 		}
@@ -118,7 +144,7 @@ func (s *stagedWriter) rewrite(b []byte, off int64) error {
 		if off+int64(len(b)) > s.base+int64(s.n) {
 			return errors.New("rewrite past the end")
 		}
-		copy(s.bufs[s.cur][off-s.base:], b)
+		copy(s.buf[off-s.base:], b)
 		return nil
 	}
 	if off+int64(len(b)) > s.base {
@@ -134,7 +160,7 @@ func (s *stagedWriter) finish() error {
 	close(s.reqs)
 	s.reqs = nil
 	if err == nil && s.n > 0 {
-		b := s.bufs[s.cur][:s.n]
+		b := s.buf[:s.n]
 		al := s.n / directAlign * directAlign
 		if al > 0 {
 			err = s.writeAt(b[:al], s.base)
@@ -149,7 +175,7 @@ func (s *stagedWriter) finish() error {
 		}
 		s.d = nil
 	}
-	s.bufs = [2][]byte{}
+	s.buf, s.free = nil, nil
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
