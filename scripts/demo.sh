@@ -9,11 +9,4 @@ need_go
 mkdir -p bin
 echo "building bin/rb_module_rustack"
 go build -o bin/rb_module_rustack ./cmd/rb_module_rustack
-set +e
-./bin/rb_module_rustack demo "$@"
-rc=$?
-set -e
-if [ $rc -ne 0 ] && ./bin/rb_module_rustack demo --help 2>/dev/null | grep -q "not yet available"; then
-    echo "demo.sh: the demo command is not yet available in this version (the binary built fine)." >&2
-fi
-exit $rc
+exec ./bin/rb_module_rustack demo "$@"

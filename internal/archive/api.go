@@ -5,9 +5,7 @@ package archive
 // change these signatures without updating every caller.
 
 import (
-	"context"
 	"encoding/json"
-	"io"
 	"time"
 )
 
@@ -127,7 +125,7 @@ type RestoreOptions struct {
 	Align int
 }
 
-// Repository operations (implemented in the engine):
+// Repository operations (implemented in repo.go, backup.go, read.go, restore.go):
 //
 //	func Open(opts Options) (*Repo, error)
 //	func (r *Repo) Close() error
@@ -142,6 +140,3 @@ type RestoreOptions struct {
 //	func (b *Backup) AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p Progress) error // safe for concurrent calls with different labels
 //	func (b *Backup) Commit(ctx context.Context) (*Summary, error)
 //	func (b *Backup) Abort() error    // removes every temporary file; safe after Commit (no-op)
-
-var _ = io.EOF
-var _ context.Context
