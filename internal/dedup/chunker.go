@@ -93,29 +93,58 @@ func (c *Chunker) Cut(b []byte) int {
 }
 
 // scan rolls the gear hash over b[i:] starting from h and returns the
-// position after the first byte where h&mask == 0. Unrolled by four: this
-// loop is the chunker's whole cost.
+// position after the first byte where h&mask == 0. This loop is the
+// chunker's whole cost. Rolled byte by byte, h = h<<1 + gear[b] is a chain
+// of two dependent operations per byte; here bytes are taken four at once:
+// their gear sums are combined off the chain (p2, p3, p4) and each of the
+// four hashes is h shifted plus one of them, so the chain is one shift and
+// one add per four bytes. The hashes and cut points are exactly those of
+// the byte-by-byte loop (scanBytes, kept as the reference in tests).
 func (c *Chunker) scan(b []byte, i int, h, mask uint64) (int, uint64, bool) {
 	g := &c.gear
-	for ; i+3 < len(b); i += 4 {
-		x := b[i : i+4 : i+4]
-		h = h<<1 + g[x[0]]
-		if h&mask == 0 {
-			return i + 1, h, true
+	for ; i+7 < len(b); i += 8 {
+		x := b[i : i+8 : i+8]
+		g0, g1, g2, g3 := g[x[0]], g[x[1]], g[x[2]], g[x[3]]
+		p2 := g0<<1 + g1
+		p3 := p2<<1 + g2
+		p4 := p3<<1 + g3
+		if h1 := h<<1 + g0; h1&mask == 0 {
+			return i + 1, h1, true
 		}
-		h = h<<1 + g[x[1]]
-		if h&mask == 0 {
-			return i + 2, h, true
+		if h2 := h<<2 + p2; h2&mask == 0 {
+			return i + 2, h2, true
 		}
-		h = h<<1 + g[x[2]]
-		if h&mask == 0 {
-			return i + 3, h, true
+		if h3 := h<<3 + p3; h3&mask == 0 {
+			return i + 3, h3, true
 		}
-		h = h<<1 + g[x[3]]
+		h = h<<4 + p4
 		if h&mask == 0 {
 			return i + 4, h, true
 		}
+		g0, g1, g2, g3 = g[x[4]], g[x[5]], g[x[6]], g[x[7]]
+		p2 = g0<<1 + g1
+		p3 = p2<<1 + g2
+		p4 = p3<<1 + g3
+		if h1 := h<<1 + g0; h1&mask == 0 {
+			return i + 5, h1, true
+		}
+		if h2 := h<<2 + p2; h2&mask == 0 {
+			return i + 6, h2, true
+		}
+		if h3 := h<<3 + p3; h3&mask == 0 {
+			return i + 7, h3, true
+		}
+		h = h<<4 + p4
+		if h&mask == 0 {
+			return i + 8, h, true
+		}
 	}
+	return c.scanBytes(b, i, h, mask)
+}
+
+// scanBytes is scan one byte at a time.
+func (c *Chunker) scanBytes(b []byte, i int, h, mask uint64) (int, uint64, bool) {
+	g := &c.gear
 	for ; i < len(b); i++ {
 		h = h<<1 + g[b[i]]
 		if h&mask == 0 {
