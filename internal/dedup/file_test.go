@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"rb_module_rustack/internal/crypt"
 )
 
@@ -221,5 +223,54 @@ func TestSetMetaRewritesHeader(t *testing.T) {
 	}
 	if m, err := r.Section("manifest"); err != nil || string(m) != "m" {
 		t.Fatalf("section after rewrite: %q %v", m, err)
+	}
+}
+
+// TestCachedAsksWithoutReading checks the page cache probe of ReadSpan: a
+// file just written reports cached, the same file after its pages are
+// dropped reports not cached, and asking did not read it back in.
+func TestCachedAsksWithoutReading(t *testing.T) {
+	dir := t.TempDir()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err == nil && fs.Type == unix.TMPFS_MAGIC {
+		// tmpfs keeps its pages: use a disk-backed directory.
+		d, err := os.MkdirTemp("/var/tmp", "cached-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		dir = d
+	}
+	p := filepath.Join(dir, "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte{7}, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := &FileReader{osf: f}
+	var cs unix.Cachestat_t
+	if err := unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Len: 1 << 20}, &cs, 0); err != nil {
+		// No cachestat (kernel before 6.5): never claim a cached range.
+		if r.cached(0, 1<<20) {
+			t.Fatalf("cachestat fails (%v) but cached says yes", err)
+		}
+		return
+	}
+	if !r.cached(4096, 64<<10) {
+		t.Fatal("a file just written is not reported cached")
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if r.cached(4096, 64<<10) {
+			t.Fatal("pages dropped with FADV_DONTNEED are reported cached")
+		}
 	}
 }

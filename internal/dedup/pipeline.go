@@ -61,12 +61,15 @@ const (
 // segments with a forced chunk boundary at each; a worker reads its segment
 // block by block (reading ahead while it processes the current block),
 // detects zero blocks, cuts chunks, hashes them and hands the new ones to
-// a second set of workers that compress, seal and store them. Compression
-// is most of the work, so it is spread over all cores even when one
-// segment is left (the end of a disk) or segments differ in cost.
-// Memory: per worker segBufs buffers of BlockSize+ChunkMax+HoleMin bytes,
-// per sealer scratch of 2×ChunkMax, independent of disk size. Close it
-// when done.
+// a second set of workers that compress and seal them. Compression is most
+// of the work, so it is spread over all cores even when one segment is
+// left (the end of a disk) or segments differ in cost. Once every new
+// chunk of a block is sealed, the worker stores the block's blobs in disk
+// order, so a stretch of disk is a stretch of the archive and a restore
+// reads it in one piece.
+// Memory: per worker segBufs read buffers of BlockSize+ChunkMax+HoleMin
+// bytes and as many arenas for their sealed blobs, per sealer scratch of
+// ChunkMax, independent of disk size. Close it when done.
 type Pipeline struct {
 	cfg    Config
 	target Target
@@ -82,13 +85,30 @@ type Pipeline struct {
 // being chunked, one whose chunks are still being sealed.
 const segBufs = 3
 
-// sealTask is one new chunk to compress, seal and store. b points into a
-// worker's read buffer, which is not reused before done is called.
+// sealTask is one new chunk to compress and seal into its slot. b points
+// into a worker's read buffer, which is not reused before done is called.
 type sealTask struct {
 	id   ID
 	b    []byte
+	out  *slot
 	j    *job
 	done func()
+}
+
+// slot is one new chunk of a block: its blob is sealed into the place
+// reserved for it in the block's arena (capacity for the worst case, a raw
+// chunk) and stored by the worker once the whole block is sealed.
+type slot struct {
+	id   ID
+	plen int
+	blob []byte
+}
+
+// blockOut holds the new chunks of one read buffer's block, in disk order.
+type blockOut struct {
+	arena []byte
+	used  int
+	slots []*slot
 }
 
 type job struct {
@@ -98,20 +118,6 @@ type job struct {
 	runs   []Run
 	err    error
 	done   func(n int64)
-	putErr atomic.Pointer[error] // first error of the job's sealers
-}
-
-// failPut records the first sealing error of the job.
-func (j *job) failPut(err error) {
-	j.putErr.CompareAndSwap(nil, &err)
-}
-
-// sealErr returns the first sealing error of the job, or nil.
-func (j *job) sealErr() error {
-	if e := j.putErr.Load(); e != nil {
-		return *e
-	}
-	return nil
 }
 
 // NewPipeline starts the workers.
@@ -138,10 +144,8 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 		go func() {
 			defer p.swg.Done()
 			for t := range p.seals {
-				if t.j.sealErr() == nil && t.j.ctx.Err() == nil {
-					if err := s.seal(t.id, t.b); err != nil {
-						t.j.failPut(err)
-					}
+				if t.j.ctx.Err() == nil {
+					s.seal(t.id, t.b, t.out)
 				}
 				t.done()
 			}
@@ -249,6 +253,7 @@ func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, pro
 type worker struct {
 	p       *Pipeline
 	bufs    [segBufs][]byte
+	outs    [segBufs]blockOut       // new chunks of bufs[i], stored by drain
 	busy    [segBufs]sync.WaitGroup // chunks of bufs[i] being sealed
 	cur     int                     // the buffer being chunked
 	j       *job
@@ -262,37 +267,68 @@ func (p *Pipeline) newWorker() *worker {
 	w := &worker{p: p, reserve: reserve, zero: newZeroChecker(), hasher: NewIDHasher(p.cfg.IDKey)}
 	for i := range w.bufs {
 		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
+		w.outs[i].arena = make([]byte, reserve+p.cfg.BlockSize+arenaSlack)
 	}
 	return w
 }
 
+// arenaSlack is room in a block's arena for the per-blob overhead (flag,
+// nonce, tag: about 30 bytes) of a block's chunks; a block with more small
+// chunks than that covers gets its extra blobs allocated one by one.
+const arenaSlack = 64 << 10
+
+// reserveBlob returns room for the blob of a chunk of plen bytes in the
+// current block's arena.
+func (w *worker) reserveBlob(plen int) []byte {
+	o := &w.outs[w.cur]
+	need := 1 + plen + w.p.target.Sealer().Overhead()
+	if o.used+need > len(o.arena) {
+		return make([]byte, 0, need)
+	}
+	b := o.arena[o.used : o.used : o.used+need]
+	o.used += need
+	return b
+}
+
+// drain waits until the chunks of buffer i are sealed and stores their
+// blobs in order. After an error the blobs are dropped.
+func (w *worker) drain(i int) error {
+	w.busy[i].Wait()
+	o := &w.outs[i]
+	defer func() {
+		clear(o.slots)
+		o.slots, o.used = o.slots[:0], 0
+	}()
+	if err := w.j.ctx.Err(); err != nil {
+		return err
+	}
+	p := w.p
+	for _, sl := range o.slots {
+		if err := p.target.Put(sl.id, sl.blob, sl.plen); err != nil {
+			return err
+		}
+		p.Stats.New.Add(int64(sl.plen))
+		p.Stats.Stored.Add(int64(len(sl.blob)))
+		p.Stats.NewChunks.Add(1)
+	}
+	return nil
+}
+
 // sealer is the scratch of one sealing worker.
 type sealer struct {
-	p      *Pipeline
-	plain  []byte
-	sealed []byte
+	p     *Pipeline
+	plain []byte
 }
 
 func (p *Pipeline) newSealer() *sealer {
 	max := p.cfg.Chunker.Max()
-	return &sealer{p: p, plain: make([]byte, 0, max+max/8+1024), sealed: make([]byte, 0, max+max/8+1024)}
+	return &sealer{p: p, plain: make([]byte, 0, max+max/8+1024)}
 }
 
-// seal compresses, seals and stores one chunk.
-func (s *sealer) seal(id ID, b []byte) error {
+// seal compresses and seals one chunk into its slot.
+func (s *sealer) seal(id ID, b []byte, out *slot) {
 	p := s.p
-	blob, plain := p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, s.plain, s.sealed[:0])
-	s.plain = plain
-	if cap(blob) > cap(s.sealed) {
-		s.sealed = blob[:0]
-	}
-	if err := p.target.Put(id, blob, len(b)); err != nil {
-		return err
-	}
-	p.Stats.New.Add(int64(len(b)))
-	p.Stats.Stored.Add(int64(len(blob)))
-	p.Stats.NewChunks.Add(1)
-	return nil
+	out.blob, s.plain = p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, s.plain, out.blob)
 }
 
 type readResult struct {
@@ -314,20 +350,12 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	defer func() {
 		for i := range w.busy {
 			w.busy[i].Wait()
+			clear(w.outs[i].slots)
+			w.outs[i].slots, w.outs[i].used = w.outs[i].slots[:0], 0
 		}
 		w.j = nil
 	}()
-	runs, err := w.segmentRuns(j)
-	for i := range w.busy {
-		w.busy[i].Wait()
-	}
-	if err == nil {
-		err = j.sealErr()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return runs, nil
+	return w.segmentRuns(j)
 }
 
 func (w *worker) segmentRuns(j *job) ([]Run, error) {
@@ -357,7 +385,6 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 	var pending int // outstanding read length, 0 = none
 	if pos < end {
 		pending = int(min(int64(B), end-pos))
-		w.busy[cur].Wait()
 		read(w.bufs[cur], pos, pending)
 	}
 	carry := 0    // bytes carried in front of the block in the current buffer
@@ -381,17 +408,16 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 		// chunks are sealed.
 		next := (cur + 1) % segBufs
 		if pos < end && j.ctx.Err() == nil {
+			if err := w.drain(next); err != nil {
+				return nil, err
+			}
 			pending = int(min(int64(B), end-pos))
-			w.busy[next].Wait()
 			read(w.bufs[next], pos, pending)
 		}
 		var dataStart int
 		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.zero)
 		if err == nil {
 			err = j.ctx.Err()
-		}
-		if err == nil {
-			err = j.sealErr()
 		}
 		if err != nil {
 			if pending > 0 {
@@ -414,6 +440,13 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 	}
 	if st.holeLen > 0 {
 		w.endHole(st)
+	}
+	// Store the blocks still held, oldest first: buffers are used in
+	// turn, and cur is the one after the last block.
+	for k := range segBufs {
+		if err := w.drain((cur + k) % segBufs); err != nil {
+			return nil, err
+		}
 	}
 	return st.runs, nil
 }
@@ -506,8 +539,11 @@ func (w *worker) chunk(st *segState, b []byte) error {
 	if !p.target.Claim(id) {
 		return nil
 	}
+	out := &slot{id: id, plen: len(b), blob: w.reserveBlob(len(b))}
+	o := &w.outs[w.cur]
+	o.slots = append(o.slots, out)
 	busy := &w.busy[w.cur]
 	busy.Add(1)
-	p.seals <- sealTask{id: id, b: b, j: w.j, done: busy.Done}
+	p.seals <- sealTask{id: id, b: b, out: out, j: w.j, done: busy.Done}
 	return nil
 }
