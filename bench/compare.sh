@@ -40,6 +40,12 @@
 # warm one.) --warm-restore keeps the cache; where drop_caches is not
 # writable (not root, a container) the restore runs warm and the report says so.
 #
+# Before every step the script waits until the disk under WORK has been idle
+# for a second (at most 30 s): the writeback and journal commits of one
+# tool's step must not slow down the next tool's. The machine's disk may
+# still be shared with other guests of the host; medians over --runs and the
+# min-max range show how much that moved the numbers.
+#
 # rb_module_rustack runs with its defaults (-c /dev/null: an installed
 # configuration file is ignored), encryption on (AES-256-GCM, keygen).
 #
@@ -266,6 +272,7 @@ run_step() { # run step tool n image
 	if [ "$step" = restore ] && [ "$WARM_RESTORE" = 0 ]; then
 		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || WARM_RESTORE=unavailable
 	fi
+	settle
 	if ! /usr/bin/time -f '%e %U %S %M' -o "$log.time" -- "${CMD[@]}" >"$log.out" 2>"$log.err"; then
 		echo "--- $tool $step failed: ${CMD[*]}" >&2
 		tail -n 20 "$log.err" >&2
@@ -319,6 +326,26 @@ run_step() { # run step tool n image
 
 mib() { python3 -c "print(f'{$1/1048576:.1f}')"; }
 
+# The disk under WORK, as named in /proc/diskstats (empty when unknown).
+DISK=$(basename "$(df --output=source "$WORK" | tail -n1)")
+grep -qw "$DISK" /proc/diskstats || DISK=""
+
+# settle waits until the disk under WORK has done no I/O for a whole second
+# (at most 30 s), so a step does not start while writeback, journal commits
+# or discards of the step before it still occupy the disk.
+settle() {
+	local prev="" cur i
+	[ -n "$DISK" ] || { sleep 1; return; }
+	for i in $(seq 60); do
+		cur=$(awk -v d="$DISK" '$3 == d { print $4, $8 }' /proc/diskstats)
+		[ "$cur" = "$prev" ] && return
+		prev=$cur
+		sleep 0.5
+	done
+	[ "$i" -ge 60 ] && SETTLE_TIMEOUTS=$((SETTLE_TIMEOUTS + 1))
+}
+SETTLE_TIMEOUTS=0
+
 FAILED=0
 STEPS=(first unchanged scattered clustered restore)
 declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clustered]=clustered [restore]=base)
@@ -366,7 +393,7 @@ esac
 export BENCH_RESTORE_CACHE="$RESTORE_CACHE"
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
-	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null)" \
+	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null); disk never idle for 1 s before a step: $SETTLE_TIMEOUTS time(s)" \
 	BENCH_VERSIONS="rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg"
 report() { python3 "$ROOT/bench/report.py" "$RES"; }
 
