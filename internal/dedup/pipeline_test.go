@@ -21,6 +21,7 @@ type memTarget struct {
 	sealer *crypt.Sealer
 	blobs  map[ID][]byte
 	plens  map[ID]int
+	order  []ID // in the order of Put
 	claims *claimSet
 }
 
@@ -41,6 +42,7 @@ func (m *memTarget) Put(id ID, b []byte, n int) error {
 	defer m.mu.Unlock()
 	m.blobs[id] = append([]byte(nil), b...)
 	m.plens[id] = n
+	m.order = append(m.order, id)
 	return nil
 }
 
@@ -301,5 +303,51 @@ func TestPipelineCancel(t *testing.T) {
 	rand.Read(img)
 	if _, err := p.AddDisk(ctx, bytesAt{img}, int64(len(img)), nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled AddDisk returned %v", err)
+	}
+}
+
+// TestPipelineStoresInDiskOrder checks that the blobs of a segment reach
+// the target in disk order although several sealers work on them at once:
+// a stretch of disk must be a stretch of the archive for restores to read
+// it in one go.
+func TestPipelineStoresInDiskOrder(t *testing.T) {
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	var key [32]byte
+	codec, err := NewCodec("zstd", "fastest", c.Max(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer codec.Close()
+	img := testImage(9, 6<<20+12345)
+	tgt := newMemTarget(t)
+	// One segment: one worker reads it, three sealers race on its chunks.
+	p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 3,
+		SegmentSize: 64 << 20, BlockSize: 256 << 10}, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
+	p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []ID
+	seen := map[ID]bool{}
+	for _, r := range runs {
+		if !r.Hole && !seen[r.ID] {
+			seen[r.ID] = true
+			want = append(want, r.ID)
+		}
+	}
+	if len(want) < 100 {
+		t.Fatalf("only %d distinct chunks: too few to show an order", len(want))
+	}
+	if len(tgt.order) != len(want) {
+		t.Fatalf("%d blobs stored, want %d", len(tgt.order), len(want))
+	}
+	for i := range want {
+		if tgt.order[i] != want[i] {
+			t.Fatalf("blob %d stored is chunk %s, disk order has %s", i, tgt.order[i].Short(), want[i].Short())
+		}
 	}
 }
