@@ -226,10 +226,16 @@ func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, pro
 		}
 	}
 	wg.Wait()
+	// The first error, preferring a cause to the cancellations it caused
+	// in the other segments.
+	var jobErr error
 	for _, j := range jobs {
-		if j.err != nil {
-			return nil, j.err
+		if j.err != nil && (jobErr == nil || errors.Is(jobErr, context.Canceled) && !errors.Is(j.err, context.Canceled)) {
+			jobErr = j.err
 		}
+	}
+	if jobErr != nil {
+		return nil, jobErr
 	}
 	if sendErr != nil {
 		return nil, sendErr

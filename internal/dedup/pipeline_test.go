@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"rb_module_rustack/internal/crypt"
 )
@@ -349,5 +350,74 @@ func TestPipelineStoresInDiskOrder(t *testing.T) {
 		if tgt.order[i] != want[i] {
 			t.Fatalf("blob %d stored is chunk %s, disk order has %s", i, tgt.order[i].Short(), want[i].Short())
 		}
+	}
+}
+
+// failingAt fails reads at or past off with err; reads of the first block
+// wait until that failure has happened (and a little longer), so the
+// first segment is still running when the pipeline cancels it.
+type failingAt struct {
+	data   []byte
+	off    int64
+	err    error
+	failed chan struct{}
+	once   sync.Once
+}
+
+func (f *failingAt) ReadAt(p []byte, off int64) (int, error) {
+	if off >= f.off {
+		f.once.Do(func() { close(f.failed) })
+		return 0, f.err
+	}
+	if off == 0 {
+		<-f.failed
+		time.Sleep(50 * time.Millisecond)
+	}
+	return copy(p, f.data[off:]), nil
+}
+
+// TestPipelineErrorNamesCause checks that a failing segment's error is
+// what AddDisk returns, not the cancellation it causes in the others.
+func TestPipelineErrorNamesCause(t *testing.T) {
+	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	codec, _ := NewCodec("zstd", "", c.Max(), 2)
+	defer codec.Close()
+	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
+	defer p.Close()
+	cause := errors.New("medium error on the second segment")
+	src := &failingAt{data: testImage(3, 4<<20), off: 1 << 20, err: cause, failed: make(chan struct{})}
+	_, err := p.AddDisk(context.Background(), src, 4<<20, nil)
+	if !errors.Is(err, cause) {
+		t.Fatalf("AddDisk = %v, want the read error of the failing segment", err)
+	}
+}
+
+// TestPipelineTinyChunks round-trips random data cut into 1-2 KiB chunks:
+// about 7 000 chunks per 8 MiB block, whose blob overhead (about 30 bytes
+// each) exceeds the arena's slack, so some blobs are allocated on their own.
+func TestPipelineTinyChunks(t *testing.T) {
+	c := testChunker(t, 1<<10, 1<<10, 2<<10)
+	var key [32]byte
+	codec, _ := NewCodec("zstd", "", c.Max(), 2)
+	defer codec.Close()
+	img := make([]byte, 16<<20+3)
+	rand.Read(img)
+	tgt := newMemTarget(t)
+	p, _ := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, BlockSize: 8 << 20}, tgt)
+	runs, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
+	p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Stats.NewChunks.Load(); n < 2*(arenaSlack/29)+1000 {
+		t.Fatalf("%d chunks stored: too few to overflow an arena", n)
+	}
+	out := make([]byte, len(img))
+	rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
+	if err := rd.Restore(context.Background(), runs, memSource{tgt}, writerAt(out), false, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, img) {
+		t.Fatal("restore differs")
 	}
 }
