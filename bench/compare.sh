@@ -334,15 +334,15 @@ grep -qw "$DISK" /proc/diskstats || DISK=""
 # (at most 30 s), so a step does not start while writeback, journal commits
 # or discards of the step before it still occupy the disk.
 settle() {
-	local prev="" cur i
+	local prev="" cur
 	[ -n "$DISK" ] || { sleep 1; return; }
-	for i in $(seq 60); do
+	for _ in $(seq 60); do
 		cur=$(awk -v d="$DISK" '$3 == d { print $4, $8 }' /proc/diskstats)
 		[ "$cur" = "$prev" ] && return
 		prev=$cur
 		sleep 0.5
 	done
-	[ "$i" -ge 60 ] && SETTLE_TIMEOUTS=$((SETTLE_TIMEOUTS + 1))
+	SETTLE_TIMEOUTS=$((SETTLE_TIMEOUTS + 1))
 }
 SETTLE_TIMEOUTS=0
 

@@ -664,7 +664,7 @@ func (r *FileReader) cached(off, n int64) bool {
 	if err := unix.Cachestat(uint(r.osf.Fd()), &rng, &cs, 0); err != nil {
 		return false
 	}
-	const page = 4096
+	page := int64(os.Getpagesize())
 	pages := (off+n+page-1)/page - off/page
 	return int64(cs.Cache) >= pages
 }

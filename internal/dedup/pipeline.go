@@ -111,6 +111,12 @@ type blockOut struct {
 	slots []*slot
 }
 
+// reset empties o for the next block.
+func (o *blockOut) reset() {
+	clear(o.slots)
+	o.slots, o.used = o.slots[:0], 0
+}
+
 type job struct {
 	ctx    context.Context
 	src    io.ReaderAt
@@ -301,10 +307,7 @@ func (w *worker) reserveBlob(plen int) []byte {
 func (w *worker) drain(i int) error {
 	w.busy[i].Wait()
 	o := &w.outs[i]
-	defer func() {
-		clear(o.slots)
-		o.slots, o.used = o.slots[:0], 0
-	}()
+	defer o.reset()
 	if err := w.j.ctx.Err(); err != nil {
 		return err
 	}
@@ -356,8 +359,7 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	defer func() {
 		for i := range w.busy {
 			w.busy[i].Wait()
-			clear(w.outs[i].slots)
-			w.outs[i].slots, w.outs[i].used = w.outs[i].slots[:0], 0
+			w.outs[i].reset()
 		}
 		w.j = nil
 	}()
