@@ -31,23 +31,31 @@ func newHoleProbe(src io.ReaderAt) *holeProbe {
 	return &holeProbe{fd: int(f.Fd())}
 }
 
+// span is a byte range [start, end) of a buffer.
+type span struct{ start, end int }
+
 // read fills buf with the bytes at off, reading only the data extents of
 // the file and clearing the holes in between (reading a hole would fill
-// page cache pages with zeros just to copy them). It reports whether the
-// whole range is a hole.
-func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64) (hole bool, err error) {
+// page cache pages with zeros just to copy them). It appends the cleared
+// ranges (offsets into buf, ascending) to holes[:0] and returns them: the
+// zero detection need not look at those bytes again.
+func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64, holes []span) ([]span, error) {
+	holes = holes[:0]
 	end := off + int64(len(buf))
-	pos, data := off, false
+	pos := off
 	for pos < end {
 		d, err := unix.Seek(h.fd, pos, unix.SEEK_DATA)
 		switch {
 		case errors.Is(err, unix.ENXIO):
 			d = end // no data after pos
 		case err != nil:
-			return false, readFull(src, buf[pos-off:], pos) // no hole information: read it all
+			return holes, readFull(src, buf[pos-off:], pos) // no hole information: read it all
 		}
 		d = min(max(d, pos), end)
-		clear(buf[pos-off : d-off])
+		if d > pos {
+			clear(buf[pos-off : d-off])
+			holes = append(holes, span{int(pos - off), int(d - off)})
+		}
 		if d == end {
 			break
 		}
@@ -57,11 +65,11 @@ func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64) (hole bool, err
 		}
 		e = min(e, end)
 		if err := readFull(src, buf[d-off:e-off], d); err != nil {
-			return false, err
+			return holes, err
 		}
-		data, pos = true, e
+		pos = e
 	}
-	return !data, nil
+	return holes, nil
 }
 
 // readFull reads len(b) bytes at off.

@@ -271,6 +271,7 @@ type worker struct {
 	j       *job
 	reserve int
 	zero    *zeroChecker
+	holes   [segBufs][]span // hole ranges of bufs[i]'s block, from the probe
 	hasher  *IDHasher
 }
 
@@ -341,9 +342,11 @@ func (s *sealer) seal(id ID, b []byte, out *slot) {
 }
 
 type readResult struct {
-	n    int
-	err  error
-	zero bool // the block is a hole of the file: cleared, not read
+	n   int
+	err error
+	// holes are the ranges of the block (offsets from its start,
+	// ascending) that are holes of the file: cleared, not read.
+	holes []span
 }
 
 // segState is the chunking state carried from one window to the next.
@@ -374,11 +377,13 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
 	probe := newHoleProbe(j.src)
-	read := func(buf []byte, off int64, n int) {
+	read := func(i int, off int64, n int) {
+		buf := w.bufs[i]
 		go func() {
 			if probe != nil {
-				hole, err := probe.read(j.src, buf[R:R+n], off)
-				ch <- readResult{n: n, err: err, zero: hole}
+				holes, err := probe.read(j.src, buf[R:R+n], off, w.holes[i])
+				w.holes[i] = holes
+				ch <- readResult{n: n, err: err, holes: holes}
 				return
 			}
 			m, err := j.src.ReadAt(buf[R:R+n], off)
@@ -393,7 +398,7 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 	var pending int // outstanding read length, 0 = none
 	if pos < end {
 		pending = int(min(int64(B), end-pos))
-		read(w.bufs[cur], pos, pending)
+		read(cur, pos, pending)
 	}
 	carry := 0    // bytes carried in front of the block in the current buffer
 	zrun := -1    // start of a pending short zero run within the window, -1 none
@@ -420,10 +425,10 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 				return nil, err
 			}
 			pending = int(min(int64(B), end-pos))
-			read(w.bufs[next], pos, pending)
+			read(next, pos, pending)
 		}
 		var dataStart int
-		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.zero)
+		dataStart, zrun, err = w.scan(st, win, carry, zrun, pos == end, res.holes)
 		if err == nil {
 			err = j.ctx.Err()
 		}
@@ -462,18 +467,25 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 // scan classifies the blocks of win from index s on, emitting chunks and
 // holes. Bytes before s were classified earlier (carried). It returns the
 // start of the unfinished data region and the pending zero run start. When
-// last, everything is flushed. allZero says win[s:] is known to be zeros.
-func (w *worker) scan(st *segState, win []byte, s, zrun int, last, allZero bool) (int, int, error) {
+// last, everything is flushed. holes are ranges of win[s:] known to be
+// zeros (offsets from s, ascending): their blocks are not compared.
+func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []span) (int, int, error) {
 	c := w.p.cfg.Chunker
 	max := c.Max()
 	dataStart := 0
+	base := s // holes are relative to base
+	allZero := len(holes) == 1 && holes[0].start == 0 && base+holes[0].end == len(win)
 	for s < len(win) {
 		bs := min(ZeroBlock, len(win)-s)
 		if allZero {
 			// The same transitions as block by block, in one step.
 			bs = len(win) - s
 		}
-		if allZero || w.zero.isZero(win[s:s+bs]) {
+		for len(holes) > 0 && base+holes[0].end <= s {
+			holes = holes[1:]
+		}
+		known := len(holes) > 0 && base+holes[0].start <= s && s+bs <= base+holes[0].end
+		if known || w.zero.isZero(win[s:s+bs]) {
 			if st.holeLen > 0 {
 				st.holeLen += int64(bs)
 				s += bs

@@ -275,6 +275,48 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Fatalf("sparse file runs differ from dense ones:\n%v\n%v", a, b)
 	}
+	// Fragmented layouts: short holes inside data (they stay data), holes
+	// across read blocks, data extents at odd offsets, written zeros.
+	for seed := range uint64(4) {
+		r := mrand.New(mrand.NewPCG(seed, 7))
+		img := make([]byte, size)
+		name := filepath.Join(dir, fmt.Sprint("frag", seed))
+		f, err := os.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Truncate(int64(size))
+		for off := r.IntN(8 << 10); off < size; {
+			n := min(size-off, 1+r.IntN(96<<10))
+			if r.IntN(4) > 0 {
+				rand.Read(img[off : off+n])
+			} // else: zeros written as data
+			if _, err := f.WriteAt(img[off:off+n], int64(off)); err != nil {
+				t.Fatal(err)
+			}
+			off += n + []int{0, 1, 4 << 10, 8 << 10, 60 << 10, 72 << 10, 300 << 10}[r.IntN(7)] + r.IntN(3)*(4<<10)
+		}
+		// The file system must report the short holes for the test to
+		// mean anything.
+		holes, err := newHoleProbe(f).read(f, make([]byte, size), 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		short := 0
+		for _, h := range holes {
+			if h.end-h.start < HoleMin {
+				short++
+			}
+		}
+		if len(holes) < 20 || short < 5 {
+			t.Fatalf("seed %d: the file system reports %d holes, %d of them short; want a fragmented file", seed, len(holes), short)
+		}
+		a, b := runs(f), runs(bytesAt{img})
+		f.Close()
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Fatalf("seed %d: fragmented sparse file runs differ from dense ones:\n%v\n%v", seed, a, b)
+		}
+	}
 	if newHoleProbe(bytesAt{img}) != nil {
 		t.Fatal("probe for a non-file")
 	}
