@@ -285,7 +285,12 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 	return cs, nil
 }
 
-// reader returns a chunk reader for data written with cipherName.
+// reader returns a chunk reader for data written with cipherName. It runs
+// twice as many workers as cores, so that one worker's archive read or
+// image write overlaps another's decoding; decoding itself is bounded by
+// the codec's Parallelism zstd decoders, one per core. (Measured on the
+// 2-core bench machine, cold 2 GiB restores: four decoders instead of two
+// were no faster, 1.52-1.79 s against 1.51-1.75 s; the disk is the limit.)
 func (r *Repo) reader(cipherName string) *dedup.Reader {
 	return &dedup.Reader{Codec: r.codec, IDKey: r.idKeyFor(cipherName), Parallelism: r.par * 2}
 }
