@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, as CI runs it (.ci/run calls this):
 #   Debian packages and staticcheck, the OpenStack harness (../shared/openstack/up.sh),
-#   gofmt, go vet, staticcheck, go test -race (unit and integration), short fuzz runs.
+#   gofmt, go mod tidy -diff, go vet, staticcheck, go test -race (unit and integration), short fuzz runs.
 # Every step runs even when an earlier one failed; the summary at the end says
 # which failed, and the exit status is non-zero if any did.
 # Environment: FUZZTIME (default 10s per target), TEST_TIMEOUT (default 25m),
@@ -121,6 +121,7 @@ fuzz() {
 step "setup (packages, staticcheck)" setup
 step "OpenStack harness" harness
 step "gofmt" gofmt_check
+step "go mod tidy" go mod tidy -diff
 step "go vet" go vet ./...
 step "staticcheck" "$HOME/go/bin/staticcheck" ./...
 step "go test -race" gotest
