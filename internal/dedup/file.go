@@ -247,7 +247,7 @@ type FileWriter struct {
 	off        int64
 	entries    []IndexEntry
 	secs       []Section
-	hash       *blake3.Hasher // content hash, when the final name derives from it
+	hash       *blake3.Hasher // content hash, when the final name derives from it; written by out
 	done       bool
 	blobSize   int64
 	kind       string
@@ -326,10 +326,11 @@ func CreateFile(dir, hint, kind string, keys *Keys, meta any, o FileOpts) (*File
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", tmp, err)
 	}
-	w := &FileWriter{f: f, out: newStagedWriter(f, tmp, o.Direct), tmp: tmp, keys: keys, hh: blake3.Sum256(hb), kind: kind, rewritable: rewritable && !hashContent}
+	w := &FileWriter{f: f, tmp: tmp, keys: keys, hh: blake3.Sum256(hb), kind: kind, rewritable: rewritable && !hashContent}
 	if hashContent {
 		w.hash = blake3.New()
 	}
+	w.out = newStagedWriter(f, tmp, o.Direct, w.hash)
 	if err := w.write(hb); err != nil {
 		w.Abort()
 		return nil, err
@@ -341,9 +342,6 @@ func CreateFile(dir, hint, kind string, keys *Keys, meta any, o FileOpts) (*File
 func (w *FileWriter) write(b []byte) error {
 	if err := w.out.write(b); err != nil {
 		return fmt.Errorf("write %s: %w", w.tmp, err)
-	}
-	if w.hash != nil {
-		w.hash.Write(b)
 	}
 	w.off += int64(len(b))
 	return nil

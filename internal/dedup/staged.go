@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,6 +26,8 @@ const stageBufs = 4
 // the copy into freshly allocated cache pages and leaving the cache to
 // data that is read; where the file system refuses O_DIRECT, and without
 // direct, it writes through the page cache, starting writeback as it goes.
+// With a hash, the flusher also hashes every byte in file order, off the
+// caller's path (callers append under a lock that other writers wait on).
 // Not safe for concurrent use.
 type stagedWriter struct {
 	f        *os.File // regular descriptor: buffered writes, header rewrite, fsync
@@ -35,9 +38,10 @@ type stagedWriter struct {
 	free     chan []byte
 	reqs     chan stageReq
 	res      chan error
-	inflight int   // writes queued whose result was not received
-	err      error // first write error
-	direct   bool  // owned by the flusher while writes are in flight
+	inflight int            // writes queued whose result was not received
+	err      error          // first write error
+	direct   bool           // owned by the flusher while writes are in flight
+	hash     *blake3.Hasher // owned by the flusher while writes are in flight
 }
 
 type stageReq struct {
@@ -45,8 +49,8 @@ type stageReq struct {
 	off int64
 }
 
-func newStagedWriter(f *os.File, path string, direct bool) *stagedWriter {
-	s := &stagedWriter{f: f}
+func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) *stagedWriter {
+	s := &stagedWriter{f: f, hash: hash}
 	if direct {
 		if d, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
 			s.d, s.direct = d, true
@@ -61,6 +65,9 @@ func newStagedWriter(f *os.File, path string, direct bool) *stagedWriter {
 	s.reqs, s.res = reqs, res
 	go func() {
 		for r := range reqs {
+			if s.hash != nil {
+				s.hash.Write(r.b)
+			}
 			res <- s.writeAt(r.b, r.off)
 			free <- r.b
 		}
@@ -135,8 +142,12 @@ func (s *stagedWriter) write(b []byte) error {
 	return nil
 }
 
-// rewrite replaces bytes already appended at off (the header).
+// rewrite replaces bytes already appended at off (the header). Not with a
+// hash: the bytes may have been hashed already.
 func (s *stagedWriter) rewrite(b []byte, off int64) error {
+	if s.hash != nil {
+		return errors.New("rewrite of a hashed file")
+	}
 	if err := s.wait(); err != nil {
 		return err
 	}
@@ -161,6 +172,9 @@ func (s *stagedWriter) finish() error {
 	s.reqs = nil
 	if err == nil && s.n > 0 {
 		b := s.buf[:s.n]
+		if s.hash != nil {
+			s.hash.Write(b)
+		}
 		al := s.n / directAlign * directAlign
 		if al > 0 {
 			err = s.writeAt(b[:al], s.base)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/zeebo/blake3"
 )
 
 func TestStagedWriter(t *testing.T) {
@@ -17,7 +19,7 @@ func TestStagedWriter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := newStagedWriter(f, p, direct)
+			s := newStagedWriter(f, p, direct, nil)
 			if direct && s.d == nil {
 				t.Log("no O_DIRECT here: the direct case runs buffered")
 			}
@@ -46,6 +48,42 @@ func TestStagedWriter(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("direct %v, %d bytes: content differs (got %d bytes)", direct, total, len(got))
 			}
+		}
+	}
+}
+
+func TestStagedWriterHash(t *testing.T) {
+	// The flusher hashes every byte in file order, the tail included.
+	for _, total := range []int{0, 1, stageSize, 2*stageSize + 12345} {
+		p := filepath.Join(t.TempDir(), "f")
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := blake3.New()
+		s := newStagedWriter(f, p, true, h)
+		want := make([]byte, total)
+		rand.Read(want)
+		for off := 0; off < total; {
+			n := min(total-off, 70000)
+			if err := s.write(want[off : off+n]); err != nil {
+				t.Fatal(err)
+			}
+			off += n
+		}
+		if total > 0 && s.rewrite([]byte{1}, 0) == nil {
+			t.Fatal("rewrite of a hashed file accepted")
+		}
+		if err := s.finish(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		got, _ := os.ReadFile(p)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: content differs", total)
+		}
+		if sum, ref := h.Sum(nil), blake3.Sum256(want); !bytes.Equal(sum, ref[:]) {
+			t.Fatalf("%d bytes: hash %x, want %x", total, sum[:8], ref[:8])
 		}
 	}
 }
