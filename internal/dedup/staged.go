@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -44,6 +45,24 @@ type stagedWriter struct {
 	hash     *blake3.Hasher // owned by the flusher while writes are in flight
 }
 
+// stagePool keeps stage buffers between files: a dedup store session
+// writes one 64 MiB pack after another, and new buffers for every pack made
+// 16 MiB of garbage per pack (a first backup into a store peaked at 158 MiB
+// RSS against 100 MiB into an archive pool).
+var stagePool = sync.Pool{New: func() any {
+	b := alignedBuf(stageSize, directAlign)
+	return &b
+}}
+
+func getStage() []byte { return *stagePool.Get().(*[]byte) }
+
+func putStage(b []byte) {
+	if cap(b) == stageSize {
+		b = b[:stageSize]
+		stagePool.Put(&b)
+	}
+}
+
 type stageReq struct {
 	b   []byte
 	off int64
@@ -56,10 +75,10 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 			s.d, s.direct = d, true
 		}
 	}
-	s.buf = alignedBuf(stageSize, directAlign)
+	s.buf = getStage()
 	s.free = make(chan []byte, stageBufs)
 	for range stageBufs - 1 {
-		s.free <- alignedBuf(stageSize, directAlign)
+		s.free <- getStage()
 	}
 	reqs, res, free := make(chan stageReq, stageBufs), make(chan error, stageBufs), s.free
 	s.reqs, s.res = reqs, res
@@ -68,8 +87,9 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 			if s.hash != nil {
 				s.hash.Write(r.b)
 			}
-			res <- s.writeAt(r.b, r.off)
-			free <- r.b
+			err := s.writeAt(r.b, r.off)
+			free <- r.b // before the result: once all results are in, all buffers are free
+			res <- err
 		}
 	}()
 	return s
@@ -189,11 +209,28 @@ func (s *stagedWriter) finish() error {
 		}
 		s.d = nil
 	}
-	s.buf, s.free = nil, nil
+	s.release()
 	if err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
 	return nil
+}
+
+// release hands the stage buffers back to stagePool. Only with no write in
+// flight.
+func (s *stagedWriter) release() {
+	if s.buf != nil {
+		putStage(s.buf)
+		s.buf = nil
+	}
+	for s.free != nil {
+		select {
+		case b := <-s.free:
+			putStage(b)
+		default:
+			s.free = nil
+		}
+	}
 }
 
 // abort stops the flusher without writing the rest.
@@ -207,4 +244,5 @@ func (s *stagedWriter) abort() {
 		s.d.Close()
 		s.d = nil
 	}
+	s.release()
 }
