@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -212,6 +213,8 @@ func engineExit(err error) error {
 		return withCode(exitIntegrity, err)
 	case errors.Is(err, archive.ErrKeyNeeded):
 		return withCode(exitUsage, err)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return withCode(exitFailure, fmt.Errorf("%w (the file system of that file is full or its quota is used up: free space there or write somewhere else, then run the command again; the unfinished file was removed)", err))
 	}
 	return withCode(exitFailure, err)
 }

@@ -121,7 +121,7 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 		vm = json.RawMessage("null")
 	}
 	if err := writeFileSync(res.VMJSON, vm, o.force, !o.noSync); err != nil {
-		return withCode(exitFailure, err)
+		return engineExit(err)
 	}
 	res.Seconds = time.Since(t0).Seconds()
 	if o.asJSON {
@@ -154,7 +154,7 @@ func restoreImage(cmd *cobra.Command, repo *archive.Repo, m *archive.Manifest, d
 		return err
 	}
 	if err := f.Truncate(d.Size); err != nil {
-		return fail(withCode(exitFailure, fmt.Errorf("size %s: %w", p, err)))
+		return fail(engineExit(fmt.Errorf("size %s: %w", p, err)))
 	}
 	// Aligned writes bypass the page cache (O_DIRECT) where the file system
 	// allows it: faster here and it does not evict the cache.
@@ -174,16 +174,16 @@ func restoreImage(cmd *cobra.Command, repo *archive.Repo, m *archive.Manifest, d
 		return fail(engineExit(err))
 	}
 	if err := w.close(); err != nil {
-		return fail(withCode(exitFailure, fmt.Errorf("write %s: %w", p, err)))
+		return fail(engineExit(fmt.Errorf("write %s: %w", p, err)))
 	}
 	if !o.noSync {
 		if err := f.Sync(); err != nil {
-			return fail(withCode(exitFailure, fmt.Errorf("sync %s: %w", p, err)))
+			return fail(engineExit(fmt.Errorf("sync %s: %w", p, err)))
 		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(p)
-		return withCode(exitFailure, err)
+		return engineExit(err)
 	}
 	return nil
 }
@@ -200,17 +200,24 @@ func writeFileSync(p string, b []byte, force, sync bool) error {
 		}
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	fail := func(err error) error {
 		f.Close()
+		os.Remove(p) // no half-written file
 		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		return fail(err)
 	}
 	if sync {
 		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
+			return fail(err)
 		}
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		os.Remove(p)
+		return err
+	}
+	return nil
 }
 
 // directAlign is the alignment of O_DIRECT writes (the logical block size

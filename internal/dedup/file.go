@@ -341,6 +341,9 @@ func CreateFile(dir, hint, kind string, keys *Keys, meta any, o FileOpts) (*File
 
 func (w *FileWriter) write(b []byte) error {
 	if err := w.out.write(b); err != nil {
+		if _, ok := errors.AsType[*fs.PathError](err); ok {
+			return err // it names the file already
+		}
 		return fmt.Errorf("write %s: %w", w.tmp, err)
 	}
 	w.off += int64(len(b))
