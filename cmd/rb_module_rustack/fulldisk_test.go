@@ -102,4 +102,7 @@ func TestFullDisk(t *testing.T) {
 	id := res.Archive
 	_, errOut, code = engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "--to-dir", filepath.Join(full, "out"))
 	check("restore into a full directory", errOut, code)
+	if _, err := os.Stat(filepath.Join(full, "out")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed restore left the directory it created: %v", err)
+	}
 }

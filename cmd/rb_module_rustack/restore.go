@@ -82,7 +82,7 @@ type restoreResult struct {
 	Seconds float64        `json:"seconds"`
 }
 
-func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLocalOpts) error {
+func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLocalOpts) (err error) {
 	repo, _, err := a.openRepo(cmd, false)
 	if err != nil {
 		return err
@@ -98,6 +98,15 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 		if !slices.ContainsFunc(m.Disks, func(d archive.Disk) bool { return d.Label == l }) {
 			return withCode(exitUsage, fmt.Errorf("--disk %s: archive %s has no such disk", l, m.ID))
 		}
+	}
+	if _, serr := os.Stat(o.toDir); errors.Is(serr, fs.ErrNotExist) {
+		// A failed restore leaves no empty directory of its own making
+		// (os.Remove keeps it when a complete image is in it).
+		defer func() {
+			if err != nil {
+				os.Remove(o.toDir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(o.toDir, 0o750); err != nil {
 		return withCode(exitFailure, fmt.Errorf("--to-dir: %w", err))
