@@ -89,8 +89,7 @@ func BenchmarkHash64K(b *testing.B) {
 }
 
 func benchCompress(b *testing.B, buf []byte) {
-	codec, _ := NewCodec("zstd", "fastest", 256<<10, 1)
-	defer codec.Close()
+	codec := testCodec(b, "zstd", "fastest", 256<<10, 1)
 	dst := make([]byte, 0, 2*len(buf))
 	var out []byte
 	b.SetBytes(int64(len(buf)))
@@ -104,8 +103,7 @@ func BenchmarkCompressText64K(b *testing.B)   { benchCompress(b, benchText(64<<1
 func BenchmarkCompressRandom64K(b *testing.B) { benchCompress(b, benchRandom(64<<10)) }
 
 func BenchmarkDecompressText64K(b *testing.B) {
-	codec, _ := NewCodec("zstd", "fastest", 256<<10, 1)
-	defer codec.Close()
+	codec := testCodec(b, "zstd", "fastest", 256<<10, 1)
 	text := benchText(64 << 10)
 	z, _ := codec.compress(nil, text)
 	out := make([]byte, len(text))
@@ -155,8 +153,7 @@ func (d *discardTarget) Sealer() *crypt.Sealer     { return d.sealer }
 func BenchmarkPipeline(b *testing.B) {
 	img := benchMix(256 << 20)
 	c := testChunker(b, DefaultChunkMin, DefaultChunkAvg, DefaultChunkMax)
-	codec, _ := NewCodec("zstd", "fastest", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(b, "zstd", "fastest", c.Max(), 2)
 	s, _ := crypt.NewSealer(crypt.AES256GCM, [32]byte{1})
 	b.SetBytes(int64(len(img)))
 	for b.Loop() {
@@ -176,8 +173,7 @@ func BenchmarkPipeline(b *testing.B) {
 func BenchmarkRestore(b *testing.B) {
 	img := benchMix(256 << 20)
 	c := testChunker(b, DefaultChunkMin, DefaultChunkAvg, DefaultChunkMax)
-	codec, _ := NewCodec("zstd", "fastest", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(b, "zstd", "fastest", c.Max(), 2)
 	tgt := newMemTarget(b)
 	p, err := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2}, tgt)
 	if err != nil {

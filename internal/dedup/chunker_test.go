@@ -220,3 +220,14 @@ func TestChunkerScanMatchesBytewise(t *testing.T) {
 		t.Fatalf("only %d of 4000 scans cut: the test does not exercise the cut paths", cuts)
 	}
 }
+
+// testCodec returns a codec that is closed when the test ends.
+func testCodec(t testing.TB, compression, level string, maxChunk, concurrency int) *Codec {
+	t.Helper()
+	c, err := NewCodec(compression, level, maxChunk, concurrency)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}

@@ -25,8 +25,7 @@ func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (
 	}
 	var plains [][]byte
 	h := NewIDHasher(crypt.ChunkIDKey(master))
-	codec, _ := NewCodec("zstd", "fastest", 1<<20, 1)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "fastest", 1<<20, 1)
 	for i := range 5 {
 		p := make([]byte, 1000*(i+1))
 		if i%2 == 0 {
@@ -95,8 +94,7 @@ func TestFileRoundTrip(t *testing.T) {
 			if _, err := r.Section("nothere"); err == nil {
 				t.Fatal("missing section read")
 			}
-			codec, _ := NewCodec("zstd", "", 1<<20, 1)
-			defer codec.Close()
+			codec := testCodec(t, "zstd", "", 1<<20, 1)
 			h := NewIDHasher(crypt.ChunkIDKey(master))
 			for _, e := range es {
 				blob, err := r.ReadBlob(nil, e.Off, e.CLen)

@@ -58,8 +58,7 @@ func FuzzReadFile(f *testing.F) {
 		f.Add(b)
 		codec.Close()
 	}
-	codec, _ := NewCodec("zstd", "", 1<<20, 1)
-	defer codec.Close()
+	codec := testCodec(f, "zstd", "", 1<<20, 1)
 	h := NewIDHasher(crypt.ChunkIDKey(master))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, m := range [][]byte{master, nil} {

@@ -158,11 +158,7 @@ func (x bytesAt) ReadAt(p []byte, off int64) (int, error) {
 func TestPipelineMatchesReference(t *testing.T) {
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec, err := NewCodec("zstd", "fastest", c.Max(), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "fastest", c.Max(), 2)
 	for _, tc := range []struct {
 		size       int
 		seg, block int
@@ -239,8 +235,7 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 	// as the same bytes written densely.
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec, _ := NewCodec("zstd", "fastest", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "fastest", c.Max(), 2)
 	dir := t.TempDir()
 	size := 9<<20 + 12345
 	img := make([]byte, size)
@@ -324,8 +319,7 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 
 func TestPipelineShortSourceFails(t *testing.T) {
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec, _ := NewCodec("none", "", c.Max(), 1)
-	defer codec.Close()
+	codec := testCodec(t, "none", "", c.Max(), 1)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	_, err := p.AddDisk(context.Background(), bytesAt{make([]byte, 3<<20)}, 4<<20, nil)
@@ -336,8 +330,7 @@ func TestPipelineShortSourceFails(t *testing.T) {
 
 func TestPipelineCancel(t *testing.T) {
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec, _ := NewCodec("zstd", "", c.Max(), 1)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "", c.Max(), 1)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -356,11 +349,7 @@ func TestPipelineCancel(t *testing.T) {
 func TestPipelineStoresInDiskOrder(t *testing.T) {
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec, err := NewCodec("zstd", "fastest", c.Max(), 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "fastest", c.Max(), 3)
 	img := testImage(9, 6<<20+12345)
 	tgt := newMemTarget(t)
 	// One segment: one worker reads it, three sealers race on its chunks.
@@ -422,8 +411,7 @@ func (f *failingAt) ReadAt(p []byte, off int64) (int, error) {
 // what AddDisk returns, not the cancellation it causes in the others.
 func TestPipelineErrorNamesCause(t *testing.T) {
 	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec, _ := NewCodec("zstd", "", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "", c.Max(), 2)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	cause := errors.New("medium error on the second segment")
@@ -440,8 +428,7 @@ func TestPipelineErrorNamesCause(t *testing.T) {
 func TestPipelineTinyChunks(t *testing.T) {
 	c := testChunker(t, 1<<10, 1<<10, 2<<10)
 	var key [32]byte
-	codec, _ := NewCodec("zstd", "", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "", c.Max(), 2)
 	img := make([]byte, 16<<20+3)
 	rand.Read(img)
 	tgt := newMemTarget(t)

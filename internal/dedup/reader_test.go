@@ -108,8 +108,7 @@ func (w *alignedWriter) WriteAt(p []byte, off int64) (int, error) {
 
 func TestRestoreAligned(t *testing.T) {
 	c := testChunker(t, 1<<10, 4<<10, 16<<10)
-	codec, _ := NewCodec("zstd", "", c.Max(), 2)
-	defer codec.Close()
+	codec := testCodec(t, "zstd", "", c.Max(), 2)
 	for _, size := range []int{1, 4095, 4096, 3<<20 + 7, 9 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			img := testImage(uint64(size)+3, size)
