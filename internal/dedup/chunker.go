@@ -99,7 +99,9 @@ func (c *Chunker) Cut(b []byte) int {
 // their gear sums are combined off the chain (p2, p3, p4) and each of the
 // four hashes is h shifted plus one of them, so the chain is one shift and
 // one add per four bytes. The hashes and cut points are exactly those of
-// the byte-by-byte loop (scanBytes, kept as the reference in tests).
+// the byte-by-byte loop (scanBytes, kept as the reference in tests). The
+// loop body is the four-byte step written out twice (eight bytes per
+// iteration, one bounds check): the repetition is the unrolling, on purpose.
 func (c *Chunker) scan(b []byte, i int, h, mask uint64) (int, uint64, bool) {
 	g := &c.gear
 	for ; i+7 < len(b); i += 8 {
