@@ -624,14 +624,17 @@ func (r *FileReader) Close() error {
 // takes them from the page cache when they are all there, and otherwise
 // reads the aligned span around them with O_DIRECT (no copy into freshly
 // allocated cache pages, one large read): restores read archives that are
-// usually not cached. scratch is reused when large enough.
+// usually not cached. scratch is reused when large enough, else given back
+// (putDirect) and replaced by a getDirect buffer, which the caller gives
+// back when done.
 func (r *FileReader) ReadSpan(scratch []byte, off, n int64) (data, scratchOut []byte, err error) {
 	if off < r.hdrEnd || n < 0 || off+n > r.blobEnd {
 		return nil, scratch, fmt.Errorf("%s: %w: span at %d+%d outside the blob area", r.Path, ErrDamaged, off, n)
 	}
 	need := n + 2*directAlign
 	if int64(cap(scratch)) < need {
-		scratch = alignedBuf(max(need, 1<<20), directAlign)
+		putDirect(scratch)
+		scratch = getDirect(int(max(need, 1<<20)))
 	}
 	if r.direct != nil && !r.cached(off, n) {
 		lo := off / directAlign * directAlign

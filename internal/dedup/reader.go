@@ -148,6 +148,24 @@ func (r *Reader) newState() *readState {
 	return &readState{r: r, h: NewIDHasher(r.IDKey)}
 }
 
+// alloc returns a piece buffer of n bytes: for direct writes (align > 1) a
+// getDirect buffer replacing the previous one, else Go memory.
+func (s *readState) alloc(n int64) []byte {
+	if s.align <= 1 || s.align > hugePage {
+		return alignedBuf(n, s.align)
+	}
+	putDirect(s.buf)
+	s.buf = nil
+	return getDirect(int(n))
+}
+
+// free gives back the state's direct buffers; the state is not used again.
+func (s *readState) free() {
+	putDirect(s.buf)
+	putDirect(s.span)
+	s.buf, s.span = nil, nil
+}
+
 // load reads, opens and checks one chunk into out (capacity >= run length).
 func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, error) {
 	ref, err := src.Locate(id)
@@ -228,6 +246,7 @@ func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.Wri
 		go func() {
 			defer wg.Done()
 			s := r.newState()
+			defer s.free()
 			s.bufCap, s.align = min(total+int64(align), restoreBatch), align
 			for p := range ch {
 				if ctx.Err() != nil {
@@ -278,7 +297,7 @@ type pieceRef struct {
 func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst io.WriterAt) error {
 	n := p.end - p.off
 	if int64(len(s.buf)) < n {
-		s.buf = alignedBuf(max(n, s.bufCap), s.align)
+		s.buf = s.alloc(max(n, s.bufCap))
 	}
 	buf := s.buf[:n]
 	if p.gaps {

@@ -107,6 +107,7 @@ func (w *alignedWriter) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func TestRestoreAligned(t *testing.T) {
+	checkDirectReturned(t)
 	c := testChunker(t, 1<<10, 4<<10, 16<<10)
 	codec := testCodec(t, "zstd", "", c.Max(), 2)
 	for _, size := range []int{1, 4095, 4096, 3<<20 + 7, 9 << 20} {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -45,23 +44,15 @@ type stagedWriter struct {
 	hash     *blake3.Hasher // owned by the flusher while writes are in flight
 }
 
-// stagePool keeps stage buffers between files: a dedup store session
-// writes one 64 MiB pack after another, and new buffers for every pack made
-// 16 MiB of garbage per pack (a first backup into a store peaked at 158 MiB
-// RSS against 100 MiB into an archive pool).
-var stagePool = sync.Pool{New: func() any {
-	b := alignedBuf(stageSize, directAlign)
-	return &b
-}}
+// Stage buffers come from getDirect (huge pages: one request per 4 MiB
+// write) and go back when a file is finished or aborted, to be reused by
+// the next file: a dedup store session writes one 64 MiB pack after
+// another, and new buffers for every pack made 16 MiB of garbage per pack
+// (a first backup into a store peaked at 158 MiB RSS against 100 MiB into
+// an archive pool).
+func getStage() []byte { return getDirect(stageSize) }
 
-func getStage() []byte { return *stagePool.Get().(*[]byte) }
-
-func putStage(b []byte) {
-	if cap(b) == stageSize {
-		b = b[:stageSize]
-		stagePool.Put(&b)
-	}
-}
+func putStage(b []byte) { putDirect(b) }
 
 type stageReq struct {
 	b   []byte
@@ -216,7 +207,7 @@ func (s *stagedWriter) finish() error {
 	return nil
 }
 
-// release hands the stage buffers back to stagePool. Only with no write in
+// release gives the stage buffers back (putDirect). Only with no write in
 // flight.
 func (s *stagedWriter) release() {
 	if s.buf != nil {

@@ -12,6 +12,7 @@ import (
 )
 
 func TestStagedWriter(t *testing.T) {
+	checkDirectReturned(t)
 	for _, direct := range []bool{true, false} {
 		for _, total := range []int{0, 100, stageSize, 3*stageSize + 4097, 2*stageSize - 1} {
 			p := filepath.Join(t.TempDir(), "f")
@@ -53,6 +54,7 @@ func TestStagedWriter(t *testing.T) {
 }
 
 func TestStagedWriterHash(t *testing.T) {
+	checkDirectReturned(t)
 	// The flusher hashes every byte in file order, the tail included.
 	for _, total := range []int{0, 1, stageSize, 2*stageSize + 12345} {
 		p := filepath.Join(t.TempDir(), "f")

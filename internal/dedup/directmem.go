@@ -1,0 +1,108 @@
+package dedup
+
+import (
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Memory for O_DIRECT reads and writes.
+//
+// A direct read or write is cut by the block layer into requests of at
+// most max_segments physically contiguous pieces: from Go heap memory (4
+// KiB pages, scattered) that is about 1 MiB per request on a virtio disk
+// (254 segments), so a 4 MiB write becomes four requests. Buffers from
+// anonymous mappings advised MADV_HUGEPAGE are backed by 2 MiB pages where
+// the kernel has transparent huge pages (enabled "always" or "madvise"),
+// and a 4 MiB write is then one request. Measured on the bench machine,
+// interleaved cold 2 GiB restores: 1.28-1.51 s (median 1.33) against
+// 1.53-1.98 s (median 1.74), the disk busy 1.1 s instead of 1.5-1.9 s.
+// Where the mapping fails, or huge pages are off, the buffers are still
+// correct, only split into more requests.
+//
+// The mappings are not Go memory: every getDirect has its putDirect.
+// Given-back buffers are kept for reuse up to maxIdleDirect bytes (a dedup
+// store session writes one pack after another), the rest is unmapped.
+
+// hugePage is the size of a transparent huge page on x86-64 and arm64
+// (4 KiB base pages); buffers are whole multiples of it, aligned to it.
+const hugePage = 2 << 20
+
+// maxIdleDirect bounds the bytes of given-back buffers kept for reuse.
+const maxIdleDirect = 32 << 20
+
+var dmem = struct {
+	sync.Mutex
+	maps      map[uintptr][]byte // buffer start -> its whole mapping
+	idle      map[int][][]byte   // by size: buffers given back
+	idleBytes int
+}{maps: map[uintptr][]byte{}, idle: map[int][][]byte{}}
+
+func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// getDirect returns a buffer of n bytes aligned to hugePage (cap: n rounded
+// up to whole huge pages), or aligned to directAlign from the Go heap where
+// no mapping can be made. Its contents are undefined. Give it back with
+// putDirect.
+func getDirect(n int) []byte {
+	size := max(hugePage, (n+hugePage-1)/hugePage*hugePage)
+	dmem.Lock()
+	if l := dmem.idle[size]; len(l) > 0 {
+		b := l[len(l)-1]
+		dmem.idle[size] = l[:len(l)-1]
+		dmem.idleBytes -= size
+		dmem.Unlock()
+		return b[:n]
+	}
+	dmem.Unlock()
+	m, err := unix.Mmap(-1, 0, size+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return alignedBuf(int64(n), directAlign)
+	}
+	off := int(-bufAddr(m) & (hugePage - 1))
+	b := m[off : off+size : off+size]
+	_ = unix.Madvise(b, unix.MADV_HUGEPAGE) // advice: refused means small pages
+	dmem.Lock()
+	dmem.maps[bufAddr(b)] = m
+	dmem.Unlock()
+	return b[:n]
+}
+
+// putDirect gives back a buffer from getDirect (whole: the slice must start
+// where getDirect's did). Go heap slices are left to the collector, so any
+// slice may be passed; nil is ignored. b must not be used afterwards.
+func putDirect(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:cap(b)]
+	a := bufAddr(b)
+	dmem.Lock()
+	m, ok := dmem.maps[a]
+	if !ok {
+		dmem.Unlock()
+		return
+	}
+	if dmem.idleBytes+len(b) <= maxIdleDirect {
+		dmem.idle[len(b)] = append(dmem.idle[len(b)], b)
+		dmem.idleBytes += len(b)
+		dmem.Unlock()
+		return
+	}
+	delete(dmem.maps, a)
+	dmem.Unlock()
+	_ = unix.Munmap(m)
+}
+
+// directInUse is the number of mapped buffers handed out and not given
+// back (for tests: a leak shows as a count that does not return to zero).
+func directInUse() int {
+	dmem.Lock()
+	defer dmem.Unlock()
+	n := len(dmem.maps)
+	for _, l := range dmem.idle {
+		n -= len(l)
+	}
+	return n
+}

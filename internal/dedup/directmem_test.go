@@ -1,0 +1,136 @@
+package dedup
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// checkDirectReturned fails the test if it ends with more direct buffers
+// handed out than it started with (a getDirect without its putDirect).
+func checkDirectReturned(t *testing.T) {
+	t.Helper()
+	base := directInUse()
+	t.Cleanup(func() {
+		if n := directInUse(); n != base {
+			t.Errorf("%d direct buffers in use at the end, %d at the start: one was not given back", n, base)
+		}
+	})
+}
+
+func TestDirectBuffers(t *testing.T) {
+	checkDirectReturned(t)
+	var held [][]byte
+	for _, n := range []int{1, 4096, hugePage, stageSize, stageSize + 2*directAlign, 3*hugePage + 1} {
+		b := getDirect(n)
+		if len(b) != n {
+			t.Fatalf("getDirect(%d): len %d", n, len(b))
+		}
+		if cap(b)%hugePage != 0 || cap(b) < n {
+			t.Fatalf("getDirect(%d): cap %d, want whole huge pages", n, cap(b))
+		}
+		if bufAddr(b)%hugePage != 0 {
+			t.Fatalf("getDirect(%d): address %#x not aligned to 2 MiB", n, bufAddr(b))
+		}
+		b = b[:cap(b)]
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = byte(i)
+		}
+		b[len(b)-1] = 1
+		held = append(held, b)
+	}
+	if got := directInUse(); got < len(held) {
+		t.Fatalf("%d buffers in use, want at least %d", got, len(held))
+	}
+	// A given-back buffer is reused for the next request of its size.
+	last := held[len(held)-1]
+	putDirect(last)
+	again := getDirect(len(last))
+	if bufAddr(again) != bufAddr(last) {
+		t.Fatalf("a given-back %d-byte buffer was not reused", len(last))
+	}
+	held[len(held)-1] = again
+	for _, b := range held {
+		putDirect(b)
+	}
+	// Go memory and nil are ignored.
+	putDirect(make([]byte, stageSize))
+	putDirect(nil)
+}
+
+func TestDirectBuffersIdleBound(t *testing.T) {
+	checkDirectReturned(t)
+	var held [][]byte
+	for range 2 * maxIdleDirect / stageSize {
+		held = append(held, getDirect(stageSize))
+	}
+	for _, b := range held {
+		putDirect(b)
+	}
+	dmem.Lock()
+	idle, mapped := dmem.idleBytes, 0
+	for _, m := range dmem.maps {
+		mapped += len(m) - hugePage
+	}
+	dmem.Unlock()
+	if idle > maxIdleDirect {
+		t.Fatalf("%d idle bytes kept, bound %d", idle, maxIdleDirect)
+	}
+	if directInUse() == 0 && mapped > maxIdleDirect {
+		t.Fatalf("%d bytes still mapped with no buffer in use, bound %d: given-back buffers were not unmapped", mapped, maxIdleDirect)
+	}
+}
+
+// TestDirectBuffersHugePages reports whether a 4 MiB buffer got huge pages
+// (it depends on the kernel's transparent huge page setting and on free
+// memory, so it is reported, not asserted).
+func TestDirectBuffersHugePages(t *testing.T) {
+	b := getDirect(stageSize)
+	defer putDirect(b)
+	for i := range b {
+		b[i] = 1
+	}
+	mode, _ := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	kb, err := anonHugeKB(bufAddr(b))
+	if err != nil {
+		t.Logf("smaps: %v", err)
+		return
+	}
+	t.Logf("transparent huge pages %q: the mapping of a 4 MiB buffer has %d KiB in huge pages", strings.TrimSpace(string(mode)), kb)
+}
+
+// anonHugeKB returns AnonHugePages of the mapping holding addr.
+func anonHugeKB(addr uintptr) (int, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		if lo, hi, ok := mapRange(line); ok {
+			in = lo <= uint64(addr) && uint64(addr) < hi
+			continue
+		}
+		if in && strings.HasPrefix(line, "AnonHugePages:") {
+			return strconv.Atoi(strings.Fields(line)[1])
+		}
+	}
+	return 0, fmt.Errorf("no mapping holds %#x", addr)
+}
+
+func mapRange(line string) (lo, hi uint64, ok bool) {
+	r, _, _ := strings.Cut(line, " ")
+	a, b, found := strings.Cut(r, "-")
+	if !found {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.ParseUint(a, 16, 64)
+	hi, err2 := strconv.ParseUint(b, 16, 64)
+	return lo, hi, err1 == nil && err2 == nil
+}
