@@ -16,8 +16,8 @@ import (
 // anonymous mappings advised MADV_HUGEPAGE are backed by 2 MiB pages where
 // the kernel has transparent huge pages (enabled "always" or "madvise"),
 // and a 4 MiB write is then one request. Measured on the bench machine,
-// interleaved cold 2 GiB restores: 1.28-1.51 s (median 1.33) against
-// 1.53-1.98 s (median 1.74), the disk busy 1.1 s instead of 1.5-1.9 s.
+// two series of interleaved cold 2 GiB restores: medians 1.33 and 1.34 s
+// against 1.74 and 1.68 s, the disk busy 1.0-1.3 s instead of 1.5-1.9 s.
 // Where the mapping fails, or huge pages are off, the buffers are still
 // correct, only split into more requests.
 //

@@ -148,15 +148,15 @@ func (r *Reader) newState() *readState {
 	return &readState{r: r, h: NewIDHasher(r.IDKey)}
 }
 
-// alloc returns a piece buffer of n bytes: for direct writes (align > 1) a
-// getDirect buffer replacing the previous one, else Go memory.
-func (s *readState) alloc(n int64) []byte {
+// growBuf replaces the piece buffer by one of n bytes: for direct writes
+// (align > 1) a getDirect buffer (the old one given back), else Go memory.
+func (s *readState) growBuf(n int64) {
 	if s.align <= 1 || s.align > hugePage {
-		return alignedBuf(n, s.align)
+		s.buf = alignedBuf(n, s.align)
+		return
 	}
 	putDirect(s.buf)
-	s.buf = nil
-	return getDirect(int(n))
+	s.buf = getDirect(int(n))
 }
 
 // free gives back the state's direct buffers; the state is not used again.
@@ -297,7 +297,7 @@ type pieceRef struct {
 func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst io.WriterAt) error {
 	n := p.end - p.off
 	if int64(len(s.buf)) < n {
-		s.buf = s.alloc(max(n, s.bufCap))
+		s.growBuf(max(n, s.bufCap))
 	}
 	buf := s.buf[:n]
 	if p.gaps {
