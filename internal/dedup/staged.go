@@ -44,16 +44,6 @@ type stagedWriter struct {
 	hash     *blake3.Hasher // owned by the flusher while writes are in flight
 }
 
-// Stage buffers come from getDirect (huge pages: one request per 4 MiB
-// write) and go back when a file is finished or aborted, to be reused by
-// the next file: a dedup store session writes one 64 MiB pack after
-// another, and new buffers for every pack made 16 MiB of garbage per pack
-// (a first backup into a store peaked at 158 MiB RSS against 100 MiB into
-// an archive pool).
-func getStage() []byte { return getDirect(stageSize) }
-
-func putStage(b []byte) { putDirect(b) }
-
 type stageReq struct {
 	b   []byte
 	off int64
@@ -66,10 +56,16 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 			s.d, s.direct = d, true
 		}
 	}
-	s.buf = getStage()
+	// The stage buffers come from getDirect (huge pages: one request per
+	// 4 MiB write) and go back when the file is finished or aborted, to be
+	// reused by the next file: a dedup store session writes one 64 MiB pack
+	// after another, and new buffers for every pack made 16 MiB of garbage
+	// per pack (a first backup into a store peaked at 158 MiB RSS against
+	// 100 MiB into an archive pool).
+	s.buf = getDirect(stageSize)
 	s.free = make(chan []byte, stageBufs)
 	for range stageBufs - 1 {
-		s.free <- getStage()
+		s.free <- getDirect(stageSize)
 	}
 	reqs, res, free := make(chan stageReq, stageBufs), make(chan error, stageBufs), s.free
 	s.reqs, s.res = reqs, res
@@ -211,13 +207,13 @@ func (s *stagedWriter) finish() error {
 // flight.
 func (s *stagedWriter) release() {
 	if s.buf != nil {
-		putStage(s.buf)
+		putDirect(s.buf)
 		s.buf = nil
 	}
 	for s.free != nil {
 		select {
 		case b := <-s.free:
-			putStage(b)
+			putDirect(b)
 		default:
 			s.free = nil
 		}
