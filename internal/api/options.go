@@ -6,14 +6,13 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/logging"
 )
 
-// Logger is what the client logs through. *logging.Logger satisfies it.
-type Logger interface {
-	Debugf(format string, args ...any)
-	Infof(format string, args ...any)
-	Warnf(format string, args ...any)
-}
+// Logger is what the client logs through: the module's one logging
+// interface, under the name callers of this package know.
+type Logger = logging.Log
 
 // Options is everything New needs. cmd maps config.Config onto it, so this
 // package does not depend on the configuration grammar.
@@ -50,7 +49,7 @@ func (o *Options) timeout() time.Duration {
 
 func (o *Options) logger() Logger {
 	if o.Log == nil {
-		return discardLogger{}
+		return logging.Discard()
 	}
 	return o.Log
 }
@@ -98,9 +97,3 @@ func (o *Options) validate() error {
 	}
 	return nil
 }
-
-type discardLogger struct{}
-
-func (discardLogger) Debugf(string, ...any) {}
-func (discardLogger) Infof(string, ...any)  {}
-func (discardLogger) Warnf(string, ...any)  {}

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/logging/logtest"
 )
 
 func fastRetry() RetryPolicy {
@@ -74,7 +76,7 @@ func TestRetry5xxThenSuccess(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	log := &memLog{}
+	log := &logtest.Recorder{}
 	c := testClient(t, Options{Log: log})
 	resp, err := do(t, c, http.MethodPut, srv.URL+"/x", `{"a":1}`)
 	if err != nil {
@@ -89,7 +91,7 @@ func TestRetry5xxThenSuccess(t *testing.T) {
 			t.Errorf("attempt %d sent body %q: the body was not rewound", i+1, body)
 		}
 	}
-	if log.count("INFO", "HTTP 503; retry") != 2 {
+	if log.Count("INFO", "HTTP 503; retry") != 2 {
 		t.Errorf("want two retry lines, log:\n%s", log)
 	}
 }
@@ -190,7 +192,7 @@ func closedPort(t *testing.T) string {
 
 func TestPostRetriedWhenRefused(t *testing.T) {
 	addr := closedPort(t)
-	log := &memLog{}
+	log := &logtest.Recorder{}
 	_, err := do(t, testClient(t, Options{Log: log}), http.MethodPost, "http://"+addr+"/v3/auth/tokens", `{}`)
 	var ne *NetError
 	if !errors.As(err, &ne) || !ne.Refused {
@@ -199,7 +201,7 @@ func TestPostRetriedWhenRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "connection refused by "+addr) {
 		t.Errorf("message %q", err)
 	}
-	if got := log.count("INFO", "retry"); got != 3 {
+	if got := log.Count("INFO", "retry"); got != 3 {
 		t.Errorf("refused POST retried %d times, want 3; log:\n%s", got, log)
 	}
 }
@@ -355,13 +357,13 @@ func TestTLSWrongCA(t *testing.T) {
 
 func TestTLSNotVerifiedWarnsOnce(t *testing.T) {
 	f := newFakeCloud(t, true)
-	log := &memLog{}
+	log := &logtest.Recorder{}
 	o := f.options()
 	o.Log = log
 	if _, err := New(testCtx(t, 10*time.Second), o); err != nil {
 		t.Fatal(err)
 	}
-	if n := log.count("WARN", "not verified"); n != 1 {
+	if n := log.Count("WARN", "not verified"); n != 1 {
 		t.Errorf("%d warnings about TLS verification, want 1; log:\n%s", n, log)
 	}
 	// enable_ssl yes without ca_info verifies against the system pool,

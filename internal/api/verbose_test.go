@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/logging/logtest"
 )
 
 func TestRedactJSON(t *testing.T) {
@@ -95,7 +97,7 @@ func FuzzRedactJSON(f *testing.F) {
 func TestVerboseNeverLogsSecrets(t *testing.T) {
 	f := newFakeCloud(t, false)
 	f.volStatus["v1"] = []string{"available"}
-	log := &memLog{}
+	log := &logtest.Recorder{}
 	o := f.options()
 	o.Log = log
 	o.Verbose = true
