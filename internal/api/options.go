@@ -3,10 +3,13 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"rb_module_rustack/internal/api/httpx"
+	"rb_module_rustack/internal/api/keystone"
 	"rb_module_rustack/internal/logging"
 )
 
@@ -38,13 +41,35 @@ type Options struct {
 }
 
 // DefaultTimeout is used when Options.Timeout is zero.
-const DefaultTimeout = 5 * time.Second
+const DefaultTimeout = httpx.DefaultTimeout
 
-func (o *Options) timeout() time.Duration {
-	if o.Timeout <= 0 {
-		return DefaultTimeout
+// RetryPolicy says how often and how long to wait before repeating a
+// request; see httpx.RetryPolicy.
+type RetryPolicy = httpx.RetryPolicy
+
+// httpClient builds the HTTP stack of o (internal/api/httpx) and describes
+// its TLS for -t; retry false makes every request a single attempt.
+func (o *Options) httpClient(retry bool) (*http.Client, string, error) {
+	policy := o.Retry
+	if !retry {
+		policy.Disabled = true
 	}
-	return o.Timeout
+	return httpx.NewClient(httpx.Config{
+		URL:       o.URL,
+		Timeout:   o.Timeout,
+		EnableSSL: o.EnableSSL,
+		CAInfo:    o.CAInfo,
+		Verbose:   o.Verbose,
+		Secrets:   o.secrets(),
+		Log:       o.logger(),
+		Retry:     policy,
+	})
+}
+
+// login is how account authenticates with name and password.
+func (o *Options) login(account, name, password string, scoped bool) keystone.Login {
+	return keystone.Login{URL: o.URL, Account: account, Name: name, Password: password,
+		Domain: o.Domain, ProjectID: o.ProjectID, Scoped: scoped}
 }
 
 func (o *Options) logger() Logger {
