@@ -18,7 +18,7 @@ import (
 // in use at all), the TLS choice, the bound of one attempt, the retry
 // policy and the curl_verbose log.
 type Config struct {
-	URL       string        // the Keystone URL the client starts from
+	URL       string        // the URL the client starts from (https: or not)
 	Timeout   time.Duration // bound of one attempt; 0 = DefaultTimeout
 	EnableSSL bool          // verify the server certificate
 	CAInfo    string        // with EnableSSL: verify against this CA bundle only
@@ -31,7 +31,7 @@ type Config struct {
 // DefaultTimeout bounds one attempt when Config.Timeout is zero.
 const DefaultTimeout = 5 * time.Second
 
-// tlsSetup builds the TLS configuration of c and a sentence for -t.
+// tlsSetup builds the TLS configuration of o and a sentence for -t.
 func tlsSetup(o *Config) (*tls.Config, string, error) {
 	https := strings.HasPrefix(strings.ToLower(o.URL), "https:")
 	if !o.EnableSSL {
