@@ -11,7 +11,8 @@ import (
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack"
-	"github.com/gophercloud/gophercloud/v2/openstack/identity/v3/tokens"
+
+	"rb_module_rustack/internal/api/keystone"
 )
 
 // Microversions this client asks for, and the lowest it can work with. See
@@ -50,45 +51,11 @@ type session struct {
 }
 
 // Identity is what Keystone said about an authenticated account.
-type Identity struct {
-	UserID, UserName       string
-	DomainID, DomainName   string
-	ProjectID, ProjectName string // empty for an unscoped token
-	Roles                  []string
-	ExpiresAt              time.Time
-}
+type Identity = keystone.Identity
 
-// AuthError is a failed Keystone password authentication. Keystone answers
-// 401 alike for a wrong password, an unknown user, an unknown domain and a
-// project the user has no role on; `-t` tells them apart.
-type AuthError struct {
-	Account   string // "user" or "admin"
-	User      string
-	Domain    string
-	ProjectID string // "" for an unscoped attempt
-	Err       error
-}
-
-func (e *AuthError) Error() string {
-	what := fmt.Sprintf("authenticate %s %q (domain %q", e.Account, e.User, e.Domain)
-	if e.ProjectID != "" {
-		what += ", project " + e.ProjectID
-	}
-	what += ")"
-	if StatusCode(e.Err) == http.StatusUnauthorized {
-		cause := "wrong user name or password, or unknown domain"
-		if e.ProjectID != "" {
-			cause += ", or no role on the project"
-		}
-		return fmt.Sprintf("%s: Keystone 401: %s (run rb_module_rustack -t to tell which)", what, cause)
-	}
-	return fmt.Sprintf("%s: %v", what, e.Err)
-}
-
-func (e *AuthError) Unwrap() error { return e.Err }
-
-// Unauthorized reports whether Keystone refused the credentials (401).
-func (e *AuthError) Unauthorized() bool { return StatusCode(e.Err) == http.StatusUnauthorized }
+// AuthError is a failed Keystone password authentication; see
+// keystone.AuthError.
+type AuthError = keystone.AuthError
 
 // New authenticates the user (and the admin account when AdminName is set),
 // finds the Nova and Cinder endpoints and negotiates microversions.
@@ -96,7 +63,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	httpc, desc, err := newHTTPClient(&opts, true)
+	httpc, desc, err := opts.httpClient(true)
 	if err != nil {
 		return nil, err
 	}
@@ -145,21 +112,21 @@ func (c *Client) Microversions() (nova, cinder string) {
 }
 
 func (c *Client) newSession(ctx context.Context, account, name, password string, withVolume bool) (*session, error) {
-	pc, err := authenticate(ctx, c.httpc, &c.opts, account, name, password, true)
+	pc, err := keystone.Authenticate(ctx, c.httpc, c.opts.login(account, name, password, true))
 	if err != nil {
 		return nil, err
 	}
-	s := &session{pc: pc, ident: identityOf(pc)}
+	s := &session{pc: pc, ident: keystone.IdentityOf(pc)}
 	eo := gophercloud.EndpointOpts{Region: c.opts.Region}
 	if s.compute, err = openstack.NewComputeV2(pc, eo); err != nil {
 		return nil, fmt.Errorf("%s session: find the compute (Nova) endpoint in the catalog%s: %w", account, regionNote(c.opts.Region), err)
 	}
-	s.compute.Microversion = c.negotiate(ctx, s.compute, "Nova", NovaMicroversion, NovaMinMicroversion)
+	s.compute.Microversion = keystone.Negotiate(ctx, s.compute, "Nova", NovaMicroversion, NovaMinMicroversion, c.log)
 	if withVolume {
 		if s.volume, err = openstack.NewBlockStorageV3(pc, eo); err != nil {
 			return nil, fmt.Errorf("%s session: find the block-storage v3 (Cinder) endpoint in the catalog%s: %w", account, regionNote(c.opts.Region), err)
 		}
-		s.volume.Microversion = c.negotiate(ctx, s.volume, "Cinder", CinderMicroversion, CinderMinMicroversion)
+		s.volume.Microversion = keystone.Negotiate(ctx, s.volume, "Cinder", CinderMicroversion, CinderMinMicroversion, c.log)
 	}
 	return s, nil
 }
@@ -171,104 +138,23 @@ func regionNote(region string) string {
 	return fmt.Sprintf(" (region %q)", region)
 }
 
-// authenticate gets a Keystone v3 token for name in Options.Domain, scoped to
-// Options.ProjectID when scoped; a scoped session re-authenticates by itself
-// when its token expires.
-func authenticate(ctx context.Context, httpc *http.Client, o *Options, account, name, password string, scoped bool) (*gophercloud.ProviderClient, error) {
-	pc, err := openstack.NewClient(o.URL)
-	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", o.URL, err)
-	}
-	pc.HTTPClient = *httpc
-	pc.UserAgent.Prepend("rb_module_rustack")
-	ao := gophercloud.AuthOptions{
-		IdentityEndpoint: o.URL,
-		Username:         name,
-		Password:         password,
-		DomainName:       o.Domain,
-		AllowReauth:      scoped,
-	}
-	ae := &AuthError{Account: account, User: name, Domain: o.Domain}
-	if scoped {
-		ao.Scope = &gophercloud.AuthScope{ProjectID: o.ProjectID}
-		ae.ProjectID = o.ProjectID
-	}
-	if err := openstack.AuthenticateV3(ctx, pc, &ao, gophercloud.EndpointOpts{}); err != nil {
-		ae.Err = normalize(err)
-		return nil, ae
-	}
-	return pc, nil
-}
-
-func identityOf(pc *gophercloud.ProviderClient) Identity {
-	var id Identity
-	r, ok := pc.GetAuthResult().(tokens.CreateResult)
-	if !ok {
-		return id
-	}
-	if u, err := r.ExtractUser(); err == nil && u != nil {
-		id.UserID, id.UserName = u.ID, u.Name
-		id.DomainID, id.DomainName = u.Domain.ID, u.Domain.Name
-	}
-	if p, err := r.ExtractProject(); err == nil && p != nil {
-		id.ProjectID, id.ProjectName = p.ID, p.Name
-	}
-	if roles, err := r.ExtractRoles(); err == nil {
-		for _, ro := range roles {
-			id.Roles = append(id.Roles, ro.Name)
-		}
-	}
-	if t, err := r.ExtractToken(); err == nil && t != nil {
-		id.ExpiresAt = t.ExpiresAt
-	}
-	return id
-}
-
 // CheckAuth authenticates name/password in Options.Domain once, scoped to
 // Options.ProjectID or unscoped, and reports the identity. An unscoped
 // check also lists the projects the account has a role on (Projects). It
 // is `-t`'s diagnostic tool; it never retries and never warns.
 func CheckAuth(ctx context.Context, opts Options, account, name, password string, scoped bool) (*Identity, []Project, error) {
-	httpc, _, err := newHTTPClient(&opts, true)
+	httpc, _, err := opts.httpClient(true)
 	if err != nil {
 		return nil, nil, err
 	}
-	pc, err := authenticate(ctx, httpc, &opts, account, name, password, scoped)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := identityOf(pc)
-	if scoped {
-		return &id, nil, nil
-	}
-	idc, err := openstack.NewIdentityV3(pc, gophercloud.EndpointOpts{})
-	if err != nil {
-		return &id, nil, nil
-	}
-	var body struct {
-		Projects []Project `json:"projects"`
-	}
-	if _, err := idc.Get(ctx, idc.ServiceURL("auth", "projects"), &body, nil); err != nil {
-		opts.logger().Debugf("list projects of %s %q: %v", account, name, normalize(err))
-		return &id, nil, nil
-	}
-	return &id, body.Projects, nil
+	return keystone.CheckAuth(ctx, httpc, opts.login(account, name, password, scoped), opts.logger())
 }
 
 // Project is a Keystone project an account has a role on.
-type Project struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
+type Project = keystone.Project
 
 // ProbeResult describes the identity endpoint as one GET saw it.
-type ProbeResult struct {
-	URL     string
-	Status  int
-	Version string // "v3.14"
-	TLS     string // how the connection is secured
-	Elapsed time.Duration
-}
+type ProbeResult = keystone.ProbeResult
 
 // Probe sends one GET (no retry) to the Keystone URL with the configured TLS
 // and timeout and checks that a Keystone v3 version document answers. It
@@ -277,29 +163,9 @@ func Probe(ctx context.Context, opts Options) (*ProbeResult, error) {
 	if strings.TrimSpace(opts.URL) == "" {
 		return nil, errors.New("url is not set")
 	}
-	httpc, desc, err := newHTTPClient(&opts, false)
+	httpc, desc, err := opts.httpClient(false)
 	if err != nil {
 		return nil, err
 	}
-	res := &ProbeResult{URL: opts.URL, TLS: desc}
-	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, opts.URL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("url %q: %w", opts.URL, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := httpc.Do(req)
-	res.Elapsed = time.Since(start)
-	if err != nil {
-		return res, normalize(err)
-	}
-	defer resp.Body.Close()
-	res.Status = resp.StatusCode
-	v, err := keystoneVersion(resp)
-	if err != nil {
-		return res, fmt.Errorf("%s answered HTTP %d but %v: check url (it must be the Keystone v3 endpoint, e.g. https://host:5000/v3)",
-			opts.URL, resp.StatusCode, err)
-	}
-	res.Version = v
-	return res, nil
+	return keystone.Probe(ctx, httpc, opts.URL, desc)
 }

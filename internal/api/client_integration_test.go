@@ -11,11 +11,12 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/harnesstest"
+	"rb_module_rustack/internal/logging/logtest"
 )
 
 func TestHarnessConnect(t *testing.T) {
 	env := harnesstest.New(t).Env
-	log := &memLog{}
+	log := &logtest.Recorder{}
 	opts := harnessOptions(env, log)
 	opts.Verbose = true
 	ctx := testCtx(t, 60*time.Second)
@@ -70,7 +71,7 @@ func TestHarnessConnect(t *testing.T) {
 			t.Fatalf("a password appears in the verbose log")
 		}
 	}
-	if log.count("DEBUG", "POST http://127.0.0.1:5000/v3/auth/tokens -> 201") != 2 {
+	if log.Count("DEBUG", "POST http://127.0.0.1:5000/v3/auth/tokens -> 201") != 2 {
 		t.Errorf("verbose log lacks the two token requests:\n%s", log.String())
 	}
 }
@@ -81,7 +82,7 @@ func TestHarnessConnect(t *testing.T) {
 func TestHarnessVolumeLifecycle(t *testing.T) {
 	env := harnesstest.New(t).Env
 	ctx := testCtx(t, 5*time.Minute)
-	c, err := New(ctx, harnessOptions(env, &memLog{}))
+	c, err := New(ctx, harnessOptions(env, &logtest.Recorder{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,7 @@ func TestHarnessVolumeLifecycle(t *testing.T) {
 func TestHarnessBootFromVolume(t *testing.T) {
 	env := harnesstest.New(t).Env
 	ctx := testCtx(t, 5*time.Minute)
-	c, err := New(ctx, harnessOptions(env, &memLog{}))
+	c, err := New(ctx, harnessOptions(env, &logtest.Recorder{}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,37 +166,6 @@ func TestWaitServerError(t *testing.T) {
 	}
 }
 
-func TestCloudMessage(t *testing.T) {
-	cases := map[string]string{
-		`{"itemNotFound": {"code": 404, "message": "Volume x could not be found."}}`:           "Volume x could not be found.",
-		`{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have"}}`: "The request you have",
-		`{"NeutronError": {"type": "X", "message": "boom", "detail": ""}}`:                     "boom",
-		`{"message": "top"}`:         "top",
-		"<html>Bad gateway</html>\n": "<html>Bad gateway</html>",
-	}
-	for in, want := range cases {
-		if got := cloudMessage([]byte(in)); got != want {
-			t.Errorf("cloudMessage(%s) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestVersionRoot(t *testing.T) {
-	cases := map[string]string{
-		"http://h:8776/v3/af7b/":    "http://h:8776/v3/",
-		"http://h:8774/v2.1":        "http://h:8774/v2.1/",
-		"https://h/compute/v2.1/x/": "https://h/compute/v2.1/",
-	}
-	for in, want := range cases {
-		if got, ok := versionRoot(in); !ok || got != want {
-			t.Errorf("versionRoot(%s) = %q, %v; want %q", in, got, ok, want)
-		}
-	}
-	if _, ok := versionRoot("http://h:8774/"); ok {
-		t.Error("versionRoot of an unversioned endpoint")
-	}
-}
-
 func TestListServersAllPagesAndFlavorIDs(t *testing.T) {
 	f := newFakeCloud(t, false)
 	ctx := testCtx(t, 10*time.Second)

@@ -3,17 +3,19 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/api/httpx"
+	"rb_module_rustack/internal/api/keystone"
+	"rb_module_rustack/internal/logging"
 )
 
-// Logger is what the client logs through. *logging.Logger satisfies it.
-type Logger interface {
-	Debugf(format string, args ...any)
-	Infof(format string, args ...any)
-	Warnf(format string, args ...any)
-}
+// Logger is what the client logs through: the module's one logging
+// interface, under the name callers of this package know.
+type Logger = logging.Log
 
 // Options is everything New needs. cmd maps config.Config onto it, so this
 // package does not depend on the configuration grammar.
@@ -39,18 +41,40 @@ type Options struct {
 }
 
 // DefaultTimeout is used when Options.Timeout is zero.
-const DefaultTimeout = 5 * time.Second
+const DefaultTimeout = httpx.DefaultTimeout
 
-func (o *Options) timeout() time.Duration {
-	if o.Timeout <= 0 {
-		return DefaultTimeout
+// RetryPolicy says how often and how long to wait before repeating a
+// request; see httpx.RetryPolicy.
+type RetryPolicy = httpx.RetryPolicy
+
+// httpClient builds the HTTP stack of o (internal/api/httpx) and describes
+// its TLS for -t; retry false makes every request a single attempt.
+func (o *Options) httpClient(retry bool) (*http.Client, string, error) {
+	policy := o.Retry
+	if !retry {
+		policy.Disabled = true
 	}
-	return o.Timeout
+	return httpx.NewClient(httpx.Config{
+		URL:       o.URL,
+		Timeout:   o.Timeout,
+		EnableSSL: o.EnableSSL,
+		CAInfo:    o.CAInfo,
+		Verbose:   o.Verbose,
+		Secrets:   o.secrets(),
+		Log:       o.logger(),
+		Retry:     policy,
+	})
+}
+
+// login is how account authenticates with name and password.
+func (o *Options) login(account, name, password string, scoped bool) keystone.Login {
+	return keystone.Login{URL: o.URL, Account: account, Name: name, Password: password,
+		Domain: o.Domain, ProjectID: o.ProjectID, Scoped: scoped}
 }
 
 func (o *Options) logger() Logger {
 	if o.Log == nil {
-		return discardLogger{}
+		return logging.Discard()
 	}
 	return o.Log
 }
@@ -98,9 +122,3 @@ func (o *Options) validate() error {
 	}
 	return nil
 }
-
-type discardLogger struct{}
-
-func (discardLogger) Debugf(string, ...any) {}
-func (discardLogger) Infof(string, ...any)  {}
-func (discardLogger) Warnf(string, ...any)  {}

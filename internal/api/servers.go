@@ -13,6 +13,8 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
+
+	"rb_module_rustack/internal/api/httpx"
 )
 
 // ListServers lists every server of the project (all pages). Networks come
@@ -79,7 +81,7 @@ func (c *Client) getServer(ctx context.Context, s *session, id string) (*Server,
 func (c *Client) interfaces(ctx context.Context, s *session, gs *servers.Server) ([]Network, error) {
 	pages, err := attachinterfaces.List(s.compute, gs.ID).AllPages(ctx)
 	if err != nil {
-		return nil, normalize(err)
+		return nil, httpx.Normalize(err)
 	}
 	ifs, err := attachinterfaces.ExtractInterfaces(pages)
 	if err != nil || len(ifs) == 0 {

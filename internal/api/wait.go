@@ -7,13 +7,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/api/httpx"
 )
 
 // ErrNoAdmin is returned by admin-only calls when no admin account is set.
 var ErrNoAdmin = errors.New("no admin account configured (admin_name)")
 
-// ErrNotFound is wrapped by every error about a resource that does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is wrapped by every error about a resource that does not exist
+// (every 404 answer matches it).
+var ErrNotFound = httpx.ErrNotFound
 
 // IsNotFound reports whether err says the resource does not exist.
 func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -176,6 +176,10 @@ func (l *recLog) Warnf(format string, args ...any) {
 	l.warns = append(l.warns, fmt.Sprintf(format, args...))
 }
 
+// Debugf and Errorf satisfy logging.Log; the scripts log neither.
+func (l *recLog) Debugf(string, ...any) {}
+func (l *recLog) Errorf(string, ...any) {}
+
 func (l *recLog) has(sub string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"rb_module_rustack/internal/logging"
 )
 
 // DefaultScript is the script run with "before" / "after" when it exists and
@@ -20,13 +22,6 @@ const DefaultScriptTimeout = 300 * time.Second
 // maxLoggedOutput caps how much of each output stream is written to the log.
 const maxLoggedOutput = 1 << 20
 
-// Logger is the part of the module's logger the scripts use
-// (*logging.Logger satisfies it).
-type Logger interface {
-	Infof(format string, args ...any)
-	Warnf(format string, args ...any)
-}
-
 // ScriptOptions selects and bounds the guest scripts. See the package
 // documentation for the rules.
 type ScriptOptions struct {
@@ -35,7 +30,7 @@ type ScriptOptions struct {
 	After        string        // configured after script (script_after_snapshot): replaces Default, run without arguments
 	Timeout      time.Duration // per script run; DefaultScriptTimeout if 0
 	IgnoreErrors bool          // a failing script or an unreachable agent only logs a warning
-	Log          Logger        // nil: discard
+	Log          logging.Log   // nil: discard
 }
 
 // Scripts runs the before/after scripts of one VM for one backup. Call
@@ -115,11 +110,6 @@ func outputTail(r *ExecResult) string {
 	return name + ": " + strings.Join(lines, " | ")
 }
 
-type discardLogger struct{}
-
-func (discardLogger) Infof(string, ...any) {}
-func (discardLogger) Warnf(string, ...any) {}
-
 // NewScripts prepares the scripts of the VM behind a.
 func NewScripts(a *Agent, o ScriptOptions) *Scripts {
 	if o.Default == "" {
@@ -131,7 +121,7 @@ func NewScripts(a *Agent, o ScriptOptions) *Scripts {
 	o.Before = strings.TrimSpace(o.Before)
 	o.After = strings.TrimSpace(o.After)
 	if o.Log == nil {
-		o.Log = discardLogger{}
+		o.Log = logging.Discard()
 	}
 	return &Scripts{a: a, o: o}
 }

@@ -12,6 +12,7 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
 )
 
 // resource is one cloud resource a job created (or may have created).
@@ -50,7 +51,7 @@ type cleaner struct {
 	cloud    Cloud
 	t        Timeouts
 	jr       *journal.Journal // nil: nothing to update
-	log      Logger
+	log      logging.Log
 	job      string
 	mu       sync.Mutex
 	removed  []Removed

@@ -108,6 +108,7 @@ func (l *testLog) add(level, f string, a ...any) {
 func (l *testLog) Debugf(f string, a ...any) { l.add("debug", f, a...) }
 func (l *testLog) Infof(f string, a ...any)  { l.add("info", f, a...) }
 func (l *testLog) Warnf(f string, a ...any)  { l.add("warn", f, a...) }
+func (l *testLog) Errorf(f string, a ...any) { l.add("error", f, a...) }
 func (l *testLog) count(sub string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
 )
 
 // Cloud is the part of the cloud API the backup flow and the sweep use.
@@ -63,13 +64,6 @@ type Device interface {
 	io.ReaderAt
 	io.Seeker
 	io.Closer
-}
-
-// Logger is where the flow writes its account. *logging.Logger satisfies it.
-type Logger interface {
-	Debugf(format string, args ...any)
-	Infof(format string, args ...any)
-	Warnf(format string, args ...any)
 }
 
 // Timeouts bound every wait on the cloud (the configuration's
@@ -123,7 +117,7 @@ type Options struct {
 	// (as the sink reports them through archive.Progress); calls are
 	// serialized.
 	Progress func(bytesRead int64)
-	Log      Logger
+	Log      logging.Log
 	// DevicePoll is the pause between two looks for a device; default 100 ms.
 	DevicePoll time.Duration
 }
@@ -160,18 +154,12 @@ func (e *CleanupError) Error() string {
 
 func (e *CleanupError) Unwrap() error { return e.Err }
 
-type nopLogger struct{}
-
-func (nopLogger) Debugf(string, ...any) {}
-func (nopLogger) Infof(string, ...any)  {}
-func (nopLogger) Warnf(string, ...any)  {}
-
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
 
 // job is the state of one Run.
 type job struct {
 	o   Options
-	log Logger
+	log logging.Log
 	jr  *journal.Journal
 	cl  *cleaner
 
@@ -224,7 +212,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	j := &job{o: o, log: o.Log}
 	if j.log == nil {
-		j.log = nopLogger{}
+		j.log = logging.Discard()
 	}
 	j.jr, err = journal.Begin(o.JournalDir, o.JobID, "backup")
 	if err != nil {

@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
 )
 
 // SweepOptions tune Sweep.
 type SweepOptions struct {
 	Timeouts Timeouts
-	Log      Logger
+	Log      logging.Log
 }
 
 // Sweep removes what killed jobs left behind: for every journal in
@@ -27,7 +28,7 @@ func Sweep(ctx context.Context, c Cloud, journalDir string, o SweepOptions) ([]R
 	o.Timeouts.defaults()
 	log := o.Log
 	if log == nil {
-		log = nopLogger{}
+		log = logging.Discard()
 	}
 	dead, err := journal.List(journalDir)
 	if err != nil {

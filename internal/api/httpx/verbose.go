@@ -1,4 +1,4 @@
-package api
+package httpx
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/logging"
 )
 
 // maxLoggedBody bounds how much of one body the verbose log shows.
@@ -20,7 +22,7 @@ const redacted = "<redacted>"
 // URL, status, duration, headers and bodies, with every credential redacted.
 type verboseTransport struct {
 	next    http.RoundTripper
-	log     Logger
+	log     logging.Log
 	secrets []string // values scrubbed from whatever is left, as a last resort
 }
 
@@ -39,7 +41,7 @@ func (t *verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(req)
 	if err != nil {
 		t.log.Debugf("REST %s %s -> error after %s: %v\n  request headers: %s\n  request body: %s",
-			req.Method, redactURL(req.URL), time.Since(start).Round(time.Millisecond), err,
+			req.Method, RedactURL(req.URL), time.Since(start).Round(time.Millisecond), err,
 			t.headers(req.Header), t.body(reqBody, req.Header.Get("Content-Type")))
 		return nil, err
 	}
@@ -48,7 +50,7 @@ func (t *verboseTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
 	elapsed := time.Since(start).Round(time.Millisecond)
 	t.log.Debugf("REST %s %s -> %d in %s\n  request headers: %s\n  request body: %s\n  response headers: %s\n  response body: %s",
-		req.Method, redactURL(req.URL), resp.StatusCode, elapsed,
+		req.Method, RedactURL(req.URL), resp.StatusCode, elapsed,
 		t.headers(req.Header), t.body(reqBody, req.Header.Get("Content-Type")),
 		t.headers(resp.Header), t.body(respBody, resp.Header.Get("Content-Type")))
 	if rerr != nil {
@@ -187,38 +189,4 @@ func redactValue(v any, parentKey string, under bool) any {
 		return redacted
 	}
 	return v
-}
-
-// findRetryAfter finds a "retryAfter" member in an OpenStack fault body
-// ({"overLimit": {"retryAfter": "0", ...}}), at the top or one level down.
-func findRetryAfter(body []byte) (time.Duration, bool) {
-	var doc map[string]json.RawMessage
-	if json.Unmarshal(body, &doc) != nil {
-		return 0, false
-	}
-	check := func(m map[string]json.RawMessage) (time.Duration, bool) {
-		for k, raw := range m {
-			if !strings.EqualFold(k, "retryAfter") {
-				continue
-			}
-			var s string
-			if json.Unmarshal(raw, &s) != nil {
-				s = string(raw)
-			}
-			return parseSeconds(strings.TrimSpace(s))
-		}
-		return 0, false
-	}
-	if d, ok := check(doc); ok {
-		return d, true
-	}
-	for _, raw := range doc {
-		var inner map[string]json.RawMessage
-		if json.Unmarshal(raw, &inner) == nil {
-			if d, ok := check(inner); ok {
-				return d, true
-			}
-		}
-	}
-	return 0, false
 }

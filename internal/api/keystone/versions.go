@@ -1,4 +1,4 @@
-package api
+package keystone
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"strings"
 
 	"github.com/gophercloud/gophercloud/v2"
+
+	"rb_module_rustack/internal/api/httpx"
+	"rb_module_rustack/internal/logging"
 )
 
 // versionDoc is an OpenStack version document: {"version": {...}} from a
@@ -105,13 +108,14 @@ func microLess(a, b string) bool {
 	return a1 < b1 || (a1 == b1 && a2 < b2)
 }
 
-// negotiate reads the service's version document and returns want, or the
-// service's maximum when that is lower. When the document cannot be read it
-// returns want and lets the service say no.
-func (c *Client) negotiate(ctx context.Context, sc *gophercloud.ServiceClient, service, want, least string) string {
+// Negotiate reads the service's version document and returns want, or the
+// service's maximum when that is lower (with a warning when that is below
+// least). When the document cannot be read it returns want and lets the
+// service say no.
+func Negotiate(ctx context.Context, sc *gophercloud.ServiceClient, service, want, least string, log logging.Log) string {
 	root, ok := versionRoot(sc.Endpoint)
 	if !ok {
-		c.log.Debugf("%s endpoint %s has no version segment; using microversion %s", service, sc.Endpoint, want)
+		log.Debugf("%s endpoint %s has no version segment; using microversion %s", service, sc.Endpoint, want)
 		return want
 	}
 	var doc versionDoc
@@ -119,7 +123,7 @@ func (c *Client) negotiate(ctx context.Context, sc *gophercloud.ServiceClient, s
 		JSONResponse: &doc, OkCodes: []int{200, 300},
 	})
 	if err != nil {
-		c.log.Debugf("%s version document %s: %v; using microversion %s", service, root, normalize(err), want)
+		log.Debugf("%s version document %s: %v; using microversion %s", service, root, httpx.Normalize(err), want)
 		return want
 	}
 	for _, v := range doc.all() {
@@ -134,12 +138,12 @@ func (c *Client) negotiate(ctx context.Context, sc *gophercloud.ServiceClient, s
 		if microLess(hi, want) {
 			chosen = hi
 			if microLess(hi, least) {
-				c.log.Warnf("%s supports microversions up to %s only; %s or later is needed for everything to work", service, hi, least)
+				log.Warnf("%s supports microversions up to %s only; %s or later is needed for everything to work", service, hi, least)
 			}
 		}
-		c.log.Debugf("%s: microversion %s (cloud range %s..%s)", service, chosen, v.MinVersion, hi)
+		log.Debugf("%s: microversion %s (cloud range %s..%s)", service, chosen, v.MinVersion, hi)
 		return chosen
 	}
-	c.log.Debugf("%s version document %s names no microversion range; using %s", service, root, want)
+	log.Debugf("%s version document %s names no microversion range; using %s", service, root, want)
 	return want
 }

@@ -1,25 +1,19 @@
-package api
+package httpx
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"encoding/json"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/logging/logtest"
 )
 
 func fastRetry() RetryPolicy {
@@ -27,7 +21,7 @@ func fastRetry() RetryPolicy {
 		MaxRetryAfter: 200 * time.Millisecond}
 }
 
-func testClient(t *testing.T, o Options) *http.Client {
+func testClient(t *testing.T, o Config) *http.Client {
 	t.Helper()
 	if o.URL == "" {
 		o.URL = "http://127.0.0.1/v3"
@@ -35,7 +29,7 @@ func testClient(t *testing.T, o Options) *http.Client {
 	if o.Retry.Backoff == nil && !o.Retry.Disabled {
 		o.Retry = fastRetry()
 	}
-	c, _, err := newHTTPClient(&o, true)
+	c, _, err := NewClient(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +68,8 @@ func TestRetry5xxThenSuccess(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	log := &memLog{}
-	c := testClient(t, Options{Log: log})
+	log := &logtest.Recorder{}
+	c := testClient(t, Config{Log: log})
 	resp, err := do(t, c, http.MethodPut, srv.URL+"/x", `{"a":1}`)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +83,7 @@ func TestRetry5xxThenSuccess(t *testing.T) {
 			t.Errorf("attempt %d sent body %q: the body was not rewound", i+1, body)
 		}
 	}
-	if log.count("INFO", "HTTP 503; retry") != 2 {
+	if log.Count("INFO", "HTTP 503; retry") != 2 {
 		t.Errorf("want two retry lines, log:\n%s", log)
 	}
 }
@@ -101,7 +95,7 @@ func TestRetryGivesUpAfterBackoffs(t *testing.T) {
 		w.WriteHeader(http.StatusBadGateway)
 	}))
 	defer srv.Close()
-	resp, err := do(t, testClient(t, Options{}), http.MethodGet, srv.URL, "")
+	resp, err := do(t, testClient(t, Config{}), http.MethodGet, srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +111,7 @@ func TestNoRetryFor4xx(t *testing.T) {
 		w.WriteHeader(http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	resp, err := do(t, testClient(t, Options{}), http.MethodGet, srv.URL, "")
+	resp, err := do(t, testClient(t, Config{}), http.MethodGet, srv.URL, "")
 	if err != nil || resp.StatusCode != 400 || n.Load() != 1 {
 		t.Fatalf("err %v, %d requests", err, n.Load())
 	}
@@ -130,7 +124,7 @@ func TestPostNotRetriedOn5xx(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 	}))
 	defer srv.Close()
-	resp, err := do(t, testClient(t, Options{}), http.MethodPost, srv.URL, `{"volume":{}}`)
+	resp, err := do(t, testClient(t, Config{}), http.MethodPost, srv.URL, `{"volume":{}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +141,7 @@ func TestPostNotRetriedOn429(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer srv.Close()
-	resp, err := do(t, testClient(t, Options{}), http.MethodPost, srv.URL, `{}`)
+	resp, err := do(t, testClient(t, Config{}), http.MethodPost, srv.URL, `{}`)
 	if err != nil || resp.StatusCode != 429 || n.Load() != 1 {
 		t.Fatalf("POST 429: err %v, %d requests; want one", err, n.Load())
 	}
@@ -162,7 +156,7 @@ func TestPostNotRetriedOnReset(t *testing.T) {
 		conn.Close() // the request was sent: the server may have acted on it
 	}))
 	defer srv.Close()
-	_, err := do(t, testClient(t, Options{}), http.MethodPost, srv.URL, `{}`)
+	_, err := do(t, testClient(t, Config{}), http.MethodPost, srv.URL, `{}`)
 	if err == nil || n.Load() != 1 {
 		t.Fatalf("POST with a dropped connection: err %v after %d requests; want an error after one", err, n.Load())
 	}
@@ -172,7 +166,7 @@ func TestPostNotRetriedOnReset(t *testing.T) {
 	}
 	// The same for GET is retried.
 	n.Store(0)
-	_, err = do(t, testClient(t, Options{}), http.MethodGet, srv.URL, "")
+	_, err = do(t, testClient(t, Config{}), http.MethodGet, srv.URL, "")
 	if err == nil || n.Load() != 4 {
 		t.Fatalf("GET with a dropped connection: err %v after %d requests; want 4", err, n.Load())
 	}
@@ -190,8 +184,8 @@ func closedPort(t *testing.T) string {
 
 func TestPostRetriedWhenRefused(t *testing.T) {
 	addr := closedPort(t)
-	log := &memLog{}
-	_, err := do(t, testClient(t, Options{Log: log}), http.MethodPost, "http://"+addr+"/v3/auth/tokens", `{}`)
+	log := &logtest.Recorder{}
+	_, err := do(t, testClient(t, Config{Log: log}), http.MethodPost, "http://"+addr+"/v3/auth/tokens", `{}`)
 	var ne *NetError
 	if !errors.As(err, &ne) || !ne.Refused {
 		t.Fatalf("err = %v, want a refused NetError", err)
@@ -199,7 +193,7 @@ func TestPostRetriedWhenRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "connection refused by "+addr) {
 		t.Errorf("message %q", err)
 	}
-	if got := log.count("INFO", "retry"); got != 3 {
+	if got := log.Count("INFO", "retry"); got != 3 {
 		t.Errorf("refused POST retried %d times, want 3; log:\n%s", got, log)
 	}
 }
@@ -215,7 +209,7 @@ func Test429RetryAfterHeader(t *testing.T) {
 		io.WriteString(w, "ok")
 	}))
 	defer srv.Close()
-	o := Options{Retry: fastRetry()}
+	o := Config{Retry: fastRetry()}
 	o.Retry.MaxRetryAfter = 150 * time.Millisecond // caps the server's 1 s
 	start := time.Now()
 	resp, err := do(t, testClient(t, o), http.MethodGet, srv.URL, "")
@@ -239,7 +233,7 @@ func Test413RetryAfterBody(t *testing.T) {
 	}))
 	defer srv.Close()
 	start := time.Now()
-	resp, err := do(t, testClient(t, Options{}), http.MethodDelete, srv.URL, "")
+	resp, err := do(t, testClient(t, Config{}), http.MethodDelete, srv.URL, "")
 	if err != nil || resp.StatusCode != 200 || n.Load() != 2 {
 		t.Fatalf("err %v after %d requests", err, n.Load())
 	}
@@ -250,10 +244,10 @@ func Test413RetryAfterBody(t *testing.T) {
 	n.Store(0)
 	srv2 := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
-		fault(w, 413, "overLimit", "VolumeLimitExceeded")
+		writeJSON(w, 413, map[string]any{"overLimit": map[string]any{"code": 413, "message": "VolumeLimitExceeded"}})
 	}))
 	defer srv2.Close()
-	resp, err = do(t, testClient(t, Options{}), http.MethodGet, srv2.URL, "")
+	resp, err = do(t, testClient(t, Config{}), http.MethodGet, srv2.URL, "")
 	if err != nil || resp.StatusCode != 413 || n.Load() != 1 {
 		t.Fatalf("413 without retryAfter: %d requests", n.Load())
 	}
@@ -273,7 +267,7 @@ func TestAttemptTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	o := Options{Timeout: 200 * time.Millisecond, Retry: RetryPolicy{Disabled: true}}
+	o := Config{Timeout: 200 * time.Millisecond, Retry: RetryPolicy{Disabled: true}}
 	start := time.Now()
 	_, err := do(t, testClient(t, o), http.MethodGet, srv.URL, "")
 	el := time.Since(start)
@@ -299,125 +293,20 @@ func TestCallerCancelIsNotRetried(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL, nil)
-	_, err := testClient(t, Options{Timeout: 10 * time.Second}).Do(req)
+	_, err := testClient(t, Config{Timeout: 10 * time.Second}).Do(req)
 	if !errors.Is(err, context.DeadlineExceeded) || n.Load() != 1 {
 		t.Fatalf("err %v after %d requests", err, n.Load())
 	}
 }
 
-func writeCA(t *testing.T, srv *httptest.Server) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "ca.pem")
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+func testCtx(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }
 
-func keystoneTLS(t *testing.T) *httptest.Server {
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]any{"version": map[string]any{"id": "v3.14", "status": "stable"}})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func TestTLSVerifiedAgainstCAInfo(t *testing.T) {
-	srv := keystoneTLS(t)
-	ca := writeCA(t, srv)
-	res, err := Probe(testCtx(t, 10*time.Second), Options{URL: srv.URL + "/v3", EnableSSL: true, CAInfo: ca, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Version != "v3.14" || !strings.Contains(res.TLS, "verified against ca_info "+ca) {
-		t.Errorf("probe = %+v", res)
-	}
-}
-
-func TestTLSWrongCA(t *testing.T) {
-	srv := keystoneTLS(t)
-	// Every httptest server has the same certificate: make a distinct CA.
-	ca := filepath.Join(t.TempDir(), "other.pem")
-	if err := os.WriteFile(ca, selfSignedPEM(t), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Probe(testCtx(t, 10*time.Second), Options{URL: srv.URL + "/v3", EnableSSL: true, CAInfo: ca, Timeout: 5 * time.Second})
-	var ne *NetError
-	if !errors.As(err, &ne) || !ne.TLS {
-		t.Fatalf("err = %v, want a TLS NetError", err)
-	}
-	want := "TLS: certificate signed by unknown authority (ca_info " + ca + ")"
-	if err.Error() != want {
-		t.Errorf("message %q, want %q", err, want)
-	}
-}
-
-func TestTLSNotVerifiedWarnsOnce(t *testing.T) {
-	f := newFakeCloud(t, true)
-	log := &memLog{}
-	o := f.options()
-	o.Log = log
-	if _, err := New(testCtx(t, 10*time.Second), o); err != nil {
-		t.Fatal(err)
-	}
-	if n := log.count("WARN", "not verified"); n != 1 {
-		t.Errorf("%d warnings about TLS verification, want 1; log:\n%s", n, log)
-	}
-	// enable_ssl yes without ca_info verifies against the system pool,
-	// which does not know the test CA.
-	o.EnableSSL = true
-	_, err := New(testCtx(t, 10*time.Second), o)
-	if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority (the system CA pool)") {
-		t.Errorf("enable_ssl yes without ca_info: %v", err)
-	}
-}
-
-func TestCAInfoUnreadable(t *testing.T) {
-	dir := t.TempDir()
-	notPEM := filepath.Join(dir, "notpem")
-	os.WriteFile(notPEM, []byte("hello"), 0o600)
-	cases := map[string]string{
-		filepath.Join(dir, "missing.pem"): "cannot read the CA bundle: no such file or directory",
-		dir:                               "cannot read the CA bundle: is a directory",
-		notPEM:                            "no PEM certificate in the file",
-	}
-	for path, want := range cases {
-		_, err := Probe(testCtx(t, 5*time.Second), Options{URL: "https://127.0.0.1:1/v3", EnableSSL: true, CAInfo: path})
-		if err == nil || !strings.Contains(err.Error(), "ca_info "+path+": ") || !strings.Contains(err.Error(), want) {
-			t.Errorf("ca_info %s: %v, want %q", path, err, want)
-		}
-	}
-}
-
-func TestHTTPSToPlainServer(t *testing.T) {
-	plain := httptest.NewServer(http.NotFoundHandler())
-	defer plain.Close()
-	_, err := Probe(testCtx(t, 5*time.Second), Options{URL: "https://" + strings.TrimPrefix(plain.URL, "http://") + "/v3", Timeout: 2 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "does not speak TLS") {
-		t.Errorf("https to a plain server: %v", err)
-	}
-}
-
-// selfSignedPEM makes a fresh self-signed CA certificate.
-func selfSignedPEM(t *testing.T) []byte {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "other test CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }
