@@ -1,9 +1,11 @@
-package dedup
+package container
 
 import (
 	"errors"
 	"fmt"
 	"os"
+
+	"rb_module_rustack/internal/directio"
 
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
@@ -11,9 +13,6 @@ import (
 
 // stageSize is the size of one O_DIRECT write of a stagedWriter.
 const stageSize = 4 << 20
-
-// directAlign is the alignment O_DIRECT needs (offsets, lengths, memory).
-const directAlign = 4096
 
 // stageBufs is the number of stage buffers: one filling, the others
 // queued for or being written.
@@ -56,16 +55,16 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 			s.d, s.direct = d, true
 		}
 	}
-	// The stage buffers come from getDirect (huge pages: one request per
+	// The stage buffers come from directio.Get (huge pages: one request per
 	// 4 MiB write) and go back when the file is finished or aborted, to be
 	// reused by the next file: a dedup store session writes one 64 MiB pack
 	// after another, and new buffers for every pack made 16 MiB of garbage
 	// per pack (a first backup into a store peaked at 158 MiB RSS against
 	// 100 MiB into an archive pool).
-	s.buf = getDirect(stageSize)
+	s.buf = directio.Get(stageSize)
 	s.free = make(chan []byte, stageBufs)
 	for range stageBufs - 1 {
-		s.free <- getDirect(stageSize)
+		s.free <- directio.Get(stageSize)
 	}
 	reqs, res, free := make(chan stageReq, stageBufs), make(chan error, stageBufs), s.free
 	s.reqs, s.res = reqs, res
@@ -85,7 +84,7 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 // writeAt writes b (aligned in memory, offset and, except at the end, length)
 // directly, or through the page cache when direct I/O is refused.
 func (s *stagedWriter) writeAt(b []byte, off int64) error {
-	if s.direct && len(b)%directAlign == 0 {
+	if s.direct && len(b)%directio.Align == 0 {
 		n, err := s.d.WriteAt(b, off)
 		if err == nil {
 			return nil
@@ -182,7 +181,7 @@ func (s *stagedWriter) finish() error {
 		if s.hash != nil {
 			s.hash.Write(b)
 		}
-		al := s.n / directAlign * directAlign
+		al := s.n / directio.Align * directio.Align
 		if al > 0 {
 			err = s.writeAt(b[:al], s.base)
 		}
@@ -203,17 +202,17 @@ func (s *stagedWriter) finish() error {
 	return nil
 }
 
-// release gives the stage buffers back (putDirect). Only with no write in
+// release gives the stage buffers back (directio.Put). Only with no write in
 // flight.
 func (s *stagedWriter) release() {
 	if s.buf != nil {
-		putDirect(s.buf)
+		directio.Put(s.buf)
 		s.buf = nil
 	}
 	for s.free != nil {
 		select {
 		case b := <-s.free:
-			putDirect(b)
+			directio.Put(b)
 		default:
 			s.free = nil
 		}

@@ -1,4 +1,4 @@
-package dedup
+package directio
 
 import (
 	"bufio"
@@ -9,31 +9,35 @@ import (
 	"testing"
 )
 
-// checkDirectReturned fails the test if it ends with more direct buffers
-// handed out than it started with (a getDirect without its putDirect).
-func checkDirectReturned(t *testing.T) {
-	t.Helper()
-	base := directInUse()
-	t.Cleanup(func() {
-		if n := directInUse(); n != base {
-			t.Errorf("%d direct buffers in use at the end, %d at the start: one was not given back", n, base)
-		}
-	})
+// stageSize is the container writer's buffer size, the usual request.
+const stageSize = 4 << 20
+
+// checkReturned fails the test if a buffer it took was not given back
+// (enginetest.CheckDirectReturned, which imports this package).
+func checkReturned(t *testing.T) {
+	base := InUse()
+	t.Cleanup(func() { checkInUse(t, base) })
+}
+
+func checkInUse(t *testing.T, base int) {
+	if n := InUse(); n != base {
+		t.Errorf("%d direct buffers in use at the end, %d at the start", n, base)
+	}
 }
 
 func TestDirectBuffers(t *testing.T) {
-	checkDirectReturned(t)
+	checkReturned(t)
 	var held [][]byte
-	for _, n := range []int{1, 4096, hugePage, stageSize, stageSize + 2*directAlign, 3*hugePage + 1} {
-		b := getDirect(n)
+	for _, n := range []int{1, 4096, HugePage, stageSize, stageSize + 2*Align, 3*HugePage + 1} {
+		b := Get(n)
 		if len(b) != n {
-			t.Fatalf("getDirect(%d): len %d", n, len(b))
+			t.Fatalf("Get(%d): len %d", n, len(b))
 		}
-		if cap(b)%hugePage != 0 || cap(b) < n {
-			t.Fatalf("getDirect(%d): cap %d, want whole huge pages", n, cap(b))
+		if cap(b)%HugePage != 0 || cap(b) < n {
+			t.Fatalf("Get(%d): cap %d, want whole huge pages", n, cap(b))
 		}
-		if bufAddr(b)%hugePage != 0 {
-			t.Fatalf("getDirect(%d): address %#x not aligned to 2 MiB", n, bufAddr(b))
+		if bufAddr(b)%HugePage != 0 {
+			t.Fatalf("Get(%d): address %#x not aligned to 2 MiB", n, bufAddr(b))
 		}
 		b = b[:cap(b)]
 		for i := 0; i < len(b); i += 4096 {
@@ -42,44 +46,44 @@ func TestDirectBuffers(t *testing.T) {
 		b[len(b)-1] = 1
 		held = append(held, b)
 	}
-	if got := directInUse(); got < len(held) {
+	if got := InUse(); got < len(held) {
 		t.Fatalf("%d buffers in use, want at least %d", got, len(held))
 	}
 	// A given-back buffer is reused for the next request of its size.
 	last := held[len(held)-1]
-	putDirect(last)
-	again := getDirect(len(last))
+	Put(last)
+	again := Get(len(last))
 	if bufAddr(again) != bufAddr(last) {
 		t.Fatalf("a given-back %d-byte buffer was not reused", len(last))
 	}
 	held[len(held)-1] = again
 	for _, b := range held {
-		putDirect(b)
+		Put(b)
 	}
 	// Go memory and nil are ignored.
-	putDirect(make([]byte, stageSize))
-	putDirect(nil)
+	Put(make([]byte, stageSize))
+	Put(nil)
 }
 
 func TestDirectBuffersIdleBound(t *testing.T) {
-	checkDirectReturned(t)
+	checkReturned(t)
 	var held [][]byte
 	for range 2 * maxIdleDirect / stageSize {
-		held = append(held, getDirect(stageSize))
+		held = append(held, Get(stageSize))
 	}
 	for _, b := range held {
-		putDirect(b)
+		Put(b)
 	}
 	dmem.Lock()
 	idle, mapped := dmem.idleBytes, 0
 	for _, m := range dmem.maps {
-		mapped += len(m) - hugePage
+		mapped += len(m) - HugePage
 	}
 	dmem.Unlock()
 	if idle > maxIdleDirect {
 		t.Fatalf("%d idle bytes kept, bound %d", idle, maxIdleDirect)
 	}
-	if directInUse() == 0 && mapped > maxIdleDirect {
+	if InUse() == 0 && mapped > maxIdleDirect {
 		t.Fatalf("%d bytes still mapped with no buffer in use, bound %d: given-back buffers were not unmapped", mapped, maxIdleDirect)
 	}
 }
@@ -92,14 +96,14 @@ func BenchmarkDirectBuffer(b *testing.B) {
 	b.SetBytes(stageSize)
 	kb := 0
 	for b.Loop() {
-		buf := getDirect(stageSize)
+		buf := Get(stageSize)
 		for i := 0; i < len(buf); i += 4096 {
 			buf[i] = 1
 		}
 		if n, err := anonHugeKB(bufAddr(buf)); err == nil {
 			kb = n
 		}
-		putDirect(buf)
+		Put(buf)
 	}
 	b.ReportMetric(float64(kb), "hugeKiB")
 }

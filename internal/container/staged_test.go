@@ -1,4 +1,4 @@
-package dedup
+package container
 
 import (
 	"bytes"
@@ -8,11 +8,13 @@ import (
 	"path/filepath"
 	"testing"
 
+	"rb_module_rustack/internal/enginetest"
+
 	"github.com/zeebo/blake3"
 )
 
 func TestStagedWriter(t *testing.T) {
-	checkDirectReturned(t)
+	enginetest.CheckDirectReturned(t)
 	for _, direct := range []bool{true, false} {
 		for _, total := range []int{0, 100, stageSize, 3*stageSize + 4097, 2*stageSize - 1} {
 			p := filepath.Join(t.TempDir(), "f")
@@ -54,7 +56,7 @@ func TestStagedWriter(t *testing.T) {
 }
 
 func TestStagedWriterHash(t *testing.T) {
-	checkDirectReturned(t)
+	enginetest.CheckDirectReturned(t)
 	// The flusher hashes every byte in file order, the tail included.
 	for _, total := range []int{0, 1, stageSize, 2*stageSize + 12345} {
 		p := filepath.Join(t.TempDir(), "f")

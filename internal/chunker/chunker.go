@@ -1,4 +1,4 @@
-package dedup
+package chunker
 
 import (
 	"encoding/binary"
@@ -6,12 +6,14 @@ import (
 	"math/bits"
 
 	"github.com/zeebo/blake3"
+
+	"rb_module_rustack/internal/chunk"
 )
 
 // Chunk size limits accepted by NewChunker.
 const (
-	MinChunkLimit = 1 << 10 // 1 KiB
-	MaxChunkLimit = 8 << 20 // 8 MiB
+	MinChunkLimit = 1 << 10      // 1 KiB
+	MaxChunkLimit = chunk.MaxLen // 8 MiB, the format's limit
 )
 
 // Default chunk sizes.

@@ -1,4 +1,4 @@
-package dedup
+package chunk
 
 import (
 	"bytes"
@@ -88,7 +88,7 @@ func ParseIndex(b []byte, selfOK bool) ([]ID, []IndexEntry, error) {
 		} else if uint64(e.Pack) >= np {
 			return bad("entry refers to a pack not listed")
 		}
-		if e.PLen > MaxChunkLimit || e.CLen == 0 || e.CLen > MaxChunkLimit+1024 || e.Off > 1<<62 {
+		if e.PLen > MaxLen || e.CLen == 0 || e.CLen > MaxLen+1024 || e.Off > 1<<62 {
 			return bad("implausible entry size")
 		}
 		if i > 0 && bytes.Compare(entries[i-1].ID[:], e.ID[:]) >= 0 {

@@ -1,4 +1,4 @@
-package dedup
+package container
 
 import (
 	"bytes"
@@ -8,12 +8,16 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/codec"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/enginetest"
 )
 
-func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (string, []IndexEntry, [][]byte) {
+func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (string, []chunk.IndexEntry, [][]byte) {
 	t.Helper()
 	keys, err := NewKeys(cipherName, master)
 	if err != nil {
@@ -24,22 +28,22 @@ func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (
 		t.Fatal(err)
 	}
 	var plains [][]byte
-	h := NewIDHasher(crypt.ChunkIDKey(master))
-	codec := testCodec(t, "zstd", "fastest", 1<<20, 1)
+	h := chunk.NewIDHasher(crypt.ChunkIDKey(master))
+	cdc := enginetest.Codec(t, "zstd", "fastest", 1<<20, 1)
 	for i := range 5 {
 		p := make([]byte, 1000*(i+1))
 		if i%2 == 0 {
 			rand.Read(p)
 		}
 		id := h.Sum(p)
-		blob, _ := codec.SealChunk(keys.Sealer, id, p, nil, nil)
+		blob, _ := SealBlob(cdc, keys.Sealer, id, p, nil, nil)
 		if err := w.PutBlob(id, blob, len(p)); err != nil {
 			t.Fatal(err)
 		}
 		plains = append(plains, p)
 	}
-	entries := SortEntries(append([]IndexEntry(nil), w.Entries()...))
-	if err := w.AddSection("index", EncodeIndex(nil, entries)); err != nil {
+	entries := chunk.SortEntries(append([]chunk.IndexEntry(nil), w.Entries()...))
+	if err := w.AddSection("index", chunk.EncodeIndex(nil, entries)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.AddSection("extra", []byte("more")); err != nil {
@@ -49,7 +53,7 @@ func writeTestFile(t *testing.T, dir string, cipherName string, master []byte) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	final := filepath.Join(dir, ID(sum).String())
+	final := filepath.Join(dir, chunk.ID(sum).String())
 	if err := w.Publish(final, false); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +76,7 @@ func TestFileRoundTrip(t *testing.T) {
 			}
 			// The name is the content hash.
 			b, _ := os.ReadFile(path)
-			if sum := ID(blakeSum(b)); sum.String() != filepath.Base(path) {
+			if sum := chunk.ID(blake3.Sum256(b)); sum.String() != filepath.Base(path) {
 				t.Fatal("file name is not its content hash")
 			}
 			r, err := OpenFile(path, master, false)
@@ -84,7 +88,7 @@ func TestFileRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, es, err := ParseIndex(ib, true)
+			_, es, err := chunk.ParseIndex(ib, true)
 			if err != nil || len(es) != len(entries) {
 				t.Fatalf("index: %v, %d entries", err, len(es))
 			}
@@ -94,14 +98,14 @@ func TestFileRoundTrip(t *testing.T) {
 			if _, err := r.Section("nothere"); err == nil {
 				t.Fatal("missing section read")
 			}
-			codec := testCodec(t, "zstd", "", 1<<20, 1)
-			h := NewIDHasher(crypt.ChunkIDKey(master))
+			cdc := enginetest.Codec(t, "zstd", "", 1<<20, 1)
+			h := chunk.NewIDHasher(crypt.ChunkIDKey(master))
 			for _, e := range es {
 				blob, err := r.ReadBlob(nil, e.Off, e.CLen)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if _, _, err := codec.OpenChunk(r.Sealer(), h, e.ID, blob, int(e.PLen), nil, make([]byte, 0, e.PLen)); err != nil {
+				if _, _, err := OpenBlob(cdc, r.Sealer(), h, e.ID, blob, int(e.PLen), nil, make([]byte, 0, e.PLen)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -120,14 +124,14 @@ func TestFileRoundTrip(t *testing.T) {
 				for _, bit := range []byte{1, 0x80} {
 					bad := append([]byte(nil), b...)
 					bad[pos] ^= bit
-					if err := readAll(bad, master, codec, h); err == nil {
+					if err := readAll(bad, master, cdc, h); err == nil {
 						t.Fatalf("flipped bit %#x at byte %d of %d not detected", bit, pos, len(b))
 					}
 				}
 			}
 			// Truncation is detected.
 			for _, n := range []int{0, 5, len(b) / 2, len(b) - 1} {
-				if err := readAll(b[:n], master, codec, h); err == nil {
+				if err := readAll(b[:n], master, cdc, h); err == nil {
 					t.Fatalf("file truncated to %d bytes accepted", n)
 				}
 			}
@@ -136,7 +140,7 @@ func TestFileRoundTrip(t *testing.T) {
 }
 
 // readAll opens a file from bytes and checks everything in it.
-func readAll(b []byte, master []byte, codec *Codec, h *IDHasher) error {
+func readAll(b []byte, master []byte, cdc *codec.Codec, h *chunk.IDHasher) error {
 	r, err := ReadFile(bytes.NewReader(b), int64(len(b)), "test", master, false)
 	if err != nil {
 		return err
@@ -148,12 +152,12 @@ func readAll(b []byte, master []byte, codec *Codec, h *IDHasher) error {
 	if _, err := r.Section("extra"); err != nil {
 		return err
 	}
-	_, es, err := ParseIndex(ib, true)
+	_, es, err := chunk.ParseIndex(ib, true)
 	if err != nil {
 		return err
 	}
 	pos, end := r.BlobArea()
-	for _, e := range SortByOffset(es) {
+	for _, e := range chunk.SortByOffset(es) {
 		if int64(e.Off) != pos {
 			return errors.New("blob area gap")
 		}
@@ -162,7 +166,7 @@ func readAll(b []byte, master []byte, codec *Codec, h *IDHasher) error {
 		if err != nil {
 			return err
 		}
-		if _, _, err := codec.OpenChunk(r.Sealer(), h, e.ID, blob, int(e.PLen), nil, make([]byte, 0, e.PLen)); err != nil {
+		if _, _, err := OpenBlob(cdc, r.Sealer(), h, e.ID, blob, int(e.PLen), nil, make([]byte, 0, e.PLen)); err != nil {
 			return err
 		}
 	}
@@ -178,10 +182,11 @@ func TestPublishNeverReplaces(t *testing.T) {
 	os.WriteFile(final, []byte("original"), 0o600)
 	tmp := filepath.Join(dir, ".tmp-1")
 	os.WriteFile(tmp, []byte("new"), 0o600)
-	if err := publish(tmp, final, false); err == nil {
+	existed, err := Publish(tmp, final)
+	if !existed {
 		t.Fatal("publish replaced an existing file")
 	}
-	if err := publish(tmp, final, true); err != nil {
+	if err != nil {
 		t.Fatalf("content-addressed publish over an existing file: %v", err)
 	}
 	if b, _ := os.ReadFile(final); string(b) != "original" {
@@ -189,6 +194,26 @@ func TestPublishNeverReplaces(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); err == nil {
 		t.Fatal("temporary file left")
+	}
+	// A file writer refuses an existing name unless content addressed.
+	keys, _ := NewKeys(crypt.None, nil)
+	for _, same := range []bool{false, true} {
+		w, err := CreateFile(dir, "p", KindPack, keys, nil, FileOpts{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.AddSection("index", chunk.EncodeIndex(nil, nil))
+		w.Close()
+		if err := w.Publish(final, same); (err == nil) != same {
+			t.Fatalf("publish over an existing file, same content %v: %v", same, err)
+		}
+		w.Abort()
+	}
+	if b, _ := os.ReadFile(final); string(b) != "original" {
+		t.Fatalf("existing file changed to %q", b)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(m) != 0 {
+		t.Fatalf("temporary files left: %v", m)
 	}
 }
 

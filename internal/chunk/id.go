@@ -1,4 +1,4 @@
-package dedup
+package chunk
 
 import (
 	"encoding/hex"

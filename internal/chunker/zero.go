@@ -1,4 +1,4 @@
-package dedup
+package chunker
 
 import "bytes"
 
@@ -10,15 +10,16 @@ const (
 	HoleMin   = 64 << 10
 )
 
-// zeroChecker tests blocks for all-zero content with the runtime's vectorized
+// ZeroChecker tests blocks for all-zero content with the runtime's vectorized
 // comparison against a zero page. One per worker.
-type zeroChecker struct {
+type ZeroChecker struct {
 	page []byte
 }
 
-func newZeroChecker() *zeroChecker { return &zeroChecker{page: make([]byte, ZeroBlock)} }
+// NewZeroChecker returns a checker.
+func NewZeroChecker() *ZeroChecker { return &ZeroChecker{page: make([]byte, ZeroBlock)} }
 
-// isZero reports whether b (at most ZeroBlock bytes) is all zero.
-func (z *zeroChecker) isZero(b []byte) bool {
+// IsZero reports whether b (at most ZeroBlock bytes) is all zero.
+func (z *ZeroChecker) IsZero(b []byte) bool {
 	return bytes.Equal(b, z.page[:len(b)])
 }

@@ -1,11 +1,15 @@
-package dedup
+package directio
 
 import (
 	"sync"
+
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// Align is the alignment O_DIRECT needs (offsets, lengths, memory).
+const Align = 4096
 
 // Memory for O_DIRECT reads and writes.
 //
@@ -21,13 +25,13 @@ import (
 // Where the mapping fails, or huge pages are off, the buffers are still
 // correct, only split into more requests.
 //
-// The mappings are not Go memory: every getDirect has its putDirect.
+// The mappings are not Go memory: every Get has its Put.
 // Given-back buffers are kept for reuse up to maxIdleDirect bytes (a dedup
 // store session writes one pack after another), the rest is unmapped.
 
-// hugePage is the size of a transparent huge page on x86-64 and arm64
+// HugePage is the size of a transparent huge page on x86-64 and arm64
 // (4 KiB base pages); buffers are whole multiples of it, aligned to it.
-const hugePage = 2 << 20
+const HugePage = 2 << 20
 
 // maxIdleDirect bounds the bytes of given-back buffers kept for reuse.
 const maxIdleDirect = 32 << 20
@@ -41,12 +45,12 @@ var dmem = struct {
 
 func bufAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
 
-// getDirect returns a buffer of n bytes aligned to hugePage (cap: n rounded
-// up to whole huge pages), or aligned to directAlign from the Go heap where
+// Get returns a buffer of n bytes aligned to HugePage (cap: n rounded
+// up to whole huge pages), or aligned to Align from the Go heap where
 // no mapping can be made. Its contents are undefined. Give it back with
-// putDirect.
-func getDirect(n int) []byte {
-	size := max(hugePage, (n+hugePage-1)/hugePage*hugePage)
+// Put.
+func Get(n int) []byte {
+	size := max(HugePage, (n+HugePage-1)/HugePage*HugePage)
 	dmem.Lock()
 	if l := dmem.idle[size]; len(l) > 0 {
 		b := l[len(l)-1]
@@ -56,11 +60,11 @@ func getDirect(n int) []byte {
 		return b[:n]
 	}
 	dmem.Unlock()
-	m, err := unix.Mmap(-1, 0, size+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	m, err := unix.Mmap(-1, 0, size+HugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
-		return alignedBuf(int64(n), directAlign)
+		return AlignedBuf(int64(n), Align)
 	}
-	off := int(-bufAddr(m) & (hugePage - 1))
+	off := int(-bufAddr(m) & (HugePage - 1))
 	b := m[off : off+size : off+size]
 	_ = unix.Madvise(b, unix.MADV_HUGEPAGE) // advice: refused means small pages
 	dmem.Lock()
@@ -69,10 +73,10 @@ func getDirect(n int) []byte {
 	return b[:n]
 }
 
-// putDirect gives back a buffer from getDirect (whole: the slice must start
-// where getDirect's did). Go heap slices are left to the collector, so any
+// Put gives back a buffer from Get (whole: the slice must start where
+// Get's did). Go heap slices are left to the collector, so any
 // slice may be passed; nil is ignored. b must not be used afterwards.
-func putDirect(b []byte) {
+func Put(b []byte) {
 	if cap(b) == 0 {
 		return
 	}
@@ -95,9 +99,9 @@ func putDirect(b []byte) {
 	_ = unix.Munmap(m)
 }
 
-// directInUse is the number of mapped buffers handed out and not given
+// InUse is the number of mapped buffers handed out and not given
 // back (for tests: a leak shows as a count that does not return to zero).
-func directInUse() int {
+func InUse() int {
 	dmem.Lock()
 	defer dmem.Unlock()
 	n := len(dmem.maps)
@@ -105,4 +109,18 @@ func directInUse() int {
 		n -= len(l)
 	}
 	return n
+}
+
+// AlignedBuf allocates n bytes of Go memory whose address is a multiple of
+// align.
+func AlignedBuf(n int64, align int) []byte {
+	if align <= 1 {
+		return make([]byte, n)
+	}
+	b := make([]byte, n+int64(align))
+	o := int(uintptr(unsafe.Pointer(&b[0])) & uintptr(align-1))
+	if o != 0 {
+		o = align - o
+	}
+	return b[o : int64(o)+n : int64(o)+n]
 }

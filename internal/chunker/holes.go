@@ -1,4 +1,4 @@
-package dedup
+package chunker
 
 import (
 	"errors"
@@ -9,17 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// holeProbe reads sparse regular files without reading their holes: it
+// HoleProbe reads sparse regular files without reading their holes: it
 // asks the file system where the data is (lseek SEEK_DATA / SEEK_HOLE) and
 // clears the rest. The bytes are the same, so chunking does not depend on
 // sparseness; only the cost does. lseek moves the shared file offset, which
 // pread ignores.
-type holeProbe struct {
+type HoleProbe struct {
 	fd int
 }
 
-// newHoleProbe returns a probe for src, or nil when src is not a regular file.
-func newHoleProbe(src io.ReaderAt) *holeProbe {
+// NewHoleProbe returns a probe for src, or nil when src is not a regular file.
+func NewHoleProbe(src io.ReaderAt) *HoleProbe {
 	f, ok := src.(*os.File)
 	if !ok {
 		return nil
@@ -28,18 +28,18 @@ func newHoleProbe(src io.ReaderAt) *holeProbe {
 	if err != nil || !st.Mode().IsRegular() {
 		return nil
 	}
-	return &holeProbe{fd: int(f.Fd())}
+	return &HoleProbe{fd: int(f.Fd())}
 }
 
-// span is a byte range [start, end) of a buffer.
-type span struct{ start, end int }
+// Span is a byte range [Start, End) of a buffer.
+type Span struct{ Start, End int }
 
-// read fills buf with the bytes at off, reading only the data extents of
+// Read fills buf with the bytes at off, reading only the data extents of
 // the file and clearing the holes in between (reading a hole would fill
 // page cache pages with zeros just to copy them). It appends the cleared
 // ranges (offsets into buf, ascending) to holes[:0] and returns them: the
 // zero detection need not look at those bytes again.
-func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64, holes []span) ([]span, error) {
+func (h *HoleProbe) Read(src io.ReaderAt, buf []byte, off int64, holes []Span) ([]Span, error) {
 	holes = holes[:0]
 	end := off + int64(len(buf))
 	pos := off
@@ -54,7 +54,7 @@ func (h *holeProbe) read(src io.ReaderAt, buf []byte, off int64, holes []span) (
 		d = min(max(d, pos), end)
 		if d > pos {
 			clear(buf[pos-off : d-off])
-			holes = append(holes, span{int(pos - off), int(d - off)})
+			holes = append(holes, Span{int(pos - off), int(d - off)})
 		}
 		if d == end {
 			break
