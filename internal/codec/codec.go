@@ -1,10 +1,11 @@
 package codec
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
+
+	"rb_module_rustack/internal/registry"
 )
 
 // Raw is the flag of a payload stored as it is: the "none" algorithm's, and
@@ -49,55 +50,33 @@ type Decoder interface {
 	Close()
 }
 
-// registry holds the algorithms, filled by the init functions of the
+// algorithms is the registry, filled by the init functions of the
 // algorithm files and read-only afterwards.
-var registry []Algorithm
+var algorithms registry.Registry[Algorithm]
 
 // register adds a; called from init.
 func register(a Algorithm) {
-	for _, o := range registry {
-		if o.Name() == a.Name() || o.Flag() == a.Flag() {
-			panic("codec: " + a.Name() + " registered twice (name or flag)")
+	for _, o := range algorithms.List() {
+		if o.Flag() == a.Flag() {
+			panic("codec: " + a.Name() + " and " + o.Name() + " share a flag")
 		}
 	}
-	registry = append(registry, a)
-	slices.SortFunc(registry, func(x, y Algorithm) int {
-		if x.Default() != y.Default() {
-			if x.Default() {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(x.Name(), y.Name())
-	})
+	algorithms.Add(a)
 }
 
 // List returns every algorithm, the default first, then by name.
-func List() []Algorithm { return slices.Clone(registry) }
+func List() []Algorithm { return algorithms.List() }
 
 // Lookup finds an algorithm by name.
-func Lookup(name string) (Algorithm, bool) {
-	for _, a := range registry {
-		if a.Name() == name {
-			return a, true
-		}
-	}
-	return nil, false
-}
+func Lookup(name string) (Algorithm, bool) { return algorithms.Lookup(name) }
 
 // Names are the names of every algorithm, in List order.
-func Names() []string {
-	var n []string
-	for _, a := range registry {
-		n = append(n, a.Name())
-	}
-	return n
-}
+func Names() []string { return algorithms.Names() }
 
 // Levels are the level names of every algorithm, in List order, each once.
 func Levels() []string {
 	var l []string
-	for _, a := range registry {
+	for _, a := range algorithms.List() {
 		for _, v := range a.Levels() {
 			if !slices.Contains(l, v) {
 				l = append(l, v)
@@ -131,7 +110,7 @@ func New(compression, level string, maxChunk, concurrency int) (*Codec, error) {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	a := registry[0]
+	a := algorithms.List()[0]
 	if compression != "" {
 		var ok bool
 		if a, ok = Lookup(compression); !ok {
@@ -153,7 +132,7 @@ func New(compression, level string, maxChunk, concurrency int) (*Codec, error) {
 		return nil, err
 	}
 	c := &Codec{enc: enc, flag: a.Flag()}
-	for _, d := range registry {
+	for _, d := range algorithms.List() {
 		dec, err := d.NewDecoder(concurrency)
 		if err != nil {
 			c.Close()

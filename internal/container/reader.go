@@ -58,11 +58,9 @@ type osObject struct {
 
 func (o osObject) Size() int64 { return o.size }
 
-// OpenFile opens and checks a container file: header checksum, trailer
-// structure and key check. master may be nil for cipher none; a different
-// key gives crypt.ErrWrongKey. With noKey the key check is skipped and the
-// sealer left unset (for listing cleartext headers only).
-func OpenFile(path string, master []byte, noKey bool) (*FileReader, error) {
+// OpenLocal opens a local file as an Object whose readers take the
+// O_DIRECT path.
+func OpenLocal(path string) (Object, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -72,7 +70,19 @@ func OpenFile(path string, master []byte, noKey bool) (*FileReader, error) {
 		f.Close()
 		return nil, err
 	}
-	return OpenObject(osObject{f, st.Size()}, path, master, noKey)
+	return osObject{f, st.Size()}, nil
+}
+
+// OpenFile opens and checks a container file: header checksum, trailer
+// structure and key check. master may be nil for cipher none; a different
+// key gives crypt.ErrWrongKey. With noKey the key check is skipped and the
+// sealer left unset (for listing cleartext headers only).
+func OpenFile(path string, master []byte, noKey bool) (*FileReader, error) {
+	o, err := OpenLocal(path)
+	if err != nil {
+		return nil, err
+	}
+	return OpenObject(o, path, master, noKey)
 }
 
 // OpenObject is OpenFile over an object, named path in messages; the

@@ -10,15 +10,9 @@ import (
 // tag, the default cipher.
 const AES256GCM = "aes-256-gcm"
 
-func init() { register(aes256GCM{}) }
+func init() { register(spec{name: AES256GCM, keySize: 32, def: true, new: newAES256GCM}) }
 
-type aes256GCM struct{}
-
-func (aes256GCM) Name() string  { return AES256GCM }
-func (aes256GCM) KeySize() int  { return 32 }
-func (aes256GCM) Default() bool { return true }
-
-func (aes256GCM) New(key [32]byte) (cipher.AEAD, error) {
+func newAES256GCM(key [32]byte) (cipher.AEAD, error) {
 	b, err := aes.NewCipher(key[:])
 	if err != nil {
 		return nil, fmt.Errorf("aes: %w", err)

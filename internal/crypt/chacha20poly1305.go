@@ -11,15 +11,11 @@ import (
 // tag, for machines without AES instructions.
 const ChaCha20Poly1305 = "chacha20-poly1305"
 
-func init() { register(chaCha20Poly1305{}) }
+func init() {
+	register(spec{name: ChaCha20Poly1305, keySize: chacha20poly1305.KeySize, new: newChaCha20Poly1305})
+}
 
-type chaCha20Poly1305 struct{}
-
-func (chaCha20Poly1305) Name() string  { return ChaCha20Poly1305 }
-func (chaCha20Poly1305) KeySize() int  { return chacha20poly1305.KeySize }
-func (chaCha20Poly1305) Default() bool { return false }
-
-func (chaCha20Poly1305) New(key [32]byte) (cipher.AEAD, error) {
+func newChaCha20Poly1305(key [32]byte) (cipher.AEAD, error) {
 	a, err := chacha20poly1305.New(key[:])
 	if err != nil {
 		return nil, fmt.Errorf("chacha20-poly1305: %w", err)

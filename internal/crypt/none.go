@@ -13,17 +13,11 @@ import (
 // chosen explicitly.
 const None = "none"
 
-func init() { register(noneCipher{}) }
+func init() { register(spec{name: None, new: newNone}) }
 
-type noneCipher struct{}
-
-func (noneCipher) Name() string  { return None }
-func (noneCipher) KeySize() int  { return 0 }
-func (noneCipher) Default() bool { return false }
-
-// New ignores key: the MAC key is derived from 32 zero bytes
+// newNone ignores key: the MAC key is derived from 32 zero bytes
 // (docs/format.md, section 3).
-func (noneCipher) New([32]byte) (cipher.AEAD, error) {
+func newNone([32]byte) (cipher.AEAD, error) {
 	var k [32]byte
 	blake3.DeriveKey(ctxNoneMAC, make([]byte, KeySize), k[:])
 	return noneAEAD{key: k}, nil

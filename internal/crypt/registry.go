@@ -1,9 +1,9 @@
 package crypt
 
 import (
-	"cmp"
 	"crypto/cipher"
-	"slices"
+
+	"rb_module_rustack/internal/registry"
 )
 
 // Cipher is one AEAD cipher of sealed messages (docs/format.md, section 3).
@@ -26,46 +26,32 @@ type Cipher interface {
 
 // ciphers is the registry, filled by the init functions of the cipher
 // files and read-only afterwards.
-var ciphers []Cipher
+var ciphers registry.Registry[Cipher]
 
-// register adds c; called from init.
-func register(c Cipher) {
-	if _, ok := Lookup(c.Name()); ok {
-		panic("crypt: cipher " + c.Name() + " registered twice")
-	}
-	ciphers = append(ciphers, c)
-	slices.SortFunc(ciphers, func(x, y Cipher) int {
-		if x.Default() != y.Default() {
-			if x.Default() {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Compare(x.Name(), y.Name())
-	})
+// spec is a cipher as its file registers it.
+type spec struct {
+	name    string
+	keySize int
+	def     bool
+	new     func(key [32]byte) (cipher.AEAD, error)
 }
+
+func (s spec) Name() string                          { return s.name }
+func (s spec) KeySize() int                          { return s.keySize }
+func (s spec) Default() bool                         { return s.def }
+func (s spec) New(key [32]byte) (cipher.AEAD, error) { return s.new(key) }
+
+// register adds a cipher; called from init.
+func register(s spec) { ciphers.Add(s) }
 
 // Ciphers returns every cipher, the default first, then by name.
-func Ciphers() []Cipher { return slices.Clone(ciphers) }
+func Ciphers() []Cipher { return ciphers.List() }
 
 // Lookup finds a cipher by name.
-func Lookup(name string) (Cipher, bool) {
-	for _, c := range ciphers {
-		if c.Name() == name {
-			return c, true
-		}
-	}
-	return nil, false
-}
+func Lookup(name string) (Cipher, bool) { return ciphers.Lookup(name) }
 
 // Names are the names of every cipher, in Ciphers order.
-func Names() []string {
-	var n []string
-	for _, c := range ciphers {
-		n = append(n, c.Name())
-	}
-	return n
-}
+func Names() []string { return ciphers.Names() }
 
 // ValidCipher reports whether name is a known cipher.
 func ValidCipher(name string) bool {

@@ -60,27 +60,10 @@ func (l *Local) Put(_ context.Context, staged, name string) error {
 	return nil
 }
 
-// localObject is a file as an Object; the embedded *os.File gives the
-// container reader its O_DIRECT path.
-type localObject struct {
-	*os.File
-	size int64
-}
-
-func (o localObject) Size() int64 { return o.size }
-
-// Open implements Backend.
+// Open implements Backend: the object is the open file (the container
+// reader reads it with O_DIRECT past the page cache).
 func (l *Local) Open(_ context.Context, name string) (Object, error) {
-	f, err := os.Open(l.path(name))
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return localObject{f, st.Size()}, nil
+	return container.OpenLocal(l.path(name))
 }
 
 // List implements Backend.
