@@ -13,7 +13,7 @@ import (
 // The store needs no rename, no hard link, no append and no overwrite, so
 // an object store (Swift, S3) can implement it as well as a directory.
 //
-// The contract, which docs/format.md (section 8) states too:
+// The contract, which docs/format.md (section 9) states too:
 //
 //   - Staging: the caller writes each new object completely as a local
 //     file in the directory Staging returns, under a unique name starting
