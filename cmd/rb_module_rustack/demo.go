@@ -19,8 +19,8 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/chunker"
 	"rb_module_rustack/internal/crypt"
-	"rb_module_rustack/internal/dedup"
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/logging"
@@ -168,7 +168,7 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	}
 	repo, err := archive.Open(archive.Options{
 		Pool: filepath.Join(dir, "pool"), Key: key, Cipher: o.cipher, Compression: "zstd", Level: "fastest",
-		ChunkMin: dedup.DefaultChunkMin, ChunkAvg: dedup.DefaultChunkAvg, ChunkMax: dedup.DefaultChunkMax,
+		ChunkMin: chunker.DefaultChunkMin, ChunkAvg: chunker.DefaultChunkAvg, ChunkMax: chunker.DefaultChunkMax,
 		ToolVersion: "rb_module_rustack " + version,
 	})
 	if err != nil {

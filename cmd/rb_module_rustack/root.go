@@ -139,6 +139,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newCleanupCmd(a),
 		newDemoCmd(a),
 		newConfigCmd(a),
+		newAlgorithmsCmd(a),
 	)
 	usageErrors(root)
 	return root

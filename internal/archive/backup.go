@@ -11,7 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/store"
 )
 
 // Backup is one backup in progress. AddDisk may be called concurrently for
@@ -26,10 +29,10 @@ type Backup struct {
 	parent  string
 	chain   []string
 	storeID string
-	keys    *dedup.Keys
-	fw      *dedup.FileWriter  // pool mode: the archive file being written
-	sw      *dedup.StoreWriter // store mode
-	store   *dedup.Store
+	keys    *container.Keys
+	fw      *container.FileWriter // pool mode: the archive file being written
+	sw      *store.Writer         // store mode
+	store   *store.Store
 	pipe    *dedup.Pipeline
 	started time.Time
 
@@ -45,7 +48,7 @@ type diskResult struct {
 	seq     int
 	label   string
 	size    int64
-	runs    []dedup.Run
+	runs    []chunk.Run
 	done    bool
 	seconds float64
 }
@@ -74,13 +77,13 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 		return nil, fmt.Errorf("archive pool: %w", err)
 	}
 	b := &Backup{r: r, spec: spec, typ: spec.Type, started: time.Now(), disks: map[string]*diskResult{}}
-	var store *dedup.Store
+	var sto *store.Store
 	if r.opts.Store != "" {
-		st, err := dedup.OpenStore(r.opts.Store, r.master, true)
+		st, err := store.OpenDir(r.opts.Store, r.master, true)
 		if err != nil {
 			return nil, err
 		}
-		store, b.store, b.storeID = st, st, st.ID
+		sto, b.store, b.storeID = st, st, st.ID
 	}
 	base, err := b.pickParent(ctx)
 	if err != nil {
@@ -88,24 +91,24 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 	}
 	b.id = newArchiveID(spec.VMName, spec.VMID, b.typ, b.started)
 	b.chain = append(b.chain, b.id)
-	keys, err := dedup.NewKeys(r.cipher, r.writeMaster())
+	keys, err := container.NewKeys(r.cipher, r.writeMaster())
 	if err != nil {
 		return nil, err
 	}
 	b.keys = keys
 	var target dedup.Target
-	if store != nil {
-		si, err := store.LoadIndex()
+	if sto != nil {
+		si, err := sto.LoadIndex()
 		if err != nil {
 			return nil, err
 		}
-		sw, err := store.NewWriter(r.cipher, si.Index)
+		sw, err := sto.NewWriter(r.cipher, si.Index)
 		if err != nil {
 			return nil, err
 		}
 		b.sw, b.keys, target = sw, nil, sw
 	} else {
-		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{Rewritable: true, Direct: true})
+		fw, err := container.CreateFile(r.opts.Pool, b.id+archiveExt, container.KindArchive, keys, b.headerMeta(), container.FileOpts{Rewritable: true, Direct: true})
 		if err != nil {
 			return nil, err
 		}
@@ -130,7 +133,7 @@ func (r *Repo) writeMaster() []byte {
 
 // pickParent chooses the parent and loads the chunk index of its chain
 // (pool mode). When no usable parent exists the backup becomes full.
-func (b *Backup) pickParent(ctx context.Context) (*dedup.Index, error) {
+func (b *Backup) pickParent(ctx context.Context) (*chunk.Index, error) {
 	if b.typ == Full {
 		return nil, nil
 	}
@@ -150,7 +153,7 @@ func (b *Backup) pickParent(ctx context.Context) (*dedup.Index, error) {
 			break
 		}
 	}
-	toFull := func(why string) (*dedup.Index, error) {
+	toFull := func(why string) (*chunk.Index, error) {
 		b.note = fmt.Sprintf("%s backup requested, doing a full backup: %s", b.spec.Type, why)
 		b.typ = Full
 		b.parent, b.chain = "", nil
@@ -336,13 +339,13 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 			return nil, fmt.Errorf("dedup store: %w", err)
 		}
 		storeBytes = n
-		keys, err := dedup.NewKeys(r.cipher, r.writeMaster())
+		keys, err := container.NewKeys(r.cipher, r.writeMaster())
 		if err != nil {
 			b.Abort()
 			return nil, err
 		}
 		b.keys = keys
-		fw, err := dedup.CreateFile(r.opts.Pool, b.id+archiveExt, dedup.KindArchive, keys, b.headerMeta(), dedup.FileOpts{})
+		fw, err := container.CreateFile(r.opts.Pool, b.id+archiveExt, container.KindArchive, keys, b.headerMeta(), container.FileOpts{})
 		if err != nil {
 			b.Abort()
 			return nil, err
@@ -353,8 +356,8 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 			b.Abort()
 			return nil, err
 		}
-		entries := dedup.SortEntries(append([]dedup.IndexEntry(nil), b.fw.Entries()...))
-		if err := b.fw.AddSection("index", dedup.EncodeIndex(nil, entries)); err != nil {
+		entries := chunk.SortEntries(append([]chunk.IndexEntry(nil), b.fw.Entries()...))
+		if err := b.fw.AddSection("index", chunk.EncodeIndex(nil, entries)); err != nil {
 			b.Abort()
 			return nil, err
 		}

@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"time"
 
-	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/chunk"
 )
 
 // manifestMeta is the JSON part of a manifest (docs/format.md).
@@ -63,7 +63,7 @@ type statsMeta struct {
 // manifestData is a parsed manifest.
 type manifestData struct {
 	meta manifestMeta
-	runs [][]dedup.Run // per disk, in meta.Disks order
+	runs [][]chunk.Run // per disk, in meta.Disks order
 	path string        // the archive file it came from
 }
 
@@ -99,7 +99,7 @@ func encodeManifest(m *manifestData) ([]byte, error) {
 	}
 	n := 4 + len(js)
 	for _, rs := range m.runs {
-		n += len(rs) * (1 + 10 + dedup.IDSize)
+		n += len(rs) * (1 + 10 + chunk.IDSize)
 	}
 	b := make([]byte, 0, n)
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(js)))
@@ -119,7 +119,7 @@ func encodeManifest(m *manifestData) ([]byte, error) {
 	return b, nil
 }
 
-var errManifest = fmt.Errorf("%w: manifest", dedup.ErrDamaged)
+var errManifest = fmt.Errorf("%w: manifest", chunk.ErrDamaged)
 
 // parseManifest parses and checks a manifest: sizes add up, labels and ids
 // are safe, the chain ends with the archive itself.
@@ -171,7 +171,7 @@ func parseManifest(b []byte) (*manifestData, error) {
 	}
 	labels := map[string]bool{}
 	rest := b[4+jl:]
-	m.runs = make([][]dedup.Run, len(mt.Disks))
+	m.runs = make([][]chunk.Run, len(mt.Disks))
 	for i, d := range mt.Disks {
 		if !validLabel(d.Label) || labels[d.Label] {
 			return bad("bad or duplicate disk label %q", d.Label)
@@ -180,7 +180,7 @@ func parseManifest(b []byte) (*manifestData, error) {
 		if d.Size < 0 || d.Runs < 0 || d.Runs > len(rest) {
 			return bad("disk %s: bad size or run count", d.Label)
 		}
-		runs := make([]dedup.Run, d.Runs)
+		runs := make([]chunk.Run, d.Runs)
 		var total int64
 		for k := range runs {
 			if len(rest) < 2 {
@@ -192,16 +192,16 @@ func parseManifest(b []byte) (*manifestData, error) {
 				return bad("disk %s: bad run length", d.Label)
 			}
 			rest = rest[1+n:]
-			r := dedup.Run{Len: int64(l)}
+			r := chunk.Run{Len: int64(l)}
 			switch kind {
 			case runHole:
 				r.Hole = true
 			case runChunk:
-				if l > dedup.MaxChunkLimit || len(rest) < dedup.IDSize {
+				if l > chunk.MaxLen || len(rest) < chunk.IDSize {
 					return bad("disk %s: bad chunk run", d.Label)
 				}
 				copy(r.ID[:], rest)
-				rest = rest[dedup.IDSize:]
+				rest = rest[chunk.IDSize:]
 			default:
 				return bad("disk %s: bad run kind %d", d.Label, kind)
 			}
@@ -234,7 +234,7 @@ func (m *manifestData) public() *Manifest {
 }
 
 // diskRuns returns the runs of disk label.
-func (m *manifestData) diskRuns(label string) ([]dedup.Run, error) {
+func (m *manifestData) diskRuns(label string) ([]chunk.Run, error) {
 	for i, d := range m.meta.Disks {
 		if d.Label == label {
 			return m.runs[i], nil

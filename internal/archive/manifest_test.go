@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/chunk"
 )
 
 func sampleManifest() *manifestData {
@@ -15,7 +15,7 @@ func sampleManifest() *manifestData {
 		Chain: []string{"vm-20250101T000000.000Z-full-000000", "vm-20250101T000000.000Z-incremental-abcdef"},
 		VMID:  "id", VMName: "vm", VM: json.RawMessage(`{"a":1}`), Created: time.Unix(1, 0).UTC(), Mode: modePool,
 		Cipher: "none", Disks: []diskMeta{{Label: "vda", Size: 70000, Runs: 3}, {Label: "vdb", Size: 0}}}}
-	m.runs = [][]dedup.Run{{{Len: 65536, ID: dedup.ID{1}}, {Len: 4000, Hole: true}, {Len: 464, ID: dedup.ID{2}}}, nil}
+	m.runs = [][]chunk.Run{{{Len: 65536, ID: chunk.ID{1}}, {Len: 4000, Hole: true}, {Len: 464, ID: chunk.ID{2}}}, nil}
 	return m
 }
 

@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/store"
 )
 
 // headerMeta is the cleartext metadata in an archive's header: enough to
@@ -30,8 +33,8 @@ type headerMeta struct {
 	StoreID string    `json:"store_id,omitempty"`
 }
 
-func parseHeaderMeta(h dedup.Header) (*headerMeta, error) {
-	if h.Kind != dedup.KindArchive {
+func parseHeaderMeta(h container.Header) (*headerMeta, error) {
+	if h.Kind != container.KindArchive {
 		return nil, fmt.Errorf("%w: not an archive (a %s file)", ErrIntegrity, h.Kind)
 	}
 	var m headerMeta
@@ -107,7 +110,7 @@ func infoOf(p string) Info {
 		inf.Size = st.Size()
 		inf.Created = st.ModTime()
 	}
-	f, err := dedup.OpenFile(p, nil, true)
+	f, err := container.OpenFile(p, nil, true)
 	if err != nil {
 		return inf
 	}
@@ -122,8 +125,8 @@ func infoOf(p string) Info {
 }
 
 // openArchive opens an archive file with the key and parses its header.
-func (r *Repo) openArchive(path string) (*dedup.FileReader, *headerMeta, error) {
-	f, err := dedup.OpenFile(path, r.master, false)
+func (r *Repo) openArchive(path string) (*container.FileReader, *headerMeta, error) {
+	f, err := container.OpenFile(path, r.master, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, path)
@@ -139,7 +142,7 @@ func (r *Repo) openArchive(path string) (*dedup.FileReader, *headerMeta, error) 
 }
 
 // loadManifest opens an archive and reads its authenticated manifest.
-func (r *Repo) loadManifest(path string) (*manifestData, *dedup.FileReader, error) {
+func (r *Repo) loadManifest(path string) (*manifestData, *container.FileReader, error) {
 	f, hm, err := r.openArchive(path)
 	if err != nil {
 		return nil, nil, err
@@ -194,7 +197,7 @@ func (r *Repo) chainFile(dir, id string) (string, bool) {
 // files (pool mode) or the store.
 type chainSource struct {
 	dedup.Source
-	files   []*dedup.FileReader
+	files   []*container.FileReader
 	src     *dedup.IndexSource
 	damaged []error // store index files skipped (tolerant mode)
 }
@@ -216,7 +219,7 @@ func (r *Repo) source(m *manifestData, tolerant bool) (*chainSource, error) {
 	}
 	cs := &chainSource{}
 	dir := filepath.Dir(m.path)
-	var entries []dedup.IndexEntry
+	var entries []chunk.IndexEntry
 	for i, id := range m.meta.Chain {
 		p, ok := r.chainFile(dir, id)
 		if !ok {
@@ -243,7 +246,7 @@ func (r *Repo) source(m *manifestData, tolerant bool) (*chainSource, error) {
 			cs.Close()
 			return nil, err
 		}
-		_, es, err := dedup.ParseIndex(b, true)
+		_, es, err := chunk.ParseIndex(b, true)
 		if err != nil {
 			cs.Close()
 			return nil, fmt.Errorf("%s: %w", p, err)
@@ -253,9 +256,9 @@ func (r *Repo) source(m *manifestData, tolerant bool) (*chainSource, error) {
 		}
 		entries = append(entries, es...)
 	}
-	idx := dedup.NewIndex(entries)
+	idx := chunk.NewIndex(entries)
 	files := cs.files
-	cs.Source = dedup.NewIndexSource(idx, func(i uint32) (*dedup.FileReader, error) { return files[i], nil }, nil)
+	cs.Source = dedup.NewIndexSource(idx, func(i uint32) (*container.FileReader, error) { return files[i], nil }, nil)
 	return cs, nil
 }
 
@@ -263,7 +266,7 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 	if r.opts.Store == "" {
 		return nil, fmt.Errorf("archive %s keeps its data in a dedup store: give --store DIR (store id %s)", m.meta.ID, m.meta.StoreID)
 	}
-	st, err := dedup.OpenStore(r.opts.Store, r.master, false)
+	st, err := store.OpenDir(r.opts.Store, r.master, false)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +274,7 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 		return nil, fmt.Errorf("archive %s belongs to dedup store %s, but %s is store %s: give the right --store", m.meta.ID, m.meta.StoreID, r.opts.Store, st.ID)
 	}
 	cs := &chainSource{}
-	var si *dedup.StoreIndex
+	var si *store.Index
 	if tolerant {
 		si, cs.damaged, err = st.LoadIndexTolerant()
 	} else {
@@ -280,7 +283,7 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 	if err != nil {
 		return nil, err
 	}
-	cs.src = st.Source(si)
+	cs.src = dedup.StoreSource(st, si)
 	cs.Source = cs.src
 	return cs, nil
 }
@@ -292,7 +295,7 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 // 4 workers 1.62-2.08 s (median 1.72), 8 workers 1.44-2.57 s (median
 // 1.59), 16 workers a little faster again but at 215 MiB peak RSS instead
 // of 127 (87 with 4): each worker holds a 4 MiB piece and its blobs. With
-// the direct buffers on huge pages (dedup's directmem.go), again: 4
+// the direct buffers on huge pages (internal/directio), again: 4
 // workers median 1.46 s, 8 1.33 s, 16 1.28 s.
 const minRestoreWorkers = 8
 

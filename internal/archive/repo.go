@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/chunker"
+	"rb_module_rustack/internal/codec"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/crypt"
-	"rb_module_rustack/internal/dedup"
 )
 
 // Errors callers map to exit codes. Every integrity problem wraps
@@ -18,11 +21,11 @@ import (
 // match it); a missing parent archive wraps ErrMissingParent.
 var (
 	ErrWrongKey      = crypt.ErrWrongKey
-	ErrIntegrity     = dedup.ErrDamaged
-	ErrMissing       = dedup.ErrMissing
+	ErrIntegrity     = chunk.ErrDamaged
+	ErrMissing       = chunk.ErrMissing
 	ErrMissingParent = errors.New("parent archive missing")
 	ErrNotFound      = errors.New("archive not found")
-	ErrKeyNeeded     = dedup.ErrKeyNeeded
+	ErrKeyNeeded     = container.ErrKeyNeeded
 )
 
 // Archive file name suffix in a pool.
@@ -35,8 +38,8 @@ type Repo struct {
 	master  []byte // nil when no key was given
 	cipher  string // cipher of new data
 	writeID [32]byte
-	chunker *dedup.Chunker
-	codec   *dedup.Codec
+	chunker *chunker.Chunker
+	codec   *codec.Codec
 	par     int
 }
 
@@ -50,19 +53,19 @@ func Open(opts Options) (*Repo, error) {
 		opts.Cipher = crypt.AES256GCM
 	}
 	if !crypt.ValidCipher(opts.Cipher) {
-		return nil, fmt.Errorf("unknown cipher %q: want %s, %s or %s", opts.Cipher, crypt.AES256GCM, crypt.ChaCha20Poly1305, crypt.None)
+		return nil, fmt.Errorf("unknown cipher %q: want one of %s", opts.Cipher, strings.Join(crypt.Names(), ", "))
 	}
 	if opts.Key != nil && len(opts.Key) != crypt.KeySize {
 		return nil, fmt.Errorf("master key must be %d bytes, got %d", crypt.KeySize, len(opts.Key))
 	}
 	if opts.ChunkMin == 0 {
-		opts.ChunkMin = dedup.DefaultChunkMin
+		opts.ChunkMin = chunker.DefaultChunkMin
 	}
 	if opts.ChunkAvg == 0 {
-		opts.ChunkAvg = dedup.DefaultChunkAvg
+		opts.ChunkAvg = chunker.DefaultChunkAvg
 	}
 	if opts.ChunkMax == 0 {
-		opts.ChunkMax = dedup.DefaultChunkMax
+		opts.ChunkMax = chunker.DefaultChunkMax
 	}
 	if opts.Compression == "" {
 		opts.Compression = "zstd"
@@ -82,12 +85,12 @@ func Open(opts Options) (*Repo, error) {
 		writeMaster = opts.Key
 	}
 	r.writeID = crypt.ChunkIDKey(writeMaster)
-	ch, err := dedup.NewChunker(opts.ChunkMin, opts.ChunkAvg, opts.ChunkMax, crypt.GearSeed(writeMaster))
+	ch, err := chunker.NewChunker(opts.ChunkMin, opts.ChunkAvg, opts.ChunkMax, crypt.GearSeed(writeMaster))
 	if err != nil {
 		return nil, err
 	}
 	r.chunker = ch
-	codec, err := dedup.NewCodec(opts.Compression, opts.Level, opts.ChunkMax, opts.Parallelism)
+	codec, err := codec.New(opts.Compression, opts.Level, opts.ChunkMax, opts.Parallelism)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/dedup"
 )
 
@@ -25,7 +27,7 @@ func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst i
 		if err != nil {
 			return err
 		}
-		var f *dedup.FileReader
+		var f *container.FileReader
 		md, f, err = r.loadManifest(p)
 		if err != nil {
 			return err
@@ -112,24 +114,24 @@ func (r *Repo) Verify(ctx context.Context, idOrPath string) (*VerifyReport, erro
 
 type missingSource struct{ err error }
 
-func (m missingSource) Locate(id dedup.ID) (dedup.BlobRef, error) {
-	return dedup.BlobRef{}, fmt.Errorf("%w: %v", dedup.ErrMissing, m.err)
+func (m missingSource) Locate(id chunk.ID) (dedup.BlobRef, error) {
+	return dedup.BlobRef{}, fmt.Errorf("%w: %v", chunk.ErrMissing, m.err)
 }
 
 // checkTiling checks that the blobs listed by an archive's index fill its
 // blob area exactly, so no byte of the file escapes a check.
-func checkTiling(f *dedup.FileReader) error {
+func checkTiling(f *container.FileReader) error {
 	b, err := f.Section("index")
 	if err != nil {
 		return err
 	}
-	_, es, err := dedup.ParseIndex(b, true)
+	_, es, err := chunk.ParseIndex(b, true)
 	if err != nil {
 		return err
 	}
 	pos, end := f.BlobArea()
-	for _, e := range dedup.SortByOffset(es) {
-		if e.Pack != dedup.SelfPack || int64(e.Off) != pos {
+	for _, e := range chunk.SortByOffset(es) {
+		if e.Pack != chunk.SelfPack || int64(e.Off) != pos {
 			return fmt.Errorf("%w: %s: blob area has a gap or overlap at byte %d", ErrIntegrity, f.Path, pos)
 		}
 		pos += int64(e.CLen)

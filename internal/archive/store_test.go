@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/store"
 )
 
 // TestConcurrentStoreWriters: several writers (separate Repo instances, as
@@ -106,7 +106,7 @@ func TestStorePackWithoutIndex(t *testing.T) {
 	}
 	os.Remove(idx[0])
 	restoreAll(t, r, s.ArchiveID, disks)
-	st, err := dedup.OpenStore(filepath.Join(dir, "store"), key, false)
+	st, err := store.OpenDir(filepath.Join(dir, "store"), key, false)
 	if err != nil {
 		t.Fatal(err)
 	}

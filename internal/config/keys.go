@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/codec"
+	"rb_module_rustack/internal/crypt"
 )
 
 // kind says how a key's value is read.
@@ -93,9 +96,9 @@ func keys() []keySpec {
 		{name: "pool", kind: kindString, def: "/opt/rubackup/backup/rustack", doc: "archive pool directory", set: str(func(c *Config) *string { return &c.Pool })},
 		{name: "store", kind: kindString, doc: "dedup store directory; NONE = archive pool mode", set: str(func(c *Config) *string { return &c.Store })},
 		{name: "master_key_file", kind: kindString, def: "/opt/rubackup/keys/master-key", doc: "master key", set: str(func(c *Config) *string { return &c.MasterKeyFile })},
-		{name: "cipher", kind: kindEnum, def: "aes-256-gcm", choices: []string{"aes-256-gcm", "chacha20-poly1305", "none"}, doc: "chunk and manifest cipher", set: str(func(c *Config) *string { return &c.Cipher })},
-		{name: "compression", kind: kindEnum, def: "zstd", choices: []string{"zstd", "none"}, doc: "chunk compression", set: str(func(c *Config) *string { return &c.Compression })},
-		{name: "compression_level", kind: kindEnum, def: "fastest", choices: []string{"fastest", "default", "better"}, doc: "zstd level", set: str(func(c *Config) *string { return &c.CompressionLevel })},
+		{name: "cipher", kind: kindEnum, def: "aes-256-gcm", choices: crypt.Names(), doc: "chunk and manifest cipher", set: str(func(c *Config) *string { return &c.Cipher })},
+		{name: "compression", kind: kindEnum, def: "zstd", choices: codec.Names(), doc: "chunk compression", set: str(func(c *Config) *string { return &c.Compression })},
+		{name: "compression_level", kind: kindEnum, def: "fastest", choices: codec.Levels(), doc: "zstd level", set: str(func(c *Config) *string { return &c.CompressionLevel })},
 		{name: "chunk_min", kind: kindSize, def: "16K", min: 4 * kib, max: 8 * mib, doc: "smallest chunk", set: num(func(c *Config) *int { return &c.ChunkMin })},
 		{name: "chunk_avg", kind: kindSize, def: "64K", min: 4 * kib, max: 8 * mib, doc: "average chunk", set: num(func(c *Config) *int { return &c.ChunkAvg })},
 		{name: "chunk_max", kind: kindSize, def: "256K", min: 4 * kib, max: 8 * mib, doc: "largest chunk", set: num(func(c *Config) *int { return &c.ChunkMax })},

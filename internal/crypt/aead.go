@@ -1,23 +1,11 @@
 package crypt
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/zeebo/blake3"
-	"golang.org/x/crypto/chacha20poly1305"
-)
-
-// Cipher names.
-const (
-	AES256GCM        = "aes-256-gcm"
-	ChaCha20Poly1305 = "chacha20-poly1305"
-	None             = "none"
+	"strings"
 )
 
 // ErrAuth means a sealed message failed its integrity check: it was damaged
@@ -33,35 +21,16 @@ type Sealer struct {
 	aead cipher.AEAD
 }
 
-// ValidCipher reports whether name is a known cipher.
-func ValidCipher(name string) bool {
-	return name == AES256GCM || name == ChaCha20Poly1305 || name == None
-}
-
 // NewSealer returns a sealer for cipher name keyed with key (32 bytes; ignored
 // for "none", whose MAC key is fixed and documented).
 func NewSealer(name string, key [32]byte) (*Sealer, error) {
-	var a cipher.AEAD
-	switch name {
-	case AES256GCM:
-		b, err := aes.NewCipher(key[:])
-		if err != nil {
-			return nil, fmt.Errorf("aes: %w", err)
-		}
-		if a, err = cipher.NewGCM(b); err != nil {
-			return nil, fmt.Errorf("gcm: %w", err)
-		}
-	case ChaCha20Poly1305:
-		var err error
-		if a, err = chacha20poly1305.New(key[:]); err != nil {
-			return nil, fmt.Errorf("chacha20-poly1305: %w", err)
-		}
-	case None:
-		var k [32]byte
-		blake3.DeriveKey(ctxNoneMAC, make([]byte, KeySize), k[:])
-		a = noneAEAD{key: k}
-	default:
-		return nil, fmt.Errorf("unknown cipher %q (want %s, %s or %s)", name, AES256GCM, ChaCha20Poly1305, None)
+	c, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown cipher %q (want one of %s)", name, strings.Join(Names(), ", "))
+	}
+	a, err := c.New(key)
+	if err != nil {
+		return nil, err
 	}
 	return &Sealer{name: name, aead: a}, nil
 }
@@ -103,43 +72,4 @@ func (s *Sealer) Open(dst, sealed, ad []byte) ([]byte, error) {
 		return nil, ErrAuth
 	}
 	return out, nil
-}
-
-// noneAEAD is the "none" cipher: no secrecy, but a 16-byte keyed BLAKE3 MAC
-// (with a fixed public key) over len(ad) || ad || plaintext detects damage.
-type noneAEAD struct{ key [32]byte }
-
-const noneTag = 16
-
-func (noneAEAD) NonceSize() int { return 0 }
-func (noneAEAD) Overhead() int  { return noneTag }
-
-func (n noneAEAD) tag(ad, plaintext []byte) [noneTag]byte {
-	h, _ := blake3.NewKeyed(n.key[:])
-	var l [8]byte
-	binary.LittleEndian.PutUint64(l[:], uint64(len(ad)))
-	h.Write(l[:])
-	h.Write(ad)
-	h.Write(plaintext)
-	var t [noneTag]byte
-	h.Digest().Read(t[:])
-	return t
-}
-
-func (n noneAEAD) Seal(dst, _, plaintext, ad []byte) []byte {
-	t := n.tag(ad, plaintext)
-	dst = append(dst, plaintext...)
-	return append(dst, t[:]...)
-}
-
-func (n noneAEAD) Open(dst, _, ct, ad []byte) ([]byte, error) {
-	if len(ct) < noneTag {
-		return nil, ErrAuth
-	}
-	p := ct[:len(ct)-noneTag]
-	t := n.tag(ad, p)
-	if subtle.ConstantTimeCompare(t[:], ct[len(ct)-noneTag:]) != 1 {
-		return nil, ErrAuth
-	}
-	return append(dst, p...), nil
 }

@@ -3,7 +3,6 @@ package crypt
 import (
 	"bytes"
 	"encoding/hex"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,55 +75,6 @@ func TestLoadKeyErrorsSayHowToCreate(t *testing.T) {
 	}
 	if _, err := LoadKey(""); err == nil {
 		t.Fatal("empty path accepted")
-	}
-}
-
-func TestSealers(t *testing.T) {
-	var k1, k2 [32]byte
-	k1[0], k2[0] = 1, 2
-	for _, name := range []string{AES256GCM, ChaCha20Poly1305, None} {
-		s1, err := NewSealer(name, k1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s2, _ := NewSealer(name, k2)
-		msg := []byte("the quick brown fox")
-		ad := []byte("id")
-		sealed := s1.Seal(nil, msg, ad)
-		if len(sealed) != len(msg)+s1.Overhead() {
-			t.Fatalf("%s: sealed %d bytes, want %d", name, len(sealed), len(msg)+s1.Overhead())
-		}
-		if name != None && bytes.Contains(sealed, msg) {
-			t.Fatalf("%s: plaintext visible", name)
-		}
-		if name != None && bytes.Equal(sealed, s1.Seal(nil, msg, ad)) {
-			t.Fatalf("%s: nonce reused", name)
-		}
-		out, err := s1.Open(nil, sealed, ad)
-		if err != nil || !bytes.Equal(out, msg) {
-			t.Fatalf("%s: open: %v", name, err)
-		}
-		if _, err := s1.Open(nil, sealed, []byte("other id")); !errors.Is(err, ErrAuth) {
-			t.Fatalf("%s: other associated data accepted", name)
-		}
-		if name != None {
-			if _, err := s2.Open(nil, sealed, ad); !errors.Is(err, ErrAuth) {
-				t.Fatalf("%s: other key accepted", name)
-			}
-		}
-		for i := range sealed {
-			bad := append([]byte(nil), sealed...)
-			bad[i] ^= 4
-			if _, err := s1.Open(nil, bad, ad); !errors.Is(err, ErrAuth) {
-				t.Fatalf("%s: flipped byte %d accepted", name, i)
-			}
-		}
-		if _, err := s1.Open(nil, sealed[:3], ad); !errors.Is(err, ErrAuth) {
-			t.Fatalf("%s: short message accepted", name)
-		}
-	}
-	if _, err := NewSealer("rot13", k1); err == nil {
-		t.Fatal("unknown cipher accepted")
 	}
 }
 

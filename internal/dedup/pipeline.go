@@ -8,25 +8,21 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/chunker"
+	"rb_module_rustack/internal/codec"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/crypt"
 )
-
-// Run is one piece of a disk, in order: a chunk (Hole false, ID set) or a
-// hole of Len zero bytes.
-type Run struct {
-	Len  int64
-	Hole bool
-	ID   ID
-}
 
 // Target receives the chunks of a backup session.
 type Target interface {
 	// Claim reports whether the caller must store id: it is neither in the
 	// base (chain or store) nor claimed earlier in this session. Safe for
 	// concurrent use.
-	Claim(id ID) bool
+	Claim(id chunk.ID) bool
 	// Put stores one sealed blob. Safe for concurrent use.
-	Put(id ID, blob []byte, plen int) error
+	Put(id chunk.ID, blob []byte, plen int) error
 	// Sealer seals the blobs of this session.
 	Sealer() *crypt.Sealer
 }
@@ -43,9 +39,9 @@ type Stats struct {
 
 // Config tunes a Pipeline.
 type Config struct {
-	Chunker     *Chunker
+	Chunker     *chunker.Chunker
 	IDKey       [32]byte
-	Codec       *Codec
+	Codec       *codec.Codec
 	Parallelism int   // workers; >= 1
 	SegmentSize int64 // forced boundary every SegmentSize bytes; 0 = 64 MiB
 	BlockSize   int   // read size; 0 = 4 MiB
@@ -67,7 +63,7 @@ const (
 // chunk of a block is sealed, the worker stores the block's blobs in disk
 // order, so a stretch of disk is a stretch of the archive and a restore
 // reads it in one piece.
-// Memory: per worker segBufs read buffers of BlockSize+ChunkMax+HoleMin
+// Memory: per worker segBufs read buffers of BlockSize+ChunkMax+chunker.HoleMin
 // bytes and as many arenas for their sealed blobs, per sealer scratch of
 // ChunkMax, independent of disk size. Close it when done.
 type Pipeline struct {
@@ -88,7 +84,7 @@ const segBufs = 3
 // sealTask is one new chunk to compress and seal into its slot. b points
 // into a worker's read buffer, which is not reused before done is called.
 type sealTask struct {
-	id   ID
+	id   chunk.ID
 	b    []byte
 	out  *slot
 	j    *job
@@ -99,7 +95,7 @@ type sealTask struct {
 // reserved for it in the block's arena (capacity for the worst case, a raw
 // chunk) and stored by the worker once the whole block is sealed.
 type slot struct {
-	id   ID
+	id   chunk.ID
 	plen int
 	blob []byte
 }
@@ -121,7 +117,7 @@ type job struct {
 	ctx    context.Context
 	src    io.ReaderAt
 	off, n int64
-	runs   []Run
+	runs   []chunk.Run
 	err    error
 	done   func(n int64)
 }
@@ -140,8 +136,8 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 	if cfg.BlockSize <= 0 {
 		cfg.BlockSize = DefaultBlock
 	}
-	if cfg.SegmentSize%ZeroBlock != 0 || cfg.BlockSize%ZeroBlock != 0 {
-		return nil, fmt.Errorf("pipeline: segment and block sizes must be multiples of %d", ZeroBlock)
+	if cfg.SegmentSize%chunker.ZeroBlock != 0 || cfg.BlockSize%chunker.ZeroBlock != 0 {
+		return nil, fmt.Errorf("pipeline: segment and block sizes must be multiples of %d", chunker.ZeroBlock)
 	}
 	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job), seals: make(chan sealTask, 256)}
 	for range cfg.Parallelism {
@@ -183,7 +179,7 @@ func (p *Pipeline) Close() {
 // (adjacent holes merged). progress, if not nil, is called after each
 // segment with the session's total bytes read; calls are serialized. Safe
 // for concurrent calls (they share the workers).
-func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, progress func(int64)) ([]Run, error) {
+func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, progress func(int64)) ([]chunk.Run, error) {
 	if size < 0 {
 		return nil, errors.New("negative disk size")
 	}
@@ -249,7 +245,7 @@ func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, pro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var runs []Run
+	var runs []chunk.Run
 	for _, j := range jobs {
 		for _, r := range j.runs {
 			if r.Hole && len(runs) > 0 && runs[len(runs)-1].Hole {
@@ -270,14 +266,14 @@ type worker struct {
 	cur     int                     // the buffer being chunked
 	j       *job
 	reserve int
-	zero    *zeroChecker
-	holes   [segBufs][]span // hole ranges of bufs[i]'s block, from the probe
-	hasher  *IDHasher
+	zero    *chunker.ZeroChecker
+	holes   [segBufs][]chunker.Span // hole ranges of bufs[i]'s block, from the probe
+	hasher  *chunk.IDHasher
 }
 
 func (p *Pipeline) newWorker() *worker {
-	reserve := p.cfg.Chunker.Max() + HoleMin
-	w := &worker{p: p, reserve: reserve, zero: newZeroChecker(), hasher: NewIDHasher(p.cfg.IDKey)}
+	reserve := p.cfg.Chunker.Max() + chunker.HoleMin
+	w := &worker{p: p, reserve: reserve, zero: chunker.NewZeroChecker(), hasher: chunk.NewIDHasher(p.cfg.IDKey)}
 	for i := range w.bufs {
 		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
 		w.outs[i].arena = make([]byte, reserve+p.cfg.BlockSize+arenaSlack)
@@ -336,9 +332,9 @@ func (p *Pipeline) newSealer() *sealer {
 }
 
 // seal compresses and seals one chunk into its slot.
-func (s *sealer) seal(id ID, b []byte, out *slot) {
+func (s *sealer) seal(id chunk.ID, b []byte, out *slot) {
 	p := s.p
-	out.blob, s.plain = p.cfg.Codec.SealChunk(p.target.Sealer(), id, b, s.plain, out.blob)
+	out.blob, s.plain = container.SealBlob(p.cfg.Codec, p.target.Sealer(), id, b, s.plain, out.blob)
 }
 
 type readResult struct {
@@ -346,18 +342,18 @@ type readResult struct {
 	err error
 	// holes are the ranges of the block (offsets from its start,
 	// ascending) that are holes of the file: cleared, not read.
-	holes []span
+	holes []chunker.Span
 }
 
 // segState is the chunking state carried from one window to the next.
 type segState struct {
-	runs    []Run
+	runs    []chunk.Run
 	holeLen int64 // > 0: inside a hole not yet emitted
 }
 
 // segment processes one segment and returns its runs. It returns only when
 // no sealer uses its buffers any more.
-func (w *worker) segment(j *job) ([]Run, error) {
+func (w *worker) segment(j *job) ([]chunk.Run, error) {
 	w.j = j
 	defer func() {
 		for i := range w.busy {
@@ -369,19 +365,19 @@ func (w *worker) segment(j *job) ([]Run, error) {
 	return w.segmentRuns(j)
 }
 
-func (w *worker) segmentRuns(j *job) ([]Run, error) {
+func (w *worker) segmentRuns(j *job) ([]chunk.Run, error) {
 	if err := j.ctx.Err(); err != nil {
 		return nil, err
 	}
 	R, B := w.reserve, w.p.cfg.BlockSize
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
-	probe := newHoleProbe(j.src)
+	probe := chunker.NewHoleProbe(j.src)
 	read := func(i int, off int64, n int) {
 		buf := w.bufs[i]
 		go func() {
 			if probe != nil {
-				holes, err := probe.read(j.src, buf[R:R+n], off, w.holes[i])
+				holes, err := probe.Read(j.src, buf[R:R+n], off, w.holes[i])
 				w.holes[i] = holes
 				ch <- readResult{n: n, err: err, holes: holes}
 				return
@@ -469,23 +465,23 @@ func (w *worker) segmentRuns(j *job) ([]Run, error) {
 // start of the unfinished data region and the pending zero run start. When
 // last, everything is flushed. holes are ranges of win[s:] known to be
 // zeros (offsets from s, ascending): their blocks are not compared.
-func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []span) (int, int, error) {
+func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []chunker.Span) (int, int, error) {
 	c := w.p.cfg.Chunker
 	max := c.Max()
 	dataStart := 0
 	base := s // holes are relative to base
-	allZero := len(holes) == 1 && holes[0].start == 0 && base+holes[0].end == len(win)
+	allZero := len(holes) == 1 && holes[0].Start == 0 && base+holes[0].End == len(win)
 	for s < len(win) {
-		bs := min(ZeroBlock, len(win)-s)
+		bs := min(chunker.ZeroBlock, len(win)-s)
 		if allZero {
 			// The same transitions as block by block, in one step.
 			bs = len(win) - s
 		}
-		for len(holes) > 0 && base+holes[0].end <= s {
+		for len(holes) > 0 && base+holes[0].End <= s {
 			holes = holes[1:]
 		}
-		known := len(holes) > 0 && base+holes[0].start <= s && s+bs <= base+holes[0].end
-		if known || w.zero.isZero(win[s:s+bs]) {
+		known := len(holes) > 0 && base+holes[0].Start <= s && s+bs <= base+holes[0].End
+		if known || w.zero.IsZero(win[s:s+bs]) {
 			if st.holeLen > 0 {
 				st.holeLen += int64(bs)
 				s += bs
@@ -496,7 +492,7 @@ func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []
 				zrun = s
 			}
 			s += bs
-			if s-zrun >= HoleMin {
+			if s-zrun >= chunker.HoleMin {
 				if err := w.flush(st, win[dataStart:zrun]); err != nil {
 					return 0, 0, err
 				}
@@ -532,7 +528,7 @@ func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []
 
 // endHole emits the pending hole.
 func (w *worker) endHole(st *segState) {
-	st.runs = append(st.runs, Run{Len: st.holeLen, Hole: true})
+	st.runs = append(st.runs, chunk.Run{Len: st.holeLen, Hole: true})
 	w.p.Stats.Zero.Add(st.holeLen)
 	st.holeLen = 0
 }
@@ -555,7 +551,7 @@ func (w *worker) chunk(st *segState, b []byte) error {
 	id := w.hasher.Sum(b)
 	p := w.p
 	p.Stats.Chunks.Add(1)
-	st.runs = append(st.runs, Run{Len: int64(len(b)), ID: id})
+	st.runs = append(st.runs, chunk.Run{Len: int64(len(b)), ID: id})
 	if !p.target.Claim(id) {
 		return nil
 	}

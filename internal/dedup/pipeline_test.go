@@ -13,17 +13,21 @@ import (
 	"testing"
 	"time"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/chunker"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/enginetest"
 )
 
 // memTarget keeps blobs in memory.
 type memTarget struct {
 	mu     sync.Mutex
 	sealer *crypt.Sealer
-	blobs  map[ID][]byte
-	plens  map[ID]int
-	order  []ID // in the order of Put
-	claims *claimSet
+	blobs  map[chunk.ID][]byte
+	plens  map[chunk.ID]int
+	order  []chunk.ID // in the order of Put
+	claims *chunk.ClaimSet
 }
 
 func newMemTarget(t testing.TB) *memTarget {
@@ -33,12 +37,12 @@ func newMemTarget(t testing.TB) *memTarget {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &memTarget{sealer: s, blobs: map[ID][]byte{}, plens: map[ID]int{}, claims: newClaimSet()}
+	return &memTarget{sealer: s, blobs: map[chunk.ID][]byte{}, plens: map[chunk.ID]int{}, claims: chunk.NewClaimSet()}
 }
 
-func (m *memTarget) Claim(id ID) bool      { return m.claims.claim(id) }
-func (m *memTarget) Sealer() *crypt.Sealer { return m.sealer }
-func (m *memTarget) Put(id ID, b []byte, n int) error {
+func (m *memTarget) Claim(id chunk.ID) bool { return m.claims.Claim(id) }
+func (m *memTarget) Sealer() *crypt.Sealer  { return m.sealer }
+func (m *memTarget) Put(id chunk.ID, b []byte, n int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.blobs[id] = append([]byte(nil), b...)
@@ -49,19 +53,19 @@ func (m *memTarget) Put(id ID, b []byte, n int) error {
 
 // reference computes the runs of data the simple way: whole buffer, block
 // by block, segment by segment.
-func reference(c *Chunker, h *IDHasher, data []byte, seg int) []Run {
-	var runs []Run
-	add := func(r Run) {
+func reference(c *chunker.Chunker, h *chunk.IDHasher, data []byte, seg int) []chunk.Run {
+	var runs []chunk.Run
+	add := func(r chunk.Run) {
 		if r.Hole && len(runs) > 0 && runs[len(runs)-1].Hole {
 			runs[len(runs)-1].Len += r.Len
 			return
 		}
 		runs = append(runs, r)
 	}
-	z := newZeroChecker()
+	z := chunker.NewZeroChecker()
 	for s := 0; s < len(data); s += seg {
 		d := data[s:min(s+seg, len(data))]
-		// Classify blocks; zero runs >= HoleMin become holes.
+		// Classify blocks; zero runs >= chunker.HoleMin become holes.
 		type span struct {
 			off, n int
 			hole   bool
@@ -70,10 +74,10 @@ func reference(c *Chunker, h *IDHasher, data []byte, seg int) []Run {
 		i := 0
 		for i < len(d) {
 			j := i
-			for j < len(d) && z.isZero(d[j:min(j+ZeroBlock, len(d))]) {
-				j = min(j+ZeroBlock, len(d))
+			for j < len(d) && z.IsZero(d[j:min(j+chunker.ZeroBlock, len(d))]) {
+				j = min(j+chunker.ZeroBlock, len(d))
 			}
-			if j-i >= HoleMin {
+			if j-i >= chunker.HoleMin {
 				spans = append(spans, span{i, j - i, true})
 				i = j
 				continue
@@ -81,31 +85,31 @@ func reference(c *Chunker, h *IDHasher, data []byte, seg int) []Run {
 			// data up to the next hole
 			k := j
 			for k < len(d) {
-				if z.isZero(d[k:min(k+ZeroBlock, len(d))]) {
+				if z.IsZero(d[k:min(k+chunker.ZeroBlock, len(d))]) {
 					e := k
-					for e < len(d) && z.isZero(d[e:min(e+ZeroBlock, len(d))]) {
-						e = min(e+ZeroBlock, len(d))
+					for e < len(d) && z.IsZero(d[e:min(e+chunker.ZeroBlock, len(d))]) {
+						e = min(e+chunker.ZeroBlock, len(d))
 					}
-					if e-k >= HoleMin {
+					if e-k >= chunker.HoleMin {
 						break
 					}
 					k = e
 					continue
 				}
-				k = min(k+ZeroBlock, len(d))
+				k = min(k+chunker.ZeroBlock, len(d))
 			}
 			spans = append(spans, span{i, k - i, false})
 			i = k
 		}
 		for _, sp := range spans {
 			if sp.hole {
-				add(Run{Len: int64(sp.n), Hole: true})
+				add(chunk.Run{Len: int64(sp.n), Hole: true})
 				continue
 			}
 			b := d[sp.off : sp.off+sp.n]
 			for len(b) > 0 {
 				n := c.Cut(b)
-				add(Run{Len: int64(n), ID: h.Sum(b[:n])})
+				add(chunk.Run{Len: int64(n), ID: h.Sum(b[:n])})
 				b = b[n:]
 			}
 		}
@@ -113,7 +117,7 @@ func reference(c *Chunker, h *IDHasher, data []byte, seg int) []Run {
 	return runs
 }
 
-// testImage mixes zero runs of many lengths (around HoleMin), random data
+// testImage mixes zero runs of many lengths (around chunker.HoleMin), random data
 // and text, with an odd size.
 func testImage(seed uint64, size int) []byte {
 	r := mrand.New(mrand.NewPCG(seed, 1))
@@ -122,9 +126,9 @@ func testImage(seed uint64, size int) []byte {
 	for off < size {
 		n := min(size-off, 1+r.IntN(300<<10))
 		switch r.IntN(4) {
-		case 0: // zeros, sometimes just around HoleMin
+		case 0: // zeros, sometimes just around chunker.HoleMin
 			if r.IntN(2) == 0 {
-				n = min(size-off, HoleMin-ZeroBlock+r.IntN(3*ZeroBlock))
+				n = min(size-off, chunker.HoleMin-chunker.ZeroBlock+r.IntN(3*chunker.ZeroBlock))
 			}
 		case 1:
 			rand.Read(img[off : off+n])
@@ -156,9 +160,9 @@ func (x bytesAt) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func TestPipelineMatchesReference(t *testing.T) {
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec := testCodec(t, "zstd", "fastest", c.Max(), 2)
+	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
 	for _, tc := range []struct {
 		size       int
 		seg, block int
@@ -172,7 +176,7 @@ func TestPipelineMatchesReference(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("size%d-seg%d-block%d", tc.size, tc.seg, tc.block), func(t *testing.T) {
 			img := testImage(uint64(tc.size), tc.size)
-			want := reference(c, NewIDHasher(key), img, tc.seg)
+			want := reference(c, chunk.NewIDHasher(key), img, tc.seg)
 			tgt := newMemTarget(t)
 			p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: tc.par,
 				SegmentSize: int64(tc.seg), BlockSize: tc.block}, tgt)
@@ -219,23 +223,23 @@ func (w writerAt) WriteAt(p []byte, off int64) (int, error) { return copy(w[off:
 // memSource serves a memTarget's blobs through a fake file.
 type memSource struct{ t *memTarget }
 
-func (m memSource) Locate(id ID) (BlobRef, error) {
+func (m memSource) Locate(id chunk.ID) (BlobRef, error) {
 	m.t.mu.Lock()
 	defer m.t.mu.Unlock()
 	b, ok := m.t.blobs[id]
 	if !ok {
-		return BlobRef{}, fmt.Errorf("%w: %s", ErrMissing, id.Short())
+		return BlobRef{}, fmt.Errorf("%w: %s", chunk.ErrMissing, id.Short())
 	}
-	f := &FileReader{Path: "mem", f: bytesAt{b}, hdrEnd: 0, blobEnd: int64(len(b)), sealer: m.t.sealer}
+	f := container.NewBlobReader("mem", bytesAt{b}, int64(len(b)), m.t.sealer)
 	return BlobRef{File: f, Off: 0, CLen: uint32(len(b)), PLen: uint32(m.t.plens[id])}, nil
 }
 
 func TestPipelineSparseFileSameAsDense(t *testing.T) {
 	// A sparse file (holes found by SEEK_DATA, not read) gives the same runs
 	// as the same bytes written densely.
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec := testCodec(t, "zstd", "fastest", c.Max(), 2)
+	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
 	dir := t.TempDir()
 	size := 9<<20 + 12345
 	img := make([]byte, size)
@@ -253,7 +257,7 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 	}
 	runs := func(src interface {
 		ReadAt([]byte, int64) (int, error)
-	}) []Run {
+	}) []chunk.Run {
 		p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 4 << 20, BlockSize: 1 << 20}, newMemTarget(t))
 		if err != nil {
 			t.Fatal(err)
@@ -293,13 +297,13 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 		}
 		// The file system must report the short holes for the test to
 		// mean anything.
-		holes, err := newHoleProbe(f).read(f, make([]byte, size), 0, nil)
+		holes, err := chunker.NewHoleProbe(f).Read(f, make([]byte, size), 0, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		short := 0
 		for _, h := range holes {
-			if h.end-h.start < HoleMin {
+			if h.End-h.Start < chunker.HoleMin {
 				short++
 			}
 		}
@@ -312,14 +316,14 @@ func TestPipelineSparseFileSameAsDense(t *testing.T) {
 			t.Fatalf("seed %d: fragmented sparse file runs differ from dense ones:\n%v\n%v", seed, a, b)
 		}
 	}
-	if newHoleProbe(bytesAt{img}) != nil {
+	if chunker.NewHoleProbe(bytesAt{img}) != nil {
 		t.Fatal("probe for a non-file")
 	}
 }
 
 func TestPipelineShortSourceFails(t *testing.T) {
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec := testCodec(t, "none", "", c.Max(), 1)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
+	codec := enginetest.Codec(t, "none", "", c.Max(), 1)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	_, err := p.AddDisk(context.Background(), bytesAt{make([]byte, 3<<20)}, 4<<20, nil)
@@ -329,8 +333,8 @@ func TestPipelineShortSourceFails(t *testing.T) {
 }
 
 func TestPipelineCancel(t *testing.T) {
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec := testCodec(t, "zstd", "", c.Max(), 1)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
+	codec := enginetest.Codec(t, "zstd", "", c.Max(), 1)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -347,9 +351,9 @@ func TestPipelineCancel(t *testing.T) {
 // a stretch of disk must be a stretch of the archive for restores to read
 // it in one go.
 func TestPipelineStoresInDiskOrder(t *testing.T) {
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
-	codec := testCodec(t, "zstd", "fastest", c.Max(), 3)
+	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 3)
 	img := testImage(9, 6<<20+12345)
 	tgt := newMemTarget(t)
 	// One segment: one worker reads it, three sealers race on its chunks.
@@ -363,8 +367,8 @@ func TestPipelineStoresInDiskOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []ID
-	seen := map[ID]bool{}
+	var want []chunk.ID
+	seen := map[chunk.ID]bool{}
 	for _, r := range runs {
 		if !r.Hole && !seen[r.ID] {
 			seen[r.ID] = true
@@ -410,8 +414,8 @@ func (f *failingAt) ReadAt(p []byte, off int64) (int, error) {
 // TestPipelineErrorNamesCause checks that a failing segment's error is
 // what AddDisk returns, not the cancellation it causes in the others.
 func TestPipelineErrorNamesCause(t *testing.T) {
-	c := testChunker(t, 4<<10, 16<<10, 64<<10)
-	codec := testCodec(t, "zstd", "", c.Max(), 2)
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
+	codec := enginetest.Codec(t, "zstd", "", c.Max(), 2)
 	p, _ := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 256 << 10}, newMemTarget(t))
 	defer p.Close()
 	cause := errors.New("medium error on the second segment")
@@ -426,9 +430,9 @@ func TestPipelineErrorNamesCause(t *testing.T) {
 // about 7 000 chunks per 8 MiB block, whose blob overhead (about 30 bytes
 // each) exceeds the arena's slack, so some blobs are allocated on their own.
 func TestPipelineTinyChunks(t *testing.T) {
-	c := testChunker(t, 1<<10, 1<<10, 2<<10)
+	c := enginetest.Chunker(t, 1<<10, 1<<10, 2<<10)
 	var key [32]byte
-	codec := testCodec(t, "zstd", "", c.Max(), 2)
+	codec := enginetest.Codec(t, "zstd", "", c.Max(), 2)
 	img := make([]byte, 16<<20+3)
 	rand.Read(img)
 	tgt := newMemTarget(t)

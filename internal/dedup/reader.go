@@ -9,25 +9,25 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unsafe"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/codec"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/directio"
 )
-
-// ErrMissing is wrapped by errors about chunks that no index knows.
-var ErrMissing = errors.New("chunk missing")
 
 // BlobRef locates one stored chunk.
 type BlobRef struct {
-	File *FileReader
+	File *container.FileReader
 	Off  uint64
 	CLen uint32
 	PLen uint32
 }
 
-// Source finds the blob of a chunk; errors about unknown chunks wrap ErrMissing.
+// Source finds the blob of a chunk; errors about unknown chunks wrap chunk.ErrMissing.
 type Source interface {
-	Locate(id ID) (BlobRef, error)
+	Locate(id chunk.ID) (BlobRef, error)
 }
 
 // Releaser is implemented by sources that want to know when a located blob
@@ -44,7 +44,7 @@ func release(src Source, ref BlobRef) {
 
 // Reader restores and checks runs. Safe for concurrent use.
 type Reader struct {
-	Codec       *Codec
+	Codec       *codec.Codec
 	IDKey       [32]byte
 	Parallelism int
 }
@@ -65,7 +65,7 @@ type piece struct {
 // lengths are multiples of align (except at the end of the disk, which
 // need not be aligned); alignment padding and holes inside a piece are
 // written as zeros.
-func pieces(runs []Run, offs []int64, size int64, writeHoles bool, align int64, emit func(piece) bool) {
+func pieces(runs []chunk.Run, offs []int64, size int64, writeHoles bool, align int64, emit func(piece) bool) {
 	if align < 1 {
 		align = 1
 	}
@@ -131,7 +131,7 @@ func pieces(runs []Run, offs []int64, size int64, writeHoles bool, align int64, 
 // readState is one worker's scratch.
 type readState struct {
 	r     *Reader
-	h     *IDHasher
+	h     *chunk.IDHasher
 	blob  []byte
 	plain []byte
 	buf   []byte
@@ -145,35 +145,35 @@ type readState struct {
 }
 
 func (r *Reader) newState() *readState {
-	return &readState{r: r, h: NewIDHasher(r.IDKey)}
+	return &readState{r: r, h: chunk.NewIDHasher(r.IDKey)}
 }
 
 // growBuf replaces the piece buffer by one of n bytes: for direct writes
 // (align > 1) a getDirect buffer (the old one given back), else Go memory.
 func (s *readState) growBuf(n int64) {
-	if s.align <= 1 || s.align > hugePage {
-		s.buf = alignedBuf(n, s.align)
+	if s.align <= 1 || s.align > directio.HugePage {
+		s.buf = directio.AlignedBuf(n, s.align)
 		return
 	}
-	putDirect(s.buf)
-	s.buf = getDirect(int(n))
+	directio.Put(s.buf)
+	s.buf = directio.Get(int(n))
 }
 
 // free gives back the state's direct buffers; the state is not used again.
 func (s *readState) free() {
-	putDirect(s.buf)
-	putDirect(s.span)
+	directio.Put(s.buf)
+	directio.Put(s.span)
 	s.buf, s.span = nil, nil
 }
 
 // load reads, opens and checks one chunk into out (capacity >= run length).
-func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, error) {
+func (s *readState) load(src Source, id chunk.ID, plen int64, out []byte) ([]byte, error) {
 	ref, err := src.Locate(id)
 	if err != nil {
 		return nil, err
 	}
 	if int64(ref.PLen) != plen {
-		return nil, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, id.Short(), ref.PLen, plen)
+		return nil, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", chunk.ErrDamaged, id.Short(), ref.PLen, plen)
 	}
 	defer release(src, ref)
 	s.blob, err = ref.File.ReadBlob(s.blob, ref.Off, ref.CLen)
@@ -184,7 +184,7 @@ func (s *readState) load(src Source, id ID, plen int64, out []byte) ([]byte, err
 }
 
 // open opens and checks one blob of f into out.
-func (s *readState) open(f *FileReader, id ID, blob []byte, plen int64, out []byte) ([]byte, error) {
+func (s *readState) open(f *container.FileReader, id chunk.ID, blob []byte, plen int64, out []byte) ([]byte, error) {
 	if f.Sealer() == nil {
 		return nil, errors.New("file opened without key")
 	}
@@ -195,7 +195,7 @@ func (s *readState) open(f *FileReader, id ID, blob []byte, plen int64, out []by
 	if !s.recompute && f.Sealer().Name() != crypt.None {
 		h = nil
 	}
-	chunk, plain, err := s.r.Codec.OpenChunk(f.Sealer(), h, id, blob, int(plen), s.plain, out[:0:plen])
+	chunk, plain, err := container.OpenBlob(s.r.Codec, f.Sealer(), h, id, blob, int(plen), s.plain, out[:0:plen])
 	if cap(plain) > cap(s.plain) {
 		s.plain = plain[:0]
 	}
@@ -213,7 +213,7 @@ func (s *readState) open(f *FileReader, id ID, blob []byte, plen int64, out []by
 // id; with cipher none, tag and recomputed id); the first problem stops
 // the restore with an error naming the byte range.
 // progress (serialized) gets bytes done so far.
-func (r *Reader) Restore(ctx context.Context, runs []Run, src Source, dst io.WriterAt, skipHoles bool, align int, progress func(int64)) error {
+func (r *Reader) Restore(ctx context.Context, runs []chunk.Run, src Source, dst io.WriterAt, skipHoles bool, align int, progress func(int64)) error {
 	if align > 1 && (align&(align-1) != 0 || align > restoreBatch) {
 		return fmt.Errorf("restore alignment %d: want a power of two up to %d", align, restoreBatch)
 	}
@@ -294,7 +294,7 @@ type pieceRef struct {
 	ref BlobRef
 }
 
-func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst io.WriterAt) error {
+func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece, dst io.WriterAt) error {
 	n := p.end - p.off
 	if int64(len(s.buf)) < n {
 		s.growBuf(max(n, s.bufCap))
@@ -323,7 +323,7 @@ func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst i
 		}
 		refs = append(refs, pieceRef{k, ref})
 		if int64(ref.PLen) != r.Len {
-			return rangeErr(k, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", ErrDamaged, r.ID.Short(), ref.PLen, r.Len))
+			return rangeErr(k, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", chunk.ErrDamaged, r.ID.Short(), ref.PLen, r.Len))
 		}
 	}
 	s.refs = refs
@@ -381,35 +381,22 @@ func (s *readState) restore(src Source, runs []Run, offs []int64, p piece, dst i
 	return nil
 }
 
-// alignedBuf allocates n bytes whose address is a multiple of align.
-func alignedBuf(n int64, align int) []byte {
-	if align <= 1 {
-		return make([]byte, n)
-	}
-	b := make([]byte, n+int64(align))
-	o := int(uintptr(unsafe.Pointer(&b[0])) & uintptr(align-1))
-	if o != 0 {
-		o = align - o
-	}
-	return b[o : int64(o)+n : int64(o)+n]
-}
-
 // Problem is one damaged or missing chunk found by Check.
 type Problem struct {
 	Off, Len int64
-	ID       ID
+	ID       chunk.ID
 	Err      error
 }
 
 // Check reads, authenticates and re-hashes every distinct chunk of runs and
 // returns the problems (one per affected run, in disk order), the number of
 // chunk references and their total bytes.
-func (r *Reader) Check(ctx context.Context, runs []Run, src Source) ([]Problem, int, int64, error) {
+func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Problem, int, int64, error) {
 	type item struct {
-		id  ID
+		id  chunk.ID
 		len int64
 	}
-	seen := make(map[ID]struct{}, len(runs))
+	seen := make(map[chunk.ID]struct{}, len(runs))
 	var todo []item
 	var refs int
 	var bytes int64
@@ -425,7 +412,7 @@ func (r *Reader) Check(ctx context.Context, runs []Run, src Source) ([]Problem, 
 		seen[x.ID] = struct{}{}
 		todo = append(todo, item{x.ID, x.Len})
 	}
-	bad := make(map[ID]error)
+	bad := make(map[chunk.ID]error)
 	var mu sync.Mutex
 	ch := make(chan item, 64)
 	var wg sync.WaitGroup

@@ -9,11 +9,15 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
+	"rb_module_rustack/internal/enginetest"
 )
 
 // randomRuns makes runs of chunks and holes of random, partly unaligned sizes.
-func randomRuns(r *mrand.Rand, n int) []Run {
-	var runs []Run
+func randomRuns(r *mrand.Rand, n int) []chunk.Run {
+	var runs []chunk.Run
 	for range n {
 		if r.IntN(3) == 0 {
 			l := int64(1 + r.IntN(restoreBatch+restoreBatch/2))
@@ -24,16 +28,16 @@ func randomRuns(r *mrand.Rand, n int) []Run {
 				runs[len(runs)-1].Len += l
 				continue
 			}
-			runs = append(runs, Run{Len: l, Hole: true})
+			runs = append(runs, chunk.Run{Len: l, Hole: true})
 			continue
 		}
 		l := int64(1 + r.IntN(300<<10))
 		if r.IntN(5) == 0 {
 			l = int64(1 + r.IntN(5000))
 		}
-		var id ID
+		var id chunk.ID
 		id[0], id[1], id[2] = byte(len(runs)), byte(len(runs)>>8), 1
-		runs = append(runs, Run{Len: l, ID: id})
+		runs = append(runs, chunk.Run{Len: l, ID: id})
 	}
 	return runs
 }
@@ -107,9 +111,9 @@ func (w *alignedWriter) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func TestRestoreAligned(t *testing.T) {
-	checkDirectReturned(t)
-	c := testChunker(t, 1<<10, 4<<10, 16<<10)
-	codec := testCodec(t, "zstd", "", c.Max(), 2)
+	enginetest.CheckDirectReturned(t)
+	c := enginetest.Chunker(t, 1<<10, 4<<10, 16<<10)
+	codec := enginetest.Codec(t, "zstd", "", c.Max(), 2)
 	for _, size := range []int{1, 4095, 4096, 3<<20 + 7, 9 << 20} {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			img := testImage(uint64(size)+3, size)
@@ -137,27 +141,36 @@ func TestRestoreAligned(t *testing.T) {
 	}
 }
 
-type countCloser struct{ open *int }
+// countCloser counts the open files down when closed, and remembers it.
+type countCloser struct {
+	bytesAt
+	open   *int
+	closed *bool
+}
 
-func (c countCloser) Close() error { *c.open--; return nil }
+func (c countCloser) Close() error { *c.open--; *c.closed = true; return nil }
 
 func TestIndexSourceBoundsOpenFiles(t *testing.T) {
-	var entries []IndexEntry
+	var entries []chunk.IndexEntry
 	for i := range 100 {
-		entries = append(entries, IndexEntry{ID: ID{byte(i), 1}, Pack: uint32(i), CLen: 1, PLen: 1})
+		entries = append(entries, chunk.IndexEntry{ID: chunk.ID{byte(i), 1}, Pack: uint32(i), CLen: 1, PLen: 1})
 	}
 	open := 0
-	src := NewIndexSource(NewIndex(entries), func(i uint32) (*FileReader, error) {
+	closed := map[*container.FileReader]*bool{}
+	src := NewIndexSource(chunk.NewIndex(entries), func(i uint32) (*container.FileReader, error) {
 		open++
-		return &FileReader{Path: fmt.Sprint(i), closer: countCloser{&open}}, nil
+		c := new(bool)
+		f := container.NewBlobReader(fmt.Sprint(i), countCloser{bytesAt{}, &open, c}, 0, nil)
+		closed[f] = c
+		return f, nil
 	}, nil)
 	src.MaxOpen = 10
-	pinned, err := src.Locate(ID{0, 1})
+	pinned, err := src.Locate(chunk.ID{0, 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i < 100; i++ {
-		ref, err := src.Locate(ID{byte(i), 1})
+		ref, err := src.Locate(chunk.ID{byte(i), 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +179,7 @@ func TestIndexSourceBoundsOpenFiles(t *testing.T) {
 			t.Fatalf("%d files open, max 10 (+1 pinned)", open)
 		}
 	}
-	if _, ok := src.files[0]; !ok || pinned.File.closer == nil {
+	if _, ok := src.files[0]; !ok || *closed[pinned.File] {
 		t.Fatal("a file in use was closed")
 	}
 	src.Release(pinned)

@@ -6,65 +6,38 @@ import (
 	"slices"
 	"sync"
 
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/store"
 )
-
-// claimShards spreads the session's claim set over this many locks.
-const claimShards = 64
-
-// claimSet is the set of chunk ids stored (or being stored) in a session:
-// a sharded map keyed by the 32-byte id, about 40-50 bytes per entry.
-type claimSet struct {
-	shards [claimShards]struct {
-		mu sync.Mutex
-		m  map[ID]struct{}
-	}
-}
-
-func newClaimSet() *claimSet {
-	c := &claimSet{}
-	for i := range c.shards {
-		c.shards[i].m = make(map[ID]struct{})
-	}
-	return c
-}
-
-// claim adds id and reports whether it was absent.
-func (c *claimSet) claim(id ID) bool {
-	s := &c.shards[id[0]%claimShards]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[id]; ok {
-		return false
-	}
-	s.m[id] = struct{}{}
-	return true
-}
 
 // FileTarget stores a session's new chunks in one container file (an
 // archive of an archive pool). Chunks in Base count as present.
 type FileTarget struct {
-	W      *FileWriter
-	Base   *Index
-	Keys   *Keys
-	claims *claimSet
+	W      *container.FileWriter
+	Base   *chunk.Index
+	Keys   *container.Keys
+	claims *chunk.ClaimSet
 }
 
 // NewFileTarget returns a target writing to w.
-func NewFileTarget(w *FileWriter, keys *Keys, base *Index) *FileTarget {
-	return &FileTarget{W: w, Base: base, Keys: keys, claims: newClaimSet()}
+func NewFileTarget(w *container.FileWriter, keys *container.Keys, base *chunk.Index) *FileTarget {
+	return &FileTarget{W: w, Base: base, Keys: keys, claims: chunk.NewClaimSet()}
 }
 
 // Claim implements Target.
-func (t *FileTarget) Claim(id ID) bool {
+func (t *FileTarget) Claim(id chunk.ID) bool {
 	if t.Base.Has(id) {
 		return false
 	}
-	return t.claims.claim(id)
+	return t.claims.Claim(id)
 }
 
 // Put implements Target.
-func (t *FileTarget) Put(id ID, blob []byte, plen int) error { return t.W.PutBlob(id, blob, plen) }
+func (t *FileTarget) Put(id chunk.ID, blob []byte, plen int) error {
+	return t.W.PutBlob(id, blob, plen)
+}
 
 // Sealer implements Target.
 func (t *FileTarget) Sealer() *crypt.Sealer { return t.Keys.Sealer }
@@ -74,39 +47,39 @@ func (t *FileTarget) Sealer() *crypt.Sealer { return t.Keys.Sealer }
 // open (least recently used ones not in use are closed; a blob's file is in
 // use from Locate to Release). Safe for concurrent use.
 type IndexSource struct {
-	Index   *Index
+	Index   *chunk.Index
 	MaxOpen int
-	open    func(file uint32) (*FileReader, error)
-	miss    func(id ID) (BlobRef, error) // optional fallback
+	open    func(file uint32) (*container.FileReader, error)
+	miss    func(id chunk.ID) (BlobRef, error) // optional fallback
 	mu      sync.Mutex
 	files   map[uint32]*openFile
-	byFile  map[*FileReader]*openFile
+	byFile  map[*container.FileReader]*openFile
 	errs    map[uint32]error
 	tick    uint64
 }
 
 type openFile struct {
 	num  uint32
-	f    *FileReader
+	f    *container.FileReader
 	refs int
 	used uint64
 }
 
 // NewIndexSource returns a source; open opens file number i; miss (may be
 // nil) is asked about ids the index lacks.
-func NewIndexSource(idx *Index, open func(uint32) (*FileReader, error), miss func(ID) (BlobRef, error)) *IndexSource {
+func NewIndexSource(idx *chunk.Index, open func(uint32) (*container.FileReader, error), miss func(chunk.ID) (BlobRef, error)) *IndexSource {
 	return &IndexSource{Index: idx, open: open, miss: miss, files: map[uint32]*openFile{},
-		byFile: map[*FileReader]*openFile{}, errs: map[uint32]error{}}
+		byFile: map[*container.FileReader]*openFile{}, errs: map[uint32]error{}}
 }
 
 // Locate implements Source.
-func (s *IndexSource) Locate(id ID) (BlobRef, error) {
+func (s *IndexSource) Locate(id chunk.ID) (BlobRef, error) {
 	loc, ok := s.Index.Lookup(id)
 	if !ok {
 		if s.miss != nil {
 			return s.miss(id)
 		}
-		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index", ErrMissing, id.Short())
+		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index", chunk.ErrMissing, id.Short())
 	}
 	f, err := s.file(loc.File)
 	if err != nil {
@@ -124,7 +97,7 @@ func (s *IndexSource) Release(ref BlobRef) {
 	}
 }
 
-func (s *IndexSource) file(i uint32) (*FileReader, error) {
+func (s *IndexSource) file(i uint32) (*container.FileReader, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tick++
@@ -175,5 +148,31 @@ func (s *IndexSource) Close() {
 	for _, of := range s.files {
 		of.f.Close()
 	}
-	s.files, s.byFile = map[uint32]*openFile{}, map[*FileReader]*openFile{}
+	s.files, s.byFile = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}
+}
+
+// maxOpenPacks bounds the packs a store source keeps open (two descriptors
+// each).
+const maxOpenPacks = 256
+
+// StoreSource returns a chunk source over the loaded index si of store st;
+// chunks the index lacks are looked for in packs that no index lists yet.
+func StoreSource(st *store.Store, si *store.Index) *IndexSource {
+	var once sync.Once
+	var extra map[chunk.ID]chunk.Loc
+	var extraFiles []*container.FileReader
+	var extraErr error
+	miss := func(id chunk.ID) (BlobRef, error) {
+		once.Do(func() { extra, extraFiles, extraErr = st.Unindexed(si) })
+		if extraErr != nil {
+			return BlobRef{}, extraErr
+		}
+		if loc, ok := extra[id]; ok {
+			return BlobRef{File: extraFiles[loc.File], Off: loc.Off, CLen: loc.CLen, PLen: loc.PLen}, nil
+		}
+		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", chunk.ErrMissing, id.Short())
+	}
+	src := NewIndexSource(si.Index, func(i uint32) (*container.FileReader, error) { return st.OpenPack(si.Packs[i]) }, miss)
+	src.MaxOpen = maxOpenPacks
+	return src
 }

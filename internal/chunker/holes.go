@@ -1,0 +1,85 @@
+package chunker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// HoleProbe reads sparse regular files without reading their holes: it
+// asks the file system where the data is (lseek SEEK_DATA / SEEK_HOLE) and
+// clears the rest. The bytes are the same, so chunking does not depend on
+// sparseness; only the cost does. lseek moves the shared file offset, which
+// pread ignores.
+type HoleProbe struct {
+	fd int
+}
+
+// NewHoleProbe returns a probe for src, or nil when src is not a regular file.
+func NewHoleProbe(src io.ReaderAt) *HoleProbe {
+	f, ok := src.(*os.File)
+	if !ok {
+		return nil
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	return &HoleProbe{fd: int(f.Fd())}
+}
+
+// Span is a byte range [Start, End) of a buffer.
+type Span struct{ Start, End int }
+
+// Read fills buf with the bytes at off, reading only the data extents of
+// the file and clearing the holes in between (reading a hole would fill
+// page cache pages with zeros just to copy them). It appends the cleared
+// ranges (offsets into buf, ascending) to holes[:0] and returns them: the
+// zero detection need not look at those bytes again.
+func (h *HoleProbe) Read(src io.ReaderAt, buf []byte, off int64, holes []Span) ([]Span, error) {
+	holes = holes[:0]
+	end := off + int64(len(buf))
+	pos := off
+	for pos < end {
+		d, err := unix.Seek(h.fd, pos, unix.SEEK_DATA)
+		switch {
+		case errors.Is(err, unix.ENXIO):
+			d = end // no data after pos
+		case err != nil:
+			return holes, readFull(src, buf[pos-off:], pos) // no hole information: read it all
+		}
+		d = min(max(d, pos), end)
+		if d > pos {
+			clear(buf[pos-off : d-off])
+			holes = append(holes, Span{int(pos - off), int(d - off)})
+		}
+		if d == end {
+			break
+		}
+		e, err := unix.Seek(h.fd, d, unix.SEEK_HOLE)
+		if err != nil || e <= d {
+			e = end
+		}
+		e = min(e, end)
+		if err := readFull(src, buf[d-off:e-off], d); err != nil {
+			return holes, err
+		}
+		pos = e
+	}
+	return holes, nil
+}
+
+// readFull reads len(b) bytes at off.
+func readFull(src io.ReaderAt, b []byte, off int64) error {
+	n, err := src.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = fmt.Errorf("read at %d: the disk ended early (got %d of %d bytes): %w", off, n, len(b), io.ErrUnexpectedEOF)
+	}
+	return err
+}
