@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"rb_module_rustack/internal/units"
+	"rb_module_rustack/internal/vmdesc"
 	"strings"
 	"time"
 
@@ -208,7 +210,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: journal.Dir(cfg.StateDir),
 		Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
 		Scripts: guestScripts(cfg, log), Log: log,
-		Begin: func(ctx context.Context, d *snapshot.VMDescription) (snapshot.Sink, error) {
+		Begin: func(ctx context.Context, d *vmdesc.VM) (snapshot.Sink, error) {
 			raw, err := d.Marshal()
 			if err != nil {
 				return nil, err
@@ -303,7 +305,7 @@ func printSummary(w io.Writer, s backupSummary) {
 		fmt.Fprintf(w, "note      %s\n", s.Note)
 	}
 	for _, d := range s.Disks {
-		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, humanBytes(d.Size))
+		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, units.FormatBytes(d.Size))
 	}
 	printDataLines(w, s.dataCounts)
 	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",

@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"rb_module_rustack/internal/units"
+	"rb_module_rustack/internal/vmdesc"
 	"strconv"
 	"strings"
 	"time"
@@ -155,7 +157,7 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	}
 	fmt.Fprintf(w, "1. cloud    proxy VM %s and VM %s (%s) with two volumes:\n", proxy.Name, vm.Name, vm.ID)
 	fmt.Fprintf(w, "          boot %d MiB (%s of text, the rest zeros), data %d MiB of random bytes  [%s]\n",
-		o.bootMiB, humanBytes(int64(textBytes)), o.dataMiB, since(step))
+		o.bootMiB, units.FormatBytes(int64(textBytes)), o.dataMiB, since(step))
 
 	// The repository.
 	keyFile := filepath.Join(dir, "master-key")
@@ -221,7 +223,7 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 			Scripts: func(context.Context, *api.Server) (snapshot.Scripts, error) {
 				return &demoGuest{w: w, start: start}, nil
 			},
-			Begin: func(ctx context.Context, d *snapshot.VMDescription) (snapshot.Sink, error) {
+			Begin: func(ctx context.Context, d *vmdesc.VM) (snapshot.Sink, error) {
 				raw, err := d.Marshal()
 				if err != nil {
 					return nil, err
@@ -249,14 +251,14 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 		fmt.Fprintf(w, "          job %s: %d snapshot(s) and %d temporary volume(s) attached to the proxy, read, removed\n",
 			res.JobID, kinds[journal.KindSnapshot], kinds[journal.KindVolume])
 		for _, d := range res.Disks {
-			fmt.Fprintf(w, "          disk %s  %s read in %s (%.0f MB/s)\n", d.Label, humanBytes(d.Size), d.Duration.Round(time.Millisecond), mbps(d.Size, d.Duration))
+			fmt.Fprintf(w, "          disk %s  %s read in %s (%.0f MB/s)\n", d.Label, units.FormatBytes(d.Size), d.Duration.Round(time.Millisecond), mbps(d.Size, d.Duration))
 		}
 		if note := b.Note(); note != "" {
 			fmt.Fprintf(w, "          note: %s\n", note)
 		}
 		fmt.Fprintf(w, "          archive %s (%s)\n", s.ArchiveID, s.Type)
 		fmt.Fprintf(w, "          read %s (zero %s), new %s, stored %s, %d chunks (%d new)\n",
-			humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew), humanBytes(s.BytesStored), s.Chunks, s.NewChunks)
+			units.FormatBytes(s.BytesRead), units.FormatBytes(s.BytesZero), units.FormatBytes(s.BytesNew), units.FormatBytes(s.BytesStored), s.Chunks, s.NewChunks)
 		fmt.Fprintf(w, "          whole job %s: %.0f MB/s of disk\n", took.Round(time.Millisecond), mbps(s.BytesRead, took))
 		return s, res, nil
 	}
@@ -280,7 +282,7 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 	if err != nil {
 		return withCode(exitFailure, err)
 	}
-	fmt.Fprintf(w, "3. change   wrote %d random 4 KiB blocks (%s) at random places of both disks  [%s]\n", o.changes, humanBytes(changed), since(step))
+	fmt.Fprintf(w, "3. change   wrote %d random 4 KiB blocks (%s) at random places of both disks  [%s]\n", o.changes, units.FormatBytes(changed), since(step))
 
 	// 4. Incremental.
 	incr, _, err := backup(4, archive.Incremental)
@@ -322,9 +324,9 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) (err error) {
 			return withCode(exitIntegrity, fmt.Errorf("restored disk %s differs from the VM's volume (sha256 %s, want %s)", d.Label, got, want))
 		}
 		restored += d.Size
-		fmt.Fprintf(w, "          %s  %s in %s (%.0f MB/s), sha256 %s… = the VM's volume\n", filepath.Base(p), humanBytes(d.Size), took.Round(time.Millisecond), mbps(d.Size, took), got[:16])
+		fmt.Fprintf(w, "          %s  %s in %s (%.0f MB/s), sha256 %s… = the VM's volume\n", filepath.Base(p), units.FormatBytes(d.Size), took.Round(time.Millisecond), mbps(d.Size, took), got[:16])
 	}
-	fmt.Fprintf(w, "          %s restored and compared  [%s]\n", humanBytes(restored), since(step))
+	fmt.Fprintf(w, "          %s restored and compared  [%s]\n", units.FormatBytes(restored), since(step))
 
 	// 6. Verify both archives.
 	step = time.Now()

@@ -11,6 +11,7 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/units"
 )
 
 // configAndLog reads the configuration for op and opens its log file; a log
@@ -80,7 +81,7 @@ func countsOf(s *archive.Summary) dataCounts {
 // printDataLines prints the read, stored and chunks lines of a backup
 // summary.
 func printDataLines(w io.Writer, c dataCounts) {
-	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(c.BytesRead), humanBytes(c.BytesZero), humanBytes(c.BytesNew))
-	fmt.Fprintf(w, "stored    %s\n", humanBytes(c.BytesStored))
+	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", units.FormatBytes(c.BytesRead), units.FormatBytes(c.BytesZero), units.FormatBytes(c.BytesNew))
+	fmt.Fprintf(w, "stored    %s\n", units.FormatBytes(c.BytesStored))
 	fmt.Fprintf(w, "chunks    %d (new %d)\n", c.Chunks, c.NewChunks)
 }

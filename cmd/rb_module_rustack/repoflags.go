@@ -15,6 +15,7 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/units"
 )
 
 // Repository flags: every repository option of the configuration can also
@@ -81,27 +82,6 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 	return cfg, nil
 }
 
-// parseSize reads a byte size: digits with an optional K, M or G suffix
-// (powers of 1024; "KiB", "k", "KB" accepted too).
-func parseSize(s string) (int, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := 1
-	switch {
-	case strings.HasSuffix(t, "K"):
-		mult, t = 1<<10, strings.TrimSuffix(t, "K")
-	case strings.HasSuffix(t, "M"):
-		mult, t = 1<<20, strings.TrimSuffix(t, "M")
-	case strings.HasSuffix(t, "G"):
-		mult, t = 1<<30, strings.TrimSuffix(t, "G")
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(t))
-	if err != nil || n <= 0 || n > (1<<31)/mult {
-		return 0, fmt.Errorf("bad size %q (want e.g. 65536, 64K or 1M)", s)
-	}
-	return n * mult, nil
-}
-
 // repoSetup is a repository opened from configuration and flags.
 type repoSetup struct {
 	cfg     *config.Config
@@ -137,11 +117,11 @@ func (a *app) repoOptions(cmd *cobra.Command, write bool) (*repoSetup, error) {
 		dst  *int
 	}{{flagChunkMin, &o.ChunkMin}, {flagChunkAvg, &o.ChunkAvg}, {flagChunkMax, &o.ChunkMax}} {
 		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
-			n, err := parseSize(fl.Value.String())
-			if err != nil {
-				return nil, withCode(exitUsage, fmt.Errorf("--%s: %w", s.name, err))
+			n, err := units.ParseSize(fl.Value.String())
+			if err != nil || n <= 0 || n > 1<<31 {
+				return nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
 			}
-			*s.dst = n
+			*s.dst = int(n)
 		}
 	}
 	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
@@ -217,18 +197,4 @@ func engineExit(err error) error {
 		return withCode(exitFailure, fmt.Errorf("%w (the file system of that file is full or its quota is used up: free space there or write somewhere else, then run the command again; the unfinished file was removed)", err))
 	}
 	return withCode(exitFailure, err)
-}
-
-// humanBytes formats n bytes with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

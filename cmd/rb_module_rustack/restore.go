@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/units"
 )
 
 type restoreLocalOpts struct {
@@ -122,7 +123,7 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 		}
 		res.Disks = append(res.Disks, restoredDisk{Label: d.Label, Path: p, Size: d.Size})
 		if !o.asJSON {
-			fmt.Fprintf(a.stdout, "disk %s: %s (%s)\n", d.Label, p, humanBytes(d.Size))
+			fmt.Fprintf(a.stdout, "disk %s: %s (%s)\n", d.Label, p, units.FormatBytes(d.Size))
 		}
 	}
 	vm := m.VM

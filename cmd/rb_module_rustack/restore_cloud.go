@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/restore"
+	"rb_module_rustack/internal/units"
 )
 
 // restoreCloudOpts are the flags of a restore into the cloud
@@ -242,21 +243,8 @@ func printResult(w io.Writer, r *restore.Result) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	fmt.Fprintf(w, "restored %s in %.1f s (writing %.1f s, %.0f MB/s%s)\n", human(r.Bytes), r.Seconds,
+	fmt.Fprintf(w, "restored %s in %.1f s (writing %.1f s, %.0f MB/s%s)\n", units.FormatBytes(r.Bytes), r.Seconds,
 		r.WriteSeconds, r.MBps(), map[bool]string{true: ", zero ranges skipped", false: ""}[r.SkipZeroWrites])
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // progress prints one updating line on a terminal, and nothing otherwise.
@@ -310,7 +298,7 @@ func (p *progress) event(e restore.Event) {
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
 	}
-	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), human(done), human(total), pct, rate)
+	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), units.FormatBytes(done), units.FormatBytes(total), pct, rate)
 	p.open = true
 }
 

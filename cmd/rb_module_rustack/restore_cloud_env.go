@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
 )
@@ -75,7 +76,7 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 	})
 
 	req.opts.ProxyVMID = cfg.ProxyVMID
-	req.opts.Devices = restore.DeviceFinder{Dir: cfg.DeviceDir}
+	req.opts.Devices = blockdev.Finder{Dir: cfg.DeviceDir}
 	req.opts.VolumeTimeout = cfg.VolumeCreationTimeout
 	req.opts.AttachTimeout = cfg.VolumeAttachmentTimeout
 	req.opts.DiskParallelism = cfg.DiskParallelism

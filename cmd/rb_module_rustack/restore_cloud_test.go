@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,6 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // restoreCmdFor builds the restore command and parses args without running it.
@@ -107,18 +108,18 @@ func TestRestoreCloudOutput(t *testing.T) {
 	defer fc.Close()
 	proxy, _ := fc.AddServer("proxy", fakecloud.Disk{})
 	orig, _ := fc.AddServer("db", fakecloud.Disk{Content: []byte("boot")}, fakecloud.Disk{Content: []byte("data")})
-	desc := snapshot.VMDescription{Version: 1, ID: orig.ID, Name: "db", Flavor: snapshot.FlavorDescription{ID: "1"}}
+	desc := vmdesc.VM{Version: 1, ID: orig.ID, Name: "db", Flavor: vmdesc.Flavor{ID: "1"}}
 	src := memDisks{}
 	m := &archive.Manifest{ID: "a1", VMName: "db"}
 	for i, v := range orig.VolumeIDs {
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: v, VolumeID: v, Size: 1, BootIndex: []int{0, -1}[i]})
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: v, VolumeID: v, Size: 1, BootIndex: []int{0, -1}[i]})
 		m.Disks = append(m.Disks, archive.Disk{Label: v, Size: 4})
 		src[v] = []byte([]string{"boot", "data"}[i])
 	}
 	m.VM, _ = desc.Marshal()
 	req := func(asJSON bool) *cloudRequest {
 		return &cloudRequest{archive: "a1", asJSON: asJSON, opts: restore.Options{Cloud: fc, Source: src, Manifest: m,
-			ProxyVMID: proxy.ID, Devices: restore.DeviceFinder{Dir: fc.DeviceDir(proxy.ID), SysBlock: "-"}, Unit: 1 << 20,
+			ProxyVMID: proxy.ID, Devices: blockdev.Finder{Dir: fc.DeviceDir(proxy.ID), SysBlock: "-"}, Unit: 1 << 20,
 			VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second}}
 	}
 	var stdout, stderr bytes.Buffer

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +22,6 @@ import (
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 const unit = 1 << 20 // the fake cloud's size unit in these tests (Cinder's GiB)
@@ -103,8 +104,8 @@ func newWorld(t *testing.T) *world {
 		fakecloud.Disk{Size: 2, Content: d1}); err != nil {
 		t.Fatal(err)
 	}
-	desc := snapshot.VMDescription{Version: 1, ID: w.orig.ID, Name: "web01",
-		Flavor: snapshot.FlavorDescription{ID: "2", Name: "m1.small"}, KeyName: "",
+	desc := vmdesc.VM{Version: 1, ID: w.orig.ID, Name: "web01",
+		Flavor: vmdesc.Flavor{ID: "2", Name: "m1.small"}, KeyName: "",
 		SecurityGroups: []string{"default"}, Metadata: map[string]string{"role": "web"}}
 	w.src = &memSource{disks: map[string][]byte{}}
 	m := &archive.Manifest{ID: "arch-1", Type: archive.Full, VMID: w.orig.ID, VMName: "web01"}
@@ -114,7 +115,7 @@ func newWorld(t *testing.T) *world {
 		w.src.disks[vid] = data
 		w.labels = append(w.labels, vid)
 		m.Disks = append(m.Disks, archive.Disk{Label: vid, Size: int64(len(data))})
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: vid, VolumeID: vid, Name: v.Name,
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: vid, VolumeID: vid, Name: v.Name,
 			Size: v.Size, VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone, Bootable: v.Bootable,
 			BootIndex: map[bool]int{true: 0, false: -1}[i == 0]})
 	}
@@ -140,7 +141,7 @@ func volumeByID(fc *fakecloud.Cloud, id string) api.Volume {
 func (w *world) opts(t *testing.T) restore.Options {
 	return restore.Options{
 		Cloud: w.fc, Source: w.src, Manifest: w.m, ProxyVMID: w.proxy.ID,
-		Devices:       restore.DeviceFinder{Dir: w.fc.DeviceDir(w.proxy.ID), SysBlock: "-"},
+		Devices:       blockdev.Finder{Dir: w.fc.DeviceDir(w.proxy.ID), SysBlock: "-"},
 		VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second,
 		Unit: unit, JobID: "testjob",
 	}
@@ -417,11 +418,11 @@ func TestDeployKeepPartial(t *testing.T) {
 
 func TestDeployFlavorMissing(t *testing.T) {
 	w := newWorld(t)
-	desc, err := snapshot.ParseDescription(w.m.VM)
+	desc, err := vmdesc.Parse(w.m.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Flavor = snapshot.FlavorDescription{ID: "42", Name: "m1.gone"}
+	desc.Flavor = vmdesc.Flavor{ID: "42", Name: "m1.gone"}
 	if w.m.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)
 	}
@@ -489,7 +490,7 @@ func rebuild(t *testing.T, w *world, fc *fakecloud.Cloud) *world {
 	}
 	m := *w.m
 	m.Disks = nil
-	desc, _ := snapshot.ParseDescription(w.m.VM)
+	desc, _ := vmdesc.Parse(w.m.VM)
 	for i, vid := range w2.orig.VolumeIDs {
 		w2.src.disks[vid] = w.src.disks[w.labels[i]]
 		w2.labels = append(w2.labels, vid)
@@ -625,8 +626,8 @@ func (c *catalogCloud) last() api.ServerCreate {
 
 func TestDeployReplacesWhatIsGone(t *testing.T) {
 	w := newWorld(t)
-	desc, _ := snapshot.ParseDescription(w.m.VM)
-	desc.Networks = []snapshot.NetworkDesc{{ID: "net-a", Name: "lan"}, {ID: "net-gone", Name: "old"}, {ID: "net-old-id", Name: "dmz"}}
+	desc, _ := vmdesc.Parse(w.m.VM)
+	desc.Networks = []vmdesc.Network{{ID: "net-a", Name: "lan"}, {ID: "net-gone", Name: "old"}, {ID: "net-old-id", Name: "dmz"}}
 	desc.KeyName = "alice"
 	desc.SecurityGroups = []string{"default", "web-gone"}
 	w.m.VM, _ = desc.Marshal()

@@ -2,19 +2,19 @@ package restore
 
 import (
 	"fmt"
+	"rb_module_rustack/internal/vmdesc"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // VMFromManifest builds the VM to restore from a manifest: its disks (in
 // boot order) and the VM description the backup recorded.
 func VMFromManifest(m *archive.Manifest) (*VM, error) {
-	d := &snapshot.VMDescription{}
+	d := &vmdesc.VM{}
 	if len(m.VM) > 0 {
 		var err error
-		if d, err = snapshot.ParseDescription(m.VM); err != nil {
+		if d, err = vmdesc.Parse(m.VM); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", m.ID, err)
 		}
 	}

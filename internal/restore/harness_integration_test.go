@@ -13,6 +13,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"testing"
@@ -23,7 +25,6 @@ import (
 	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // harness is the shared OpenStack harness as the tests see it, logged in
@@ -118,19 +119,19 @@ func (h *harness) backup(t testing.TB, repo *archive.Repo, s *harnesstest.VM, ty
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc := snapshot.VMDescription{Version: snapshot.DescriptionVersion, ID: srv.ID, Name: srv.Name,
-		Flavor:  snapshot.FlavorDescription{ID: srv.FlavorID, Name: srv.FlavorName},
+	desc := vmdesc.VM{Version: vmdesc.Version, ID: srv.ID, Name: srv.Name,
+		Flavor:  vmdesc.Flavor{ID: srv.FlavorID, Name: srv.FlavorName},
 		KeyName: srv.KeyName, AvailabilityZone: srv.AvailabilityZone, SecurityGroups: srv.SecurityGroups,
 		Metadata: srv.Metadata, BackupTime: time.Now().UTC()}
 	for _, n := range srv.Networks {
-		desc.Networks = append(desc.Networks, snapshot.NetworkDesc{ID: n.ID, Name: n.Name})
+		desc.Networks = append(desc.Networks, vmdesc.Network{ID: n.ID, Name: n.Name})
 	}
 	for i, sv := range s.Volumes {
 		v, err := h.cloud.GetVolume(ctx, sv.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: v.ID, VolumeID: v.ID, Name: v.Name,
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: v.ID, VolumeID: v.ID, Name: v.Name,
 			Size: v.Size, SizeBytes: int64(v.Size) << 30, VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone,
 			Bootable: v.Bootable, BootIndex: map[bool]int{true: 0, false: -1}[i == 0]})
 	}
@@ -196,7 +197,7 @@ func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest)
 		j.Close()
 	})
 	return restore.Options{Cloud: h.cloud, Source: repo, Manifest: m, ProxyVMID: h.Env["OS_HARNESS_PROXY_ID"],
-		Devices:       restore.DeviceFinder{Dir: h.Env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
+		Devices:       blockdev.Finder{Dir: h.Env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
 		VolumeTimeout: 2 * time.Minute, AttachTimeout: 2 * time.Minute, ServerTimeout: 2 * time.Minute,
 		Journal: j, JobID: j.JobID()}
 }
@@ -315,11 +316,11 @@ func TestHarnessDeploy(t *testing.T) {
 	// description also names a network, a key pair and a security group
 	// that do not exist: each is dropped with a note.
 	mFull := load(full.ArchiveID)
-	desc, err := snapshot.ParseDescription(mFull.VM)
+	desc, err := vmdesc.Parse(mFull.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Networks = []snapshot.NetworkDesc{{ID: "00000000-0000-4000-8000-00000000dead", Name: "gone-net"}}
+	desc.Networks = []vmdesc.Network{{ID: "00000000-0000-4000-8000-00000000dead", Name: "gone-net"}}
 	desc.KeyName, desc.SecurityGroups = "gone-key", []string{"gone-sg"}
 	if mFull.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)
@@ -501,11 +502,11 @@ func TestHarnessRollback(t *testing.T) {
 	}
 
 	// A flavor that no longer exists: nothing is created.
-	desc, err := snapshot.ParseDescription(m.VM)
+	desc, err := vmdesc.Parse(m.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Flavor = snapshot.FlavorDescription{ID: "gone-" + name, Name: "m1.gone"}
+	desc.Flavor = vmdesc.Flavor{ID: "gone-" + name, Name: "m1.gone"}
 	gone := *m
 	if gone.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)

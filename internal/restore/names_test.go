@@ -1,9 +1,6 @@
 package restore
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,46 +96,5 @@ func TestSizeUnits(t *testing.T) {
 		if got := c.d.sizeUnits(GiB); got != c.want {
 			t.Errorf("sizeUnits(%+v) = %d, want %d", c.d, got, c.want)
 		}
-	}
-}
-
-func TestDeviceFinder(t *testing.T) {
-	dir := t.TempDir()
-	const vol = "0123456789abcdef0123456789"
-	f := DeviceFinder{Dir: dir, SysBlock: "-"}
-	ctx := context.Background()
-	if _, err := f.Find(ctx, vol, 30*time.Millisecond); err == nil || !strings.Contains(err.Error(), "virtio-0123456789abcdef0123") {
-		t.Fatalf("missing device: err = %v", err)
-	}
-	// appears while polling
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		os.WriteFile(filepath.Join(dir, "virtio-0123456789abcdef0123"), nil, 0o600)
-	}()
-	p, err := f.Find(ctx, vol, 5*time.Second)
-	if err != nil || filepath.Base(p) != "virtio-0123456789abcdef0123" {
-		t.Fatalf("Find = %q, %v", p, err)
-	}
-	// scsi name
-	dir2 := t.TempDir()
-	os.WriteFile(filepath.Join(dir2, "scsi-0QEMU_QEMU_HARDDISK_0123456789abcdef0123"), nil, 0o600)
-	if p, err := (DeviceFinder{Dir: dir2, SysBlock: "-"}).Find(ctx, vol, time.Second); err != nil || !strings.Contains(p, "scsi-") {
-		t.Fatalf("scsi Find = %q, %v", p, err)
-	}
-	// sysfs serial scan
-	sys, dev := t.TempDir(), t.TempDir()
-	os.MkdirAll(filepath.Join(sys, "vdc"), 0o700)
-	os.WriteFile(filepath.Join(sys, "vdc", "serial"), []byte("0123456789abcdef0123\n"), 0o600)
-	os.MkdirAll(filepath.Join(sys, "vdb"), 0o700)
-	os.WriteFile(filepath.Join(sys, "vdb", "serial"), []byte("other\n"), 0o600)
-	os.WriteFile(filepath.Join(dev, "vdc"), nil, 0o600)
-	if p, err := (DeviceFinder{Dir: t.TempDir(), SysBlock: sys, DevDir: dev}).Find(ctx, vol, time.Second); err != nil || p != filepath.Join(dev, "vdc") {
-		t.Fatalf("sysfs Find = %q, %v", p, err)
-	}
-	// canceled
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := f.Find(cctx, "nope", time.Minute); err == nil || !strings.Contains(err.Error(), "canceled") {
-		t.Fatalf("canceled Find: %v", err)
 	}
 }

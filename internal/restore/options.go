@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 )
 
 // None is the value of an override that removes the item: --network none,
@@ -37,8 +38,8 @@ type Options struct {
 	Manifest *archive.Manifest
 	VM       *VM // nil = VMFromManifest(Manifest)
 
-	ProxyVMID string       // rubackup-vm-id: the VM this module runs in
-	Devices   DeviceFinder // where attached volumes appear on the proxy
+	ProxyVMID string          // rubackup-vm-id: the VM this module runs in
+	Devices   blockdev.Finder // where attached volumes appear on the proxy
 
 	VolumeTimeout time.Duration // volume creation and deletion (volume_creation_timeout)
 	AttachTimeout time.Duration // attach, device, detach (volume_attachment_timeout)
