@@ -85,3 +85,6 @@ func printDataLines(w io.Writer, c dataCounts) {
 	fmt.Fprintf(w, "stored    %s\n", units.FormatBytes(c.BytesStored))
 	fmt.Fprintf(w, "chunks    %d (new %d)\n", c.Chunks, c.NewChunks)
 }
+
+// toolVersion is written into every manifest.
+func toolVersion() string { return "rb_module_rustack " + version }

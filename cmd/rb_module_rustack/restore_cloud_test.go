@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
-	"rb_module_rustack/internal/restore"
 )
 
 // restoreCmdFor builds the restore command and parses args without running it.
@@ -118,14 +118,13 @@ func TestRestoreCloudOutput(t *testing.T) {
 	}
 	m.VM, _ = desc.Marshal()
 	req := func(asJSON bool) *cloudRequest {
-		return &cloudRequest{archive: "a1", asJSON: asJSON, opts: restore.Options{Cloud: fc, Source: src, Manifest: m,
+		return &cloudRequest{archive: "a1", asJSON: asJSON, opts: deploy.Options{Cloud: fc, Source: src, Manifest: m,
 			ProxyVMID: proxy.ID, Devices: blockdev.Finder{Dir: fc.DeviceDir(proxy.ID), SysBlock: "-"}, Unit: 1 << 20,
 			VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second}}
 	}
 	var stdout, stderr bytes.Buffer
 	var logged []string
-	logf := func(f string, a ...any) { logged = append(logged, f) }
-	if err := restoreCloud(context.Background(), &stdout, &stderr, req(true), logf); err != nil {
+	if err := restoreCloud(context.Background(), &stdout, &stderr, req(true), lineLog{&logged}); err != nil {
 		t.Fatal(err)
 	}
 	var out struct {
@@ -179,20 +178,26 @@ func TestProgressLine(t *testing.T) {
 	if p.on {
 		t.Fatal("a buffer is not a terminal")
 	}
-	p.event(restore.Event{Stage: "volume", Msg: "creating"})
+	p.event(deploy.Event{Stage: "volume", Msg: "creating"})
 	if b.Len() != 0 {
 		t.Fatalf("printed %q while off", b.String())
 	}
 	p.on = true
-	p.event(restore.Event{Stage: "volume", Msg: "creating volume x"})
-	p.event(restore.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
-	p.event(restore.Event{Stage: "server", Msg: "booting"})
+	p.event(deploy.Event{Stage: "volume", Msg: "creating volume x"})
+	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
+	p.event(deploy.Event{Stage: "server", Msg: "booting"})
 	s := b.String()
 	if !strings.Contains(s, "creating volume x\n") || !strings.Contains(s, "writing 2 disk(s): 200 B / 200 B (100%") ||
 		!strings.HasSuffix(s, "\nbooting\n") {
 		t.Errorf("progress %q", s)
 	}
 }
+
+// lineLog keeps the format of every line logged.
+type lineLog struct{ lines *[]string }
+
+func (l lineLog) Infof(f string, _ ...any) { *l.lines = append(*l.lines, f) }
+func (l lineLog) Warnf(f string, _ ...any) { *l.lines = append(*l.lines, f) }

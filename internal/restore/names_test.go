@@ -29,17 +29,17 @@ func TestFreeName(t *testing.T) {
 }
 
 func TestVolumeNames(t *testing.T) {
-	if got := volumeName("web01-1", "vda"); got != "web01-1-vda" {
+	if got := VolumeName("web01-1", "vda"); got != "web01-1-vda" {
 		t.Errorf("volumeName = %q", got)
 	}
 	if got := safeLabel("a/b c"); got != "a-b-c" {
 		t.Errorf("safeLabel = %q", got)
 	}
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	if got := singleVolumeName("web01", "vdb", now); got != "web01-vdb-restored-20260304-050607" {
+	if got := SingleVolumeName("web01", "vdb", now); got != "web01-vdb-restored-20260304-050607" {
 		t.Errorf("singleVolumeName = %q", got)
 	}
-	if got := singleVolumeName("", "", now); !strings.HasPrefix(got, "vm-disk-restored-") {
+	if got := SingleVolumeName("", "", now); !strings.HasPrefix(got, "vm-disk-restored-") {
 		t.Errorf("singleVolumeName with empty parts = %q", got)
 	}
 }
@@ -63,7 +63,7 @@ func TestNormalizeBootOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		vm := &VM{Disks: append([]Disk(nil), c.in...)}
-		vm.normalize()
+		vm.Normalize()
 		var got []string
 		for _, d := range vm.Disks {
 			got = append(got, d.Label+":"+itoa(d.BootIndex))
@@ -93,8 +93,8 @@ func TestSizeUnits(t *testing.T) {
 		{Disk{Bytes: 0}, 1},
 	}
 	for _, c := range cases {
-		if got := c.d.sizeUnits(GiB); got != c.want {
-			t.Errorf("sizeUnits(%+v) = %d, want %d", c.d, got, c.want)
+		if got := c.d.SizeUnits(GiB); got != c.want {
+			t.Errorf("SizeUnits(%+v) = %d, want %d", c.d, got, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package restore_test
+package deploy_test
 
 import (
 	"bytes"
@@ -19,9 +19,9 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/journal"
-	"rb_module_rustack/internal/restore"
 )
 
 const unit = 1 << 20 // the fake cloud's size unit in these tests (Cinder's GiB)
@@ -138,8 +138,8 @@ func volumeByID(fc *fakecloud.Cloud, id string) api.Volume {
 	return api.Volume{}
 }
 
-func (w *world) opts(t *testing.T) restore.Options {
-	return restore.Options{
+func (w *world) opts(t *testing.T) deploy.Options {
+	return deploy.Options{
 		Cloud: w.fc, Source: w.src, Manifest: w.m, ProxyVMID: w.proxy.ID,
 		Devices:       blockdev.Finder{Dir: w.fc.DeviceDir(w.proxy.ID), SysBlock: "-"},
 		VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second,
@@ -148,7 +148,7 @@ func (w *world) opts(t *testing.T) restore.Options {
 }
 
 // withJournal gives o a real journal and returns it.
-func (w *world) withJournal(t *testing.T, o *restore.Options) *journal.Journal {
+func (w *world) withJournal(t *testing.T, o *deploy.Options) *journal.Journal {
 	t.Helper()
 	j, err := journal.Begin(w.jdir, journal.NewJobID(), "restore")
 	if err != nil {
@@ -219,7 +219,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	o := w.opts(t)
 	j := w.withJournal(t, &o)
 
-	res, err := restore.Deploy(ctx, o)
+	res, err := deploy.Deploy(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 		t.Errorf("proxy still has %v attached", att)
 	}
 
-	res2, err := restore.Deploy(ctx, w.opts(t))
+	res2, err := deploy.Deploy(ctx, w.opts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	if err := w.fc.WaitServerDeleted(ctx, w.orig.ID, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	res3, err := restore.Deploy(ctx, w.opts(t))
+	res3, err := deploy.Deploy(ctx, w.opts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	// An explicit name is used as given.
 	o4 := w.opts(t)
 	o4.Name = "custom"
-	res4, err := restore.Deploy(ctx, o4)
+	res4, err := deploy.Deploy(ctx, o4)
 	if err != nil || res4.ServerName != "custom" || serverByName(w.fc, "custom") == nil {
 		t.Fatalf("--name custom: %+v, %v", res4, err)
 	}
@@ -303,32 +303,32 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 	boom := errors.New("boom")
 	type step struct {
 		name  string
-		setup func(w *world, o *restore.Options)
+		setup func(w *world, o *deploy.Options)
 	}
 	steps := []step{
-		{"ListServers", func(w *world, o *restore.Options) { w.fc.Fail("ListServers", 0, boom) }},
-		{"CreateVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("CreateVolume", 1, boom) }},
-		{"CreateVolume 2", func(w *world, o *restore.Options) { w.fc.Fail("CreateVolume", 2, boom) }},
-		{"CreateVolume 2 lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("CreateVolume", 2, boom) }},
-		{"volume goes to error", func(w *world, o *restore.Options) { w.fc.Break("volume", "creating") }},
-		{"WaitVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("WaitVolume", 1, boom) }},
-		{"AttachVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("AttachVolume", 1, boom) }},
-		{"AttachVolume 2 lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("AttachVolume", 2, boom) }},
-		{"attach slower than the timeout", func(w *world, o *restore.Options) {
+		{"ListServers", func(w *world, o *deploy.Options) { w.fc.Fail("ListServers", 0, boom) }},
+		{"CreateVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("CreateVolume", 1, boom) }},
+		{"CreateVolume 2", func(w *world, o *deploy.Options) { w.fc.Fail("CreateVolume", 2, boom) }},
+		{"CreateVolume 2 lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("CreateVolume", 2, boom) }},
+		{"volume goes to error", func(w *world, o *deploy.Options) { w.fc.Break("volume", "creating") }},
+		{"WaitVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("WaitVolume", 1, boom) }},
+		{"AttachVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("AttachVolume", 1, boom) }},
+		{"AttachVolume 2 lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("AttachVolume", 2, boom) }},
+		{"attach slower than the timeout", func(w *world, o *deploy.Options) {
 			// The attach completes only once the rollback has begun.
 			w.fc.Stick("volume", "attaching")
 			o.AttachTimeout = 100 * time.Millisecond
-			o.Progress = func(e restore.Event) {
+			o.Progress = func(e deploy.Event) {
 				if e.Stage == "rollback" {
 					w.fc.Unstick("volume", "attaching")
 				}
 			}
 		}},
-		{"device never appears", func(w *world, o *restore.Options) {
+		{"device never appears", func(w *world, o *deploy.Options) {
 			w.fc.HideDevices(true)
 			o.AttachTimeout = 100 * time.Millisecond
 		}},
-		{"write fails", func(w *world, o *restore.Options) {
+		{"write fails", func(w *world, o *deploy.Options) {
 			w.src.fail = func(label string, off int64) error {
 				if label == w.labels[1] && off > 0 {
 					return errors.New("archive damaged")
@@ -336,14 +336,14 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 				return nil
 			}
 		}},
-		{"DetachVolume 2", func(w *world, o *restore.Options) { w.fc.Fail("DetachVolume", 2, boom) }},
-		{"SetBootable", func(w *world, o *restore.Options) { w.fc.Fail("SetBootable", 1, boom) }},
-		{"CreateServer", func(w *world, o *restore.Options) { w.fc.Fail("CreateServer", 1, boom) }},
-		{"CreateServer lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("CreateServer", 1, boom) }},
-		{"server goes to ERROR", func(w *world, o *restore.Options) { w.fc.Break("server", "BUILD") }},
-		{"WaitServer", func(w *world, o *restore.Options) { w.fc.Fail("WaitServer", 1, boom) }},
-		{"WaitServer lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("WaitServer", 1, boom) }},
-		{"server stuck in BUILD", func(w *world, o *restore.Options) {
+		{"DetachVolume 2", func(w *world, o *deploy.Options) { w.fc.Fail("DetachVolume", 2, boom) }},
+		{"SetBootable", func(w *world, o *deploy.Options) { w.fc.Fail("SetBootable", 1, boom) }},
+		{"CreateServer", func(w *world, o *deploy.Options) { w.fc.Fail("CreateServer", 1, boom) }},
+		{"CreateServer lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("CreateServer", 1, boom) }},
+		{"server goes to ERROR", func(w *world, o *deploy.Options) { w.fc.Break("server", "BUILD") }},
+		{"WaitServer", func(w *world, o *deploy.Options) { w.fc.Fail("WaitServer", 1, boom) }},
+		{"WaitServer lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("WaitServer", 1, boom) }},
+		{"server stuck in BUILD", func(w *world, o *deploy.Options) {
 			w.fc.Stick("server", "BUILD")
 			o.ServerTimeout = 100 * time.Millisecond
 		}},
@@ -354,7 +354,7 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 			o := w.opts(t)
 			j := w.withJournal(t, &o)
 			st.setup(w, &o)
-			res, err := restore.Deploy(context.Background(), o)
+			res, err := deploy.Deploy(context.Background(), o)
 			if err == nil {
 				t.Fatalf("restore succeeded: %+v", res)
 			}
@@ -384,7 +384,7 @@ func TestDeployCanceledMidWrite(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := restore.Deploy(ctx, o)
+	_, err := deploy.Deploy(ctx, o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -397,7 +397,7 @@ func TestDeployKeepPartial(t *testing.T) {
 	o.KeepPartial = true
 	j := w.withJournal(t, &o)
 	w.fc.Fail("CreateServer", 1, errors.New("boom"))
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "kept (--keep-partial)") {
 		t.Fatalf("err = %v", err)
 	}
@@ -428,7 +428,7 @@ func TestDeployFlavorMissing(t *testing.T) {
 	}
 	o := w.opts(t)
 	j := w.withJournal(t, &o)
-	_, err = restore.Deploy(context.Background(), o)
+	_, err = deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "m1.gone") || !strings.Contains(err.Error(), "--flavor") ||
 		!strings.Contains(err.Error(), "m1.tiny (id 1)") {
 		t.Fatalf("err = %v, want the missing flavor named, --flavor and the available flavors", err)
@@ -440,7 +440,7 @@ func TestDeployFlavorMissing(t *testing.T) {
 
 	// --flavor by name overrides it.
 	o.Flavor = "m1.tiny"
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestDeployFlavorMissing(t *testing.T) {
 	}
 	// A wrong --flavor is named too.
 	o.Flavor = "m9.huge"
-	if _, err := restore.Deploy(context.Background(), o); err == nil || !strings.Contains(err.Error(), `"m9.huge" given with --flavor`) {
+	if _, err := deploy.Deploy(context.Background(), o); err == nil || !strings.Contains(err.Error(), `"m9.huge" given with --flavor`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -465,7 +465,7 @@ func TestDeployQuota(t *testing.T) {
 	w2 := rebuild(t, w, fc)
 	o := w2.opts(t)
 	j := w2.withJournal(t, &o)
-	_, err = restore.Deploy(context.Background(), o)
+	_, err = deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "quota") {
 		t.Fatalf("err = %v, want a quota message", err)
 	}
@@ -511,16 +511,16 @@ func TestVolumeOnly(t *testing.T) {
 	j := w.withJournal(t, &o)
 	o.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
-	_, err := restore.VolumeOnly(context.Background(), o)
+	_, err := deploy.VolumeOnly(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "--disk") || !strings.Contains(err.Error(), w.labels[1]) {
 		t.Fatalf("without --disk: %v", err)
 	}
 	o.Disk = "nope"
-	if _, err := restore.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), `no disk "nope"`) {
+	if _, err := deploy.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), `no disk "nope"`) {
 		t.Fatalf("unknown disk: %v", err)
 	}
 	o.Disk = w.labels[1]
-	res, err := restore.VolumeOnly(context.Background(), o)
+	res, err := deploy.VolumeOnly(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func TestVolumeOnly(t *testing.T) {
 	// A failure removes the volume (the rollback's detach is call 2).
 	w.baseVols = append(w.baseVols, v.ID)
 	w.fc.Fail("DetachVolume", w.fc.Calls("DetachVolume")+1, errors.New("boom"))
-	if _, err := restore.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), "was removed") {
+	if _, err := deploy.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), "was removed") {
 		t.Fatalf("restore with a failing detach: %v", err)
 	}
 	w.checkNothingLeft(t, j)
@@ -574,7 +574,7 @@ func TestZeroWrites(t *testing.T) {
 				}
 				return nil
 			})
-			res, err := restore.VolumeOnly(context.Background(), o)
+			res, err := deploy.VolumeOnly(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -636,7 +636,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 		keys:     []string{"bob"}, groups: []string{"default"}, types: []string{"standard"}}
 	o := w.opts(t)
 	o.Cloud = cc
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -661,7 +661,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	o.NoMetadata = true
 	o.Metadata = map[string]string{"restored": "yes"}
 	o.SecurityGroups = []string{"none"}
-	if _, err := restore.Deploy(context.Background(), o); err != nil {
+	if _, err := deploy.Deploy(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	r = cc.last()
@@ -670,15 +670,15 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	}
 	// Unknown explicit values fail before anything is created.
 	calls := w.fc.Calls("CreateVolume")
-	for _, bad := range []func(*restore.Options){
-		func(o *restore.Options) { o.Networks = []string{"nope"} },
-		func(o *restore.Options) { o.KeyName = "carol" },
-		func(o *restore.Options) { o.SecurityGroups = []string{"nope"} },
-		func(o *restore.Options) { o.Networks = []string{"none", "net-a"} },
+	for _, bad := range []func(*deploy.Options){
+		func(o *deploy.Options) { o.Networks = []string{"nope"} },
+		func(o *deploy.Options) { o.KeyName = "carol" },
+		func(o *deploy.Options) { o.SecurityGroups = []string{"nope"} },
+		func(o *deploy.Options) { o.Networks = []string{"none", "net-a"} },
 	} {
 		o2 := o
 		bad(&o2)
-		if _, err := restore.Deploy(context.Background(), o2); err == nil {
+		if _, err := deploy.Deploy(context.Background(), o2); err == nil {
 			t.Errorf("bad override accepted: %+v", o2.Overrides)
 		}
 	}
@@ -688,7 +688,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	// All recorded networks gone: the server has none, with a note.
 	cc.networks = nil
 	o.Networks, o.KeyName, o.SecurityGroups = nil, "", nil
-	res, err = restore.Deploy(context.Background(), o)
+	res, err = deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -769,7 +769,7 @@ func TestDeployCallCutOff(t *testing.T) {
 			lc := &lateCloud{Cloud: w.fc, op: tc.op, n: tc.n}
 			o.Cloud = lc
 			o.Settle = 3 * time.Second
-			_, err := restore.Deploy(context.Background(), o)
+			_, err := deploy.Deploy(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), "connection reset by peer") {
 				t.Fatalf("err = %v", err)
 			}
