@@ -81,10 +81,11 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 	}
 	res, err := restore.ToDir(ctx, repo, m, restore.DirOptions{
 		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0,
-		Written: func(d restore.ImageFile) {
+		Written: func(d restore.ImageFile) error {
 			if !o.asJSON {
 				fmt.Fprintf(a.stdout, "disk %s: %s (%s)\n", d.Label, d.Path, units.FormatBytes(d.Size))
 			}
+			return nil
 		},
 	})
 	if err != nil {

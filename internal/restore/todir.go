@@ -26,8 +26,9 @@ type DirOptions struct {
 	NoSync bool     // do not fsync the restored files
 	// Started is when the job started (Seconds counts from it); zero = now.
 	Started time.Time
-	// Written is called after each disk is written.
-	Written func(ImageFile)
+	// Written is called after each disk is written; an error stops the
+	// restore and is returned.
+	Written func(ImageFile) error
 }
 
 // ImageFile is one restored disk image.
@@ -78,7 +79,9 @@ func ToDir(ctx context.Context, src DiskSource, m *archive.Manifest, o DirOption
 		img := ImageFile{Label: d.Label, Path: p, Size: d.Size}
 		res.Disks = append(res.Disks, img)
 		if o.Written != nil {
-			o.Written(img)
+			if err := o.Written(img); err != nil {
+				return nil, err
+			}
 		}
 	}
 	vm := m.VM
