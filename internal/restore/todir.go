@@ -98,15 +98,8 @@ func ToDir(ctx context.Context, src DiskSource, m *archive.Manifest, o DirOption
 // restoreImage writes one disk as a sparse file; on failure the partial
 // file is removed.
 func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d archive.Disk, p string, o *DirOptions) error {
-	flags := os.O_RDWR | os.O_CREATE | os.O_EXCL
-	if o.Force {
-		flags = os.O_RDWR | os.O_CREATE | os.O_TRUNC
-	}
-	f, err := os.OpenFile(p, flags, 0o600)
+	f, err := create(p, os.O_RDWR, o.Force)
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: remove it, choose another --to-dir, or pass --force", p)
-		}
 		return err
 	}
 	w := &imageWriter{f: f}
@@ -117,7 +110,7 @@ func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d ar
 		return err
 	}
 	if err := f.Truncate(d.Size); err != nil {
-		return fail((fmt.Errorf("size %s: %w", p, err)))
+		return fail(fmt.Errorf("size %s: %w", p, err))
 	}
 	// Aligned writes bypass the page cache (O_DIRECT) where the file system
 	// allows it: faster here and it does not evict the cache.
@@ -134,14 +127,14 @@ func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d ar
 		ro.Align = directAlign
 	}
 	if err := src.RestoreDisk(ctx, m, d.Label, w, ro); err != nil {
-		return fail((err))
+		return fail(err)
 	}
 	if err := w.close(); err != nil {
-		return fail((fmt.Errorf("write %s: %w", p, err)))
+		return fail(fmt.Errorf("write %s: %w", p, err))
 	}
 	if !o.NoSync {
 		if err := f.Sync(); err != nil {
-			return fail((fmt.Errorf("sync %s: %w", p, err)))
+			return fail(fmt.Errorf("sync %s: %w", p, err))
 		}
 	}
 	if err := f.Close(); err != nil {
@@ -151,16 +144,25 @@ func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d ar
 	return nil
 }
 
-func writeFileSync(p string, b []byte, force, sync bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+// create makes a new file (mode os.O_RDWR or os.O_WRONLY); an existing
+// one is an error unless force, which truncates it.
+func create(p string, mode int, force bool) (*os.File, error) {
+	flags := mode | os.O_CREATE | os.O_EXCL
 	if force {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+		flags = mode | os.O_CREATE | os.O_TRUNC
 	}
 	f, err := os.OpenFile(p, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%s already exists: remove it, choose another --to-dir, or pass --force", p)
+	}
+	return f, err
+}
+
+// writeFileSync writes a new file whole (fsynced when sync); on failure
+// the file is removed.
+func writeFileSync(p string, b []byte, force, sync bool) error {
+	f, err := create(p, os.O_WRONLY, force)
 	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s already exists: remove it, choose another --to-dir, or pass --force", p)
-		}
 		return err
 	}
 	fail := func(err error) error {
