@@ -58,33 +58,6 @@ configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
 	return cmd
 }
 
-// backupSummary is what backup prints (--json: as is).
-type backupSummary struct {
-	Archive   string        `json:"archive"`
-	Path      string        `json:"path"`
-	VMID      string        `json:"vm_id"`
-	VMName    string        `json:"vm_name"`
-	Type      string        `json:"type"`
-	Requested string        `json:"requested_type"`
-	Note      string        `json:"note,omitempty"`
-	Parent    string        `json:"parent,omitempty"`
-	JobID     string        `json:"job_id"`
-	Disks     []summaryDisk `json:"disks"`
-	dataCounts
-	Seconds     float64 `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
-	ReadSeconds float64 `json:"read_seconds"`  // longest disk read (disks are read in parallel)
-	MBps        float64 `json:"mb_per_s"`      // bytes read / Seconds
-	ReadMBps    float64 `json:"read_mb_per_s"` // bytes read / ReadSeconds
-	Scripts     bool    `json:"scripts"`
-	Warning     string  `json:"warning,omitempty"`
-}
-
-type summaryDisk struct {
-	Label    string `json:"label"`
-	VolumeID string `json:"volume_id"`
-	Size     int64  `json:"size"`
-}
-
 // snapshotTimeouts are the configuration's cloud timeouts.
 func snapshotTimeouts(cfg *config.Config) snapshot.Timeouts {
 	return snapshot.Timeouts{Snapshot: cfg.SnapshotCreationTimeout, Volume: cfg.VolumeCreationTimeout, Attach: cfg.VolumeAttachmentTimeout}
@@ -167,7 +140,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		}
 		return &exitError{code: exitFailure}
 	}
-	out := makeSummary(res, o.typ)
+	out := res.Summary(o.typ)
 	if o.asJSON {
 		return a.printJSON(out)
 	}
@@ -196,25 +169,7 @@ func canceledOr(ctx context.Context, err error) error {
 	return engineExit(err)
 }
 
-// makeSummary describes a committed backup.
-func makeSummary(r *backup.VMResult, requested string) backupSummary {
-	res, s := r.Run, r.Summary
-	out := backupSummary{
-		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
-		Requested: requested, Note: r.Note, Parent: s.Parent, JobID: res.JobID,
-		dataCounts: countsOf(s), Seconds: r.Took.Seconds(),
-		Scripts: res.Scripts, Warning: r.Warning,
-	}
-	for _, d := range res.Disks {
-		out.Disks = append(out.Disks, summaryDisk{Label: d.Label, VolumeID: d.VolumeID, Size: d.Size})
-		out.ReadSeconds = max(out.ReadSeconds, d.Duration.Seconds())
-	}
-	out.MBps = rate(out.BytesRead, out.Seconds)
-	out.ReadMBps = rate(out.BytesRead, out.ReadSeconds)
-	return out
-}
-
-func printSummary(w io.Writer, s backupSummary) {
+func printSummary(w io.Writer, s backup.VMSummary) {
 	fmt.Fprintf(w, "archive   %s\n", s.Archive)
 	fmt.Fprintf(w, "vm        %s (%s)\n", s.VMName, s.VMID)
 	t := s.Type
@@ -228,7 +183,7 @@ func printSummary(w io.Writer, s backupSummary) {
 	for _, d := range s.Disks {
 		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, units.FormatBytes(d.Size))
 	}
-	printDataLines(w, s.dataCounts)
+	printDataLines(w, s.Counts)
 	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {

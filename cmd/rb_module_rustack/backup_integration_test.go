@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/units"
 )
@@ -227,7 +228,7 @@ echo "%[5]s script ran for run $n"
 			if code != 0 {
 				t.Fatalf("backup %s: exit %d\n%s\n%s", typ, code, out, errOut)
 			}
-			var s backupSummary
+			var s backup.VMSummary
 			if err := json.Unmarshal([]byte(out), &s); err != nil {
 				t.Fatalf("summary: %v\n%s", err, out)
 			}

@@ -56,19 +56,6 @@ flags (--pool, --store, --key-file or --cipher none, --chunk-min/avg/max, ...).`
 	return cmd
 }
 
-// imageSummary is the --json output of image backup.
-type imageSummary struct {
-	Archive   string `json:"archive"`
-	Path      string `json:"path"`
-	Type      string `json:"type"`
-	Requested string `json:"requested_type"`
-	Note      string `json:"note,omitempty"`
-	Parent    string `json:"parent,omitempty"`
-	dataCounts
-	Seconds float64 `json:"seconds"`
-	MBps    float64 `json:"read_mb_per_s"`
-}
-
 func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if o.name == "" {
 		return withCode(exitUsage, errors.New("--name is required"))
@@ -124,14 +111,14 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 		return engineExit(err)
 	}
 	sec := s.Duration.Seconds()
-	out := imageSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: note,
-		Parent: s.Parent, dataCounts: countsOf(s), Seconds: sec, MBps: rate(s.BytesRead, sec)}
+	out := backup.ImagesSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: note,
+		Parent: s.Parent, Counts: backup.CountsOf(s), Seconds: sec, MBps: backup.Rate(s.BytesRead, sec)}
 	if o.asJSON {
 		return a.printJSON(out)
 	}
 	fmt.Fprintf(a.stdout, "archive   %s\n", s.ArchiveID)
 	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
-	printDataLines(a.stdout, out.dataCounts)
+	printDataLines(a.stdout, out.Counts)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
 	return nil
 }

@@ -27,7 +27,7 @@ type VMOptions struct {
 // VMResult describes a VM backup.
 type VMResult struct {
 	Run     *snapshot.Result // the cloud side: job, VM description, disks read, resources removed
-	Summary *archive.Summary // the committed archive
+	Archive *archive.Summary // the committed archive
 	Note    string           // the archive's note, if any
 	Warning string           // the cleanup was incomplete (the backup is kept)
 	Took    time.Duration    // the whole job: snapshots, reads, cleanup, commit
@@ -90,7 +90,7 @@ func VM(ctx context.Context, repo *archive.Repo, o VMOptions) (res *VMResult, er
 	if err != nil {
 		return res, err
 	}
-	res.Summary = sum
+	res.Archive = sum
 	res.Took = run.Duration + time.Since(commitStart)
 	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s",
 		run.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, res.Took.Seconds())

@@ -69,12 +69,7 @@ func (g *scripts) After(context.Context) error {
 
 func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
 
-func mbps(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(n) / 1e6 / d.Seconds()
-}
+func mbps(n int64, d time.Duration) float64 { return backup.Rate(n, d.Seconds()) }
 
 // scenario is one run's state.
 type scenario struct {
@@ -276,7 +271,7 @@ func (s *scenario) backup(ctx context.Context, n int, typ archive.Type) (*archiv
 	if err != nil {
 		return nil, err
 	}
-	sum, res := r.Summary, r.Run
+	sum, res := r.Archive, r.Run
 	took := time.Since(start)
 	kinds := map[string]int{}
 	for _, rm := range res.Removed {
