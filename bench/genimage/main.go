@@ -21,7 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"rb_module_rustack/internal/units"
 	"strings"
 	"time"
 )
@@ -95,23 +95,9 @@ func run(args []string) error {
 
 // parseSize reads "2G", "256M", "64K", "2GiB" or a plain byte count.
 func parseSize(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(s)), "IB"), "B")
-	mul := int64(1)
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'K':
-			mul, t = 1<<10, t[:n-1]
-		case 'M':
-			mul, t = 1<<20, t[:n-1]
-		case 'G':
-			mul, t = 1<<30, t[:n-1]
-		case 'T':
-			mul, t = 1<<40, t[:n-1]
-		}
-	}
-	v, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || v <= 0 || v > (1<<50)/mul {
+	v, err := units.ParseSize(s)
+	if err != nil || v <= 0 || v > 1<<50 {
 		return 0, fmt.Errorf("size %q: want a positive byte count or a number with K, M, G or T", s)
 	}
-	return v * mul, nil
+	return v, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/units"
 )
 
 func newArchivesCmd(a *app) *cobra.Command {
@@ -46,7 +47,7 @@ read are listed with type "damaged".`,
 					parent = "-"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", in.ID, in.VMName, in.Type, parent,
-					humanBytes(in.Size), humanBytes(in.Logical), in.Created.Local().Format("2006-01-02 15:04:05"))
+					units.FormatBytes(in.Size), units.FormatBytes(in.Logical), in.Created.Local().Format("2006-01-02 15:04:05"))
 			}
 			return tw.Flush()
 		},

@@ -5,19 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strings"
+	"rb_module_rustack/internal/backup"
+	"rb_module_rustack/internal/repoopen"
+	"rb_module_rustack/internal/units"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"rb_module_rustack/internal/api"
-	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
-	"rb_module_rustack/internal/crypt"
 	"rb_module_rustack/internal/guest"
 	"rb_module_rustack/internal/journal"
-	"rb_module_rustack/internal/logging"
 	"rb_module_rustack/internal/snapshot"
 )
 
@@ -61,98 +58,26 @@ configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
 	return cmd
 }
 
-// backupSummary is what backup prints (--json: as is).
-type backupSummary struct {
-	Archive   string        `json:"archive"`
-	Path      string        `json:"path"`
-	VMID      string        `json:"vm_id"`
-	VMName    string        `json:"vm_name"`
-	Type      string        `json:"type"`
-	Requested string        `json:"requested_type"`
-	Note      string        `json:"note,omitempty"`
-	Parent    string        `json:"parent,omitempty"`
-	JobID     string        `json:"job_id"`
-	Disks     []summaryDisk `json:"disks"`
-	dataCounts
-	Seconds     float64 `json:"seconds"`       // whole job: snapshots, reads, cleanup, commit
-	ReadSeconds float64 `json:"read_seconds"`  // longest disk read (disks are read in parallel)
-	MBps        float64 `json:"mb_per_s"`      // bytes read / Seconds
-	ReadMBps    float64 `json:"read_mb_per_s"` // bytes read / ReadSeconds
-	Scripts     bool    `json:"scripts"`
-	Warning     string  `json:"warning,omitempty"`
-}
-
-type summaryDisk struct {
-	Label    string `json:"label"`
-	VolumeID string `json:"volume_id"`
-	Size     int64  `json:"size"`
-}
-
-// archiveOptions maps the configuration onto the repository options and
-// loads the master key (required unless the cipher is none).
-func archiveOptions(cfg *config.Config) (archive.Options, error) {
-	o := archive.Options{
-		Pool: cfg.Pool, Store: cfg.Store, Cipher: cfg.Cipher, Compression: cfg.Compression,
-		Level: cfg.CompressionLevel, ChunkMin: cfg.ChunkMin, ChunkAvg: cfg.ChunkAvg, ChunkMax: cfg.ChunkMax,
-		Parallelism: cfg.Parallelism, ToolVersion: "rb_module_rustack " + version,
-	}
-	if strings.EqualFold(o.Store, "none") {
-		o.Store = ""
-	}
-	if o.Cipher != crypt.None {
-		key, err := crypt.LoadKey(cfg.MasterKeyFile)
-		if err != nil {
-			return o, withCode(exitUsage, err)
-		}
-		o.Key = key
-	} else if _, err := os.Stat(cfg.MasterKeyFile); err == nil && cfg.MasterKeyFile != "" {
-		// Unencrypted backups may still chain to encrypted archives.
-		key, err := crypt.LoadKey(cfg.MasterKeyFile)
-		if err != nil {
-			return o, withCode(exitUsage, err)
-		}
-		o.Key = key
-	}
-	return o, nil
-}
-
 // snapshotTimeouts are the configuration's cloud timeouts.
 func snapshotTimeouts(cfg *config.Config) snapshot.Timeouts {
 	return snapshot.Timeouts{Snapshot: cfg.SnapshotCreationTimeout, Volume: cfg.VolumeCreationTimeout, Attach: cfg.VolumeAttachmentTimeout}
 }
 
-// guestScripts makes the guest scripts of a VM from the configuration.
-func guestScripts(cfg *config.Config, log *logging.Logger) func(ctx context.Context, admin *api.Server) (snapshot.Scripts, error) {
-	return func(ctx context.Context, admin *api.Server) (snapshot.Scripts, error) {
-		t, err := guest.NewTransport(guest.TransportOptions{
+// guestOptions maps the configuration onto the guest scripts' options.
+func guestOptions(cfg *config.Config) backup.GuestOptions {
+	return backup.GuestOptions{
+		Transport: guest.TransportOptions{
 			Kind: cfg.ScriptTransport, Protocol: cfg.Protocol, VirshPath: cfg.VirshPath, SSHUser: cfg.SSHUser,
 			SSHKeyFile: cfg.SSHKeyFile, SSHConnectionTimeout: cfg.SSHConnectionTimeout,
-		}, admin.Host)
-		if err != nil {
-			if cfg.IgnoreScriptErrors {
-				log.Warnf("guest scripts skipped (ignore_script_errors): %v", err)
-				return nil, nil
-			}
-			return nil, err
-		}
-		return guest.NewScripts(guest.NewAgent(t, admin.InstanceName), guest.ScriptOptions{
+		},
+		Scripts: guest.ScriptOptions{
 			Default: cfg.GuestScript, Before: cfg.ScriptBeforeSnapshot, After: cfg.ScriptAfterSnapshot,
-			Timeout: cfg.ScriptTimeout, IgnoreErrors: cfg.IgnoreScriptErrors, Log: log,
-		}), nil
+			Timeout: cfg.ScriptTimeout, IgnoreErrors: cfg.IgnoreScriptErrors,
+		},
 	}
 }
 
-// sweepLeftovers removes what killed runs left; it reports on stderr and
-// in the log, and never fails the caller's operation by itself.
-func sweepLeftovers(ctx context.Context, c snapshot.Cloud, cfg *config.Config, log *logging.Logger) ([]snapshot.Removed, error) {
-	removed, err := snapshot.Sweep(ctx, c, journal.Dir(cfg.StateDir), snapshot.SweepOptions{Timeouts: snapshotTimeouts(cfg), Log: log})
-	for _, r := range removed {
-		log.Infof("removed leftover %s %s (%s) of job %s", r.Kind, r.ID, r.Name, r.Job)
-	}
-	return removed, err
-}
-
-func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
+func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	if o.vm == "" {
 		return withCode(exitUsage, errors.New("--vm ID|NAME is required"))
 	}
@@ -165,11 +90,9 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		return err
 	}
 	defer log.Close()
-	aopts, err := archiveOptions(cfg)
-	if err != nil {
-		return err
-	}
-	repo, err := archive.Open(aopts)
+	rs := repoopen.FromConfig(cfg, toolVersion())
+	rs.Write = true
+	repo, err := repoopen.Open(rs)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
@@ -178,15 +101,37 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 	if err != nil {
 		return canceledOr(ctx, err)
 	}
-	if n, err := sweepLeftovers(ctx, cloud, cfg, log); err != nil {
+	jdir := journal.Dir(cfg.StateDir)
+	if n, err := backup.Sweep(ctx, cloud, jdir, snapshotTimeouts(cfg), log); err != nil {
 		log.Warnf("leftovers of earlier runs: %v", err)
 	} else if len(n) > 0 {
 		fmt.Fprintf(a.stderr, "removed %d leftover resource(s) of killed runs (details in the log)\n", len(n))
 	}
 
-	// fail logs the error once (the log file and stderr) and gives the
-	// exit code: 5 when interrupted, else 1.
-	fail := func(err error) error {
+	res, err := backup.VM(ctx, repo, backup.VMOptions{
+		Type: typ,
+		Snapshot: snapshot.Options{
+			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir,
+			Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
+			Scripts: backup.GuestScripts(guestOptions(cfg), log), Log: log,
+		},
+		Note: func(note string) {
+			if !o.asJSON {
+				fmt.Fprintln(a.stderr, "note:", note)
+			}
+		},
+	})
+	if res != nil && res.Warning != "" {
+		fmt.Fprintln(a.stderr, "warning:", res.Warning)
+	}
+	if err != nil {
+		if res != nil && res.Read {
+			err = fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err)
+		} else {
+			err = fmt.Errorf("backup of VM %s failed: %w", o.vm, err)
+		}
+		// Logged once (the log file and stderr); exit 5 when
+		// interrupted, else 1.
 		err = canceledOr(ctx, err)
 		log.Errorf("%v", err)
 		var ee *exitError
@@ -195,56 +140,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) (err error) {
 		}
 		return &exitError{code: exitFailure}
 	}
-	log.Infof("backup of VM %s (%s) requested", o.vm, typ)
-	var b *archive.Backup
-	defer func() {
-		if b != nil && err != nil {
-			if aerr := b.Abort(); aerr != nil {
-				log.Warnf("abort archive: %v", aerr)
-			}
-		}
-	}()
-	res, runErr := snapshot.Run(ctx, snapshot.Options{
-		Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: journal.Dir(cfg.StateDir),
-		Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
-		Scripts: guestScripts(cfg, log), Log: log,
-		Begin: func(ctx context.Context, d *snapshot.VMDescription) (snapshot.Sink, error) {
-			raw, err := d.Marshal()
-			if err != nil {
-				return nil, err
-			}
-			b, err = repo.Begin(ctx, archive.BackupSpec{VMID: d.ID, VMName: d.Name, Type: typ, VM: raw, JobID: d.JobID})
-			if err != nil {
-				return nil, err
-			}
-			if note := b.Note(); note != "" {
-				log.Infof("%s", note)
-				if !o.asJSON {
-					fmt.Fprintln(a.stderr, "note:", note)
-				}
-			}
-			return b, nil
-		},
-	})
-	warning := ""
-	if ce, ok := runErr.(*snapshot.CleanupError); ok {
-		// Only the cleanup failed and every disk was read: keep the
-		// backup, and say what is left for the next sweep.
-		warning = ce.Error()
-		log.Warnf("%s", warning)
-		fmt.Fprintln(a.stderr, "warning:", warning)
-		runErr = nil
-	}
-	if runErr != nil {
-		return fail(fmt.Errorf("backup of VM %s failed: %w", o.vm, runErr))
-	}
-	commitStart := time.Now()
-	sum, err := b.Commit(ctx)
-	if err != nil {
-		return fail(fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err))
-	}
-	out := makeSummary(res, sum, res.Duration+time.Since(commitStart), o.typ, b.Note(), warning)
-	log.Infof("backup of VM %s done: archive %s, %s, read %d bytes, stored %d bytes in %.1f s", res.VM.Name, sum.ArchiveID, sum.Type, sum.BytesRead, sum.BytesStored, out.Seconds)
+	out := res.Summary(o.typ)
 	if o.asJSON {
 		return a.printJSON(out)
 	}
@@ -273,25 +169,7 @@ func canceledOr(ctx context.Context, err error) error {
 	return engineExit(err)
 }
 
-// makeSummary describes a committed backup; took is the whole job (Run and
-// Commit).
-func makeSummary(res *snapshot.Result, s *archive.Summary, took time.Duration, requested, note, warning string) backupSummary {
-	out := backupSummary{
-		Archive: s.ArchiveID, Path: s.Path, VMID: res.VM.ID, VMName: res.VM.Name, Type: string(s.Type),
-		Requested: requested, Note: note, Parent: s.Parent, JobID: res.JobID,
-		dataCounts: countsOf(s), Seconds: took.Seconds(),
-		Scripts: res.Scripts, Warning: warning,
-	}
-	for _, d := range res.Disks {
-		out.Disks = append(out.Disks, summaryDisk{Label: d.Label, VolumeID: d.VolumeID, Size: d.Size})
-		out.ReadSeconds = max(out.ReadSeconds, d.Duration.Seconds())
-	}
-	out.MBps = rate(out.BytesRead, out.Seconds)
-	out.ReadMBps = rate(out.BytesRead, out.ReadSeconds)
-	return out
-}
-
-func printSummary(w io.Writer, s backupSummary) {
+func printSummary(w io.Writer, s backup.VMSummary) {
 	fmt.Fprintf(w, "archive   %s\n", s.Archive)
 	fmt.Fprintf(w, "vm        %s (%s)\n", s.VMName, s.VMID)
 	t := s.Type
@@ -303,9 +181,9 @@ func printSummary(w io.Writer, s backupSummary) {
 		fmt.Fprintf(w, "note      %s\n", s.Note)
 	}
 	for _, d := range s.Disks {
-		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, humanBytes(d.Size))
+		fmt.Fprintf(w, "disk      %s  %s\n", d.Label, units.FormatBytes(d.Size))
 	}
-	printDataLines(w, s.dataCounts)
+	printDataLines(w, s.Counts)
 	fmt.Fprintf(w, "duration  %s (%.0f MB/s over the whole job; reading %s, %.0f MB/s)\n",
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {

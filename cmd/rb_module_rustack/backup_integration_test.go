@@ -18,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/harnesstest"
+	"rb_module_rustack/internal/units"
 )
 
 // The VM backup against the real harness: a seeded VM with an ext4 boot
@@ -226,12 +228,12 @@ echo "%[5]s script ran for run $n"
 			if code != 0 {
 				t.Fatalf("backup %s: exit %d\n%s\n%s", typ, code, out, errOut)
 			}
-			var s backupSummary
+			var s backup.VMSummary
 			if err := json.Unmarshal([]byte(out), &s); err != nil {
 				t.Fatalf("summary: %v\n%s", err, out)
 			}
 			t.Logf("%s: %s read %s (zero %s, new %s), stored %s in %.1f s: %.0f MB/s over the job, reading %.2f s (%.0f MB/s); wall %s",
-				s.Type, s.Archive, humanBytes(s.BytesRead), humanBytes(s.BytesZero), humanBytes(s.BytesNew), humanBytes(s.BytesStored),
+				s.Type, s.Archive, units.FormatBytes(s.BytesRead), units.FormatBytes(s.BytesZero), units.FormatBytes(s.BytesNew), units.FormatBytes(s.BytesStored),
 				s.Seconds, s.MBps, s.ReadSeconds, s.ReadMBps, took.Round(time.Millisecond))
 			if s.Type != typ || !s.Scripts || len(s.Disks) != 2 || s.Disks[0].VolumeID != boot.ID || s.BytesRead != 2<<30 {
 				t.Fatalf("summary %+v", s)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/snapshot"
 )
@@ -37,7 +38,7 @@ not be removed (its journal stays; run cleanup again); 2 bad configuration;
 			if err != nil {
 				return canceledOr(ctx, err)
 			}
-			removed, err := sweepLeftovers(ctx, cloud, cfg, log)
+			removed, err := backup.Sweep(ctx, cloud, journal.Dir(cfg.StateDir), snapshotTimeouts(cfg), log)
 			if asJSON {
 				if removed == nil {
 					removed = []snapshot.Removed{}

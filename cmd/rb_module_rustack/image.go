@@ -1,18 +1,13 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
+	"rb_module_rustack/internal/backup"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"rb_module_rustack/internal/archive"
 )
 
 func newImageCmd(a *app) *cobra.Command {
@@ -61,25 +56,6 @@ flags (--pool, --store, --key-file or --cipher none, --chunk-min/avg/max, ...).`
 	return cmd
 }
 
-type imageDisk struct {
-	label, path string
-	f           *os.File
-	size        int64
-}
-
-// imageSummary is the --json output of image backup.
-type imageSummary struct {
-	Archive   string `json:"archive"`
-	Path      string `json:"path"`
-	Type      string `json:"type"`
-	Requested string `json:"requested_type"`
-	Note      string `json:"note,omitempty"`
-	Parent    string `json:"parent,omitempty"`
-	dataCounts
-	Seconds float64 `json:"seconds"`
-	MBps    float64 `json:"read_mb_per_s"`
-}
-
 func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if o.name == "" {
 		return withCode(exitUsage, errors.New("--name is required"))
@@ -94,10 +70,10 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if o.vmID == "" {
 		o.vmID = o.name
 	}
-	var disks []*imageDisk
+	var disks []*backup.Image
 	defer func() {
 		for _, d := range disks {
-			d.f.Close()
+			d.Close()
 		}
 	}()
 	seen := map[string]bool{}
@@ -110,102 +86,39 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 			return withCode(exitUsage, fmt.Errorf("--disk: label %s given twice", label))
 		}
 		seen[label] = true
-		d, err := openImage(label, path)
+		d, err := backup.OpenImage(label, path)
 		if err != nil {
 			return withCode(exitUsage, err)
 		}
 		disks = append(disks, d)
 	}
-	repo, rs, err := a.openRepo(cmd, true)
+	repo, cfg, err := a.openRepo(cmd, true)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	type vmDisk struct {
-		Label string `json:"label"`
-		Path  string `json:"path"`
-		Size  int64  `json:"size"`
-	}
-	desc := struct {
-		Source string   `json:"source"`
-		Name   string   `json:"name"`
-		ID     string   `json:"id"`
-		Disks  []vmDisk `json:"disks"`
-	}{Source: "image", Name: o.name, ID: o.vmID}
-	for _, d := range disks {
-		desc.Disks = append(desc.Disks, vmDisk{d.label, d.path, d.size})
-	}
-	vm, err := json.Marshal(desc)
-	if err != nil {
-		return withCode(exitFailure, err)
-	}
-	ctx := cmd.Context()
-	b, err := repo.Begin(ctx, archive.BackupSpec{VMID: o.vmID, VMName: o.name, Type: typ, VM: vm})
-	if err != nil {
-		return engineExit(err)
-	}
-	defer b.Abort()
-	if b.Note() != "" && !o.asJSON {
-		fmt.Fprintln(a.stderr, "note:", b.Note())
-	}
-	var labels []string
-	for _, d := range disks {
-		labels = append(labels, d.label)
-	}
-	b.SetDiskOrder(labels)
-	par := max(1, rs.cfg.DiskParallelism)
-	sem := make(chan struct{}, par)
-	var wg sync.WaitGroup
-	errs := make([]error, len(disks))
-	for i, d := range disks {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = b.AddDisk(ctx, d.label, d.f, d.size, nil)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return engineExit(err)
-	}
-	s, err := b.Commit(ctx)
+	var note string
+	s, err := backup.Images(cmd.Context(), repo, backup.ImagesOptions{
+		Name: o.name, VMID: o.vmID, Type: typ, Disks: disks, DiskParallelism: cfg.DiskParallelism,
+		Note: func(n string) {
+			note = n
+			if !o.asJSON {
+				fmt.Fprintln(a.stderr, "note:", n)
+			}
+		},
+	})
 	if err != nil {
 		return engineExit(err)
 	}
 	sec := s.Duration.Seconds()
-	out := imageSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: b.Note(),
-		Parent: s.Parent, dataCounts: countsOf(s), Seconds: sec, MBps: rate(s.BytesRead, sec)}
+	out := backup.ImagesSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: note,
+		Parent: s.Parent, Counts: backup.CountsOf(s), Seconds: sec, MBps: backup.Rate(s.BytesRead, sec)}
 	if o.asJSON {
 		return a.printJSON(out)
 	}
 	fmt.Fprintf(a.stdout, "archive   %s\n", s.ArchiveID)
 	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
-	printDataLines(a.stdout, out.dataCounts)
+	printDataLines(a.stdout, out.Counts)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
 	return nil
-}
-
-// openImage opens a regular file or block device read-only and finds its
-// size by seeking to the end.
-func openImage(label, path string) (*imageDisk, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("disk %s: %w", label, err)
-	}
-	m := st.Mode()
-	if !m.IsRegular() && (m&os.ModeDevice == 0 || m&os.ModeCharDevice != 0) {
-		return nil, fmt.Errorf("disk %s: %s is neither a regular file nor a block device", label, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("disk %s: %w", label, err)
-	}
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("disk %s: size of %s: %w", label, path, err)
-	}
-	return &imageDisk{label: label, path: path, f: f, size: size}, nil
 }

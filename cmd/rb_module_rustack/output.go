@@ -9,8 +9,10 @@ import (
 	"io"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/units"
 )
 
 // configAndLog reads the configuration for op and opens its log file; a log
@@ -53,34 +55,13 @@ func orDash(s string) string {
 	return s
 }
 
-// rate is n bytes over sec seconds in MB/s (0 for no time).
-func rate(n int64, sec float64) float64 {
-	if sec <= 0 {
-		return 0
-	}
-	return float64(n) / 1e6 / sec
-}
-
-// dataCounts are the byte and chunk counts of a backup summary (backup and
-// image backup; embedded, so --json prints them as fields of the summary).
-type dataCounts struct {
-	BytesRead   int64 `json:"bytes_read"`
-	BytesZero   int64 `json:"bytes_zero"`
-	BytesNew    int64 `json:"bytes_new"`
-	BytesStored int64 `json:"bytes_stored"`
-	Chunks      int   `json:"chunks"`
-	NewChunks   int   `json:"new_chunks"`
-}
-
-func countsOf(s *archive.Summary) dataCounts {
-	return dataCounts{BytesRead: s.BytesRead, BytesZero: s.BytesZero, BytesNew: s.BytesNew,
-		BytesStored: s.BytesStored, Chunks: s.Chunks, NewChunks: s.NewChunks}
-}
-
 // printDataLines prints the read, stored and chunks lines of a backup
 // summary.
-func printDataLines(w io.Writer, c dataCounts) {
-	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", humanBytes(c.BytesRead), humanBytes(c.BytesZero), humanBytes(c.BytesNew))
-	fmt.Fprintf(w, "stored    %s\n", humanBytes(c.BytesStored))
+func printDataLines(w io.Writer, c backup.Counts) {
+	fmt.Fprintf(w, "read      %s (zero %s, new %s)\n", units.FormatBytes(c.BytesRead), units.FormatBytes(c.BytesZero), units.FormatBytes(c.BytesNew))
+	fmt.Fprintf(w, "stored    %s\n", units.FormatBytes(c.BytesStored))
 	fmt.Fprintf(w, "chunks    %d (new %d)\n", c.Chunks, c.NewChunks)
 }
+
+// toolVersion is written into every manifest.
+func toolVersion() string { return "rb_module_rustack " + version }

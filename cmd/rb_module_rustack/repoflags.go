@@ -15,6 +15,8 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/repoopen"
+	"rb_module_rustack/internal/units"
 )
 
 // Repository flags: every repository option of the configuration can also
@@ -81,120 +83,55 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 	return cfg, nil
 }
 
-// parseSize reads a byte size: digits with an optional K, M or G suffix
-// (powers of 1024; "KiB", "k", "KB" accepted too).
-func parseSize(s string) (int, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := 1
-	switch {
-	case strings.HasSuffix(t, "K"):
-		mult, t = 1<<10, strings.TrimSuffix(t, "K")
-	case strings.HasSuffix(t, "M"):
-		mult, t = 1<<20, strings.TrimSuffix(t, "M")
-	case strings.HasSuffix(t, "G"):
-		mult, t = 1<<30, strings.TrimSuffix(t, "G")
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(t))
-	if err != nil || n <= 0 || n > (1<<31)/mult {
-		return 0, fmt.Errorf("bad size %q (want e.g. 65536, 64K or 1M)", s)
-	}
-	return n * mult, nil
-}
-
-// repoSetup is a repository opened from configuration and flags.
-type repoSetup struct {
-	cfg     *config.Config
-	opts    archive.Options
-	keyFile string
-}
-
-// repoOptions merges flags over the configuration. write: the command
-// writes new data (the key is then required unless the cipher is none).
-func (a *app) repoOptions(cmd *cobra.Command, write bool) (*repoSetup, error) {
+// openRepo opens the repository described by the configuration and the
+// repository flags registered on cmd (addRepoFlags), flags winning. write:
+// the command writes new data (the key is then required unless the cipher
+// is none). It also returns the configuration.
+func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.Config, error) {
 	cfg, err := a.engineConfig(cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	rs := repoopen.FromConfig(cfg, toolVersion())
+	rs.Write = write
 	f := cmd.Flags()
-	str := func(name, def string) string {
-		if fl := f.Lookup(name); fl != nil && fl.Changed {
-			return fl.Value.String()
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{{flagPool, &rs.Archive.Pool}, {flagStore, &rs.Archive.Store}, {flagCipher, &rs.Archive.Cipher},
+		{flagCompression, &rs.Archive.Compression}, {flagLevel, &rs.Archive.Level}, {flagKeyFile, &rs.KeyFile}} {
+		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
+			*s.dst = fl.Value.String()
+			rs.ExplicitKey = rs.ExplicitKey || s.name == flagKeyFile
 		}
-		return def
-	}
-	o := archive.Options{
-		Pool: str(flagPool, cfg.Pool), Store: str(flagStore, cfg.Store),
-		Cipher: str(flagCipher, cfg.Cipher), Compression: str(flagCompression, cfg.Compression),
-		Level: str(flagLevel, cfg.CompressionLevel), ChunkMin: cfg.ChunkMin, ChunkAvg: cfg.ChunkAvg,
-		ChunkMax: cfg.ChunkMax, Parallelism: cfg.Parallelism, ToolVersion: "rb_module_rustack " + version,
-	}
-	if strings.EqualFold(o.Store, "none") {
-		o.Store = ""
 	}
 	for _, s := range []struct {
 		name string
 		dst  *int
-	}{{flagChunkMin, &o.ChunkMin}, {flagChunkAvg, &o.ChunkAvg}, {flagChunkMax, &o.ChunkMax}} {
+	}{{flagChunkMin, &rs.Archive.ChunkMin}, {flagChunkAvg, &rs.Archive.ChunkAvg}, {flagChunkMax, &rs.Archive.ChunkMax}} {
 		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
-			n, err := parseSize(fl.Value.String())
-			if err != nil {
-				return nil, withCode(exitUsage, fmt.Errorf("--%s: %w", s.name, err))
+			n, err := units.ParseSize(fl.Value.String())
+			if err != nil || n <= 0 || n > 1<<31 {
+				return nil, nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
 			}
-			*s.dst = n
+			*s.dst = int(n)
 		}
 	}
 	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
 		n, err := strconv.Atoi(fl.Value.String())
 		if err != nil || n < 0 || n > 64 {
-			return nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
+			return nil, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
 		}
-		o.Parallelism = n
+		rs.Archive.Parallelism = n
 	}
-	if !crypt.ValidCipher(o.Cipher) {
-		return nil, withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", o.Cipher))
+	if !crypt.ValidCipher(rs.Archive.Cipher) {
+		return nil, nil, withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", rs.Archive.Cipher))
 	}
-	rs := &repoSetup{cfg: cfg, opts: o}
-	keyFlag := f.Lookup(flagKeyFile)
-	explicitKey := keyFlag != nil && keyFlag.Changed
-	rs.keyFile = cfg.MasterKeyFile
-	if explicitKey {
-		rs.keyFile = keyFlag.Value.String()
-	}
-	switch {
-	case explicitKey || (write && o.Cipher != crypt.None):
-		key, err := crypt.LoadKey(rs.keyFile)
-		if err != nil {
-			return nil, withCode(exitUsage, err)
-		}
-		rs.opts.Key = key
-	case rs.keyFile != "":
-		// Reading, or writing unencrypted: use the key when there is one,
-		// so encrypted archives stay readable.
-		if _, err := os.Stat(rs.keyFile); err == nil {
-			key, err := crypt.LoadKey(rs.keyFile)
-			if err != nil {
-				return nil, withCode(exitUsage, err)
-			}
-			rs.opts.Key = key
-		}
-	}
-	return rs, nil
-}
-
-// openRepo opens the repository described by the configuration and the
-// repository flags registered on cmd (addRepoFlags). Other commands (the
-// cloud restore) may use it too.
-func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *repoSetup, error) {
-	rs, err := a.repoOptions(cmd, write)
-	if err != nil {
-		return nil, nil, err
-	}
-	r, err := archive.Open(rs.opts)
+	r, err := repoopen.Open(rs)
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
-	return r, rs, nil
+	return r, cfg, nil
 }
 
 // engineExit maps an engine error to the exit codes of root.go.
@@ -217,18 +154,4 @@ func engineExit(err error) error {
 		return withCode(exitFailure, fmt.Errorf("%w (the file system of that file is full or its quota is used up: free space there or write somewhere else, then run the command again; the unfinished file was removed)", err))
 	}
 	return withCode(exitFailure, err)
-}
-
-// humanBytes formats n bytes with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }

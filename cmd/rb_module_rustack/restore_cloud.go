@@ -14,7 +14,10 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"rb_module_rustack/internal/deploy"
+	"rb_module_rustack/internal/logging"
 	"rb_module_rustack/internal/restore"
+	"rb_module_rustack/internal/units"
 )
 
 // restoreCloudOpts are the flags of a restore into the cloud
@@ -94,11 +97,12 @@ func flagBool(fs *pflag.FlagSet, name string) bool {
 type cloudRequest struct {
 	archive    string
 	volumeOnly bool
-	opts       restore.Options // without Cloud, Source, Manifest, Journal, Progress
+	opts       deploy.Options // without Cloud, Source, Manifest, Journal, Progress
 	asJSON     bool
+	journalDir string // "" = no journal (tests)
 }
 
-// parse checks the flags and maps them onto restore.Options.
+// parse checks the flags and maps them onto deploy.Options.
 func (o *restoreCloudOpts) parse(fs *pflag.FlagSet, archive string) (*cloudRequest, error) {
 	if o.deploy && o.volumeOnly {
 		return nil, errors.New("--deploy and --volume-only exclude each other")
@@ -164,50 +168,32 @@ func runRestoreCloud(cmd *cobra.Command, a *app, archive string, o *restoreCloud
 		return err
 	}
 	defer env.close()
-	req.opts.Cloud, req.opts.Source, req.opts.Manifest = env.cloud, env.source, env.manifest
-	req.opts.Journal, req.opts.JobID = env.journal, env.jobID
-	return restoreCloud(ctx, a.stdout, a.stderr, req, env.logf)
+	return restoreCloud(ctx, a.stdout, a.stderr, req, env.log)
 }
 
 // restoreCloud runs a parsed request whose Options are complete, prints
 // progress on a terminal, and prints the result (text, or JSON with --json).
-func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudRequest, logf func(string, ...any)) error {
+func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudRequest, log logging.Log) error {
 	p := newProgress(stderr)
-	req.opts.Progress = func(e restore.Event) {
-		p.event(e)
-		if e.Stage != "write" && logf != nil {
-			logf("restore: %s %s %s", e.Stage, e.Disk, e.Msg)
-		}
-	}
-	var (
-		res *restore.Result
-		err error
-	)
-	if req.volumeOnly {
-		res, err = restore.VolumeOnly(ctx, req.opts)
-	} else {
-		res, err = restore.Deploy(ctx, req.opts)
-	}
+	req.opts.Progress = p.event
+	res, err := deploy.Run(ctx, deploy.Job{Options: req.opts, VolumeOnly: req.volumeOnly, Archive: req.archive,
+		JournalDir: req.journalDir, Log: log})
 	p.finish()
-	if logf != nil {
-		if err != nil {
-			logf("restore of %s failed: %v", req.archive, err)
-		} else {
-			logf("restore of %s done: server %q %s, %d volume(s), %.1f MB/s", req.archive,
-				res.ServerName, res.ServerID, len(res.Volumes), res.MBps())
-		}
+	var je *deploy.JournalError
+	if errors.As(err, &je) {
+		return withCode(exitFailure, err)
 	}
 	if req.asJSON {
 		out := struct {
 			OK    bool   `json:"ok"`
 			Error string `json:"error,omitempty"`
-			*restore.Result
+			*deploy.Result
 		}{OK: err == nil, Result: res}
 		if err != nil {
 			out.Error = err.Error()
 		}
 		if res == nil {
-			out.Result = &restore.Result{Archive: req.archive, Volumes: []restore.RestoredVolume{}}
+			out.Result = &deploy.Result{Archive: req.archive, Volumes: []deploy.RestoredVolume{}}
 		}
 		b, jerr := json.MarshalIndent(out, "", "  ")
 		if jerr != nil {
@@ -228,7 +214,7 @@ func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudReque
 	return nil
 }
 
-func printResult(w io.Writer, r *restore.Result) {
+func printResult(w io.Writer, r *deploy.Result) {
 	if r.ServerID != "" {
 		fmt.Fprintf(w, "server %s %s (flavor %s)\n", r.ServerName, r.ServerID, r.Flavor)
 	}
@@ -242,21 +228,8 @@ func printResult(w io.Writer, r *restore.Result) {
 	for _, n := range r.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	fmt.Fprintf(w, "restored %s in %.1f s (writing %.1f s, %.0f MB/s%s)\n", human(r.Bytes), r.Seconds,
+	fmt.Fprintf(w, "restored %s in %.1f s (writing %.1f s, %.0f MB/s%s)\n", units.FormatBytes(r.Bytes), r.Seconds,
 		r.WriteSeconds, r.MBps(), map[bool]string{true: ", zero ranges skipped", false: ""}[r.SkipZeroWrites])
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.2f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // progress prints one updating line on a terminal, and nothing otherwise.
@@ -280,7 +253,7 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-func (p *progress) event(e restore.Event) {
+func (p *progress) event(e deploy.Event) {
 	if !p.on {
 		return
 	}
@@ -310,7 +283,7 @@ func (p *progress) event(e restore.Event) {
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
 	}
-	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), human(done), human(total), pct, rate)
+	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), units.FormatBytes(done), units.FormatBytes(total), pct, rate)
 	p.open = true
 }
 

@@ -5,21 +5,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 	"rb_module_rustack/internal/journal"
-	"rb_module_rustack/internal/restore"
+	"rb_module_rustack/internal/logging"
 )
 
-// restoreEnv is what a cloud restore needs from the configuration: the
-// cloud, the archive chain, the journal.
+// restoreEnv is what a cloud restore holds open: the log and the repository.
 type restoreEnv struct {
-	cloud    restore.Cloud
-	source   restore.DiskSource
-	manifest *archive.Manifest
-	journal  restore.Journal
-	jobID    string
-	logf     func(string, ...any)
-	closers  []func()
+	log     *logging.Logger
+	closers []func()
 }
 
 func (e *restoreEnv) close() {
@@ -29,8 +23,8 @@ func (e *restoreEnv) close() {
 }
 
 // openRestoreEnv reads the configuration (the cloud keys are required),
-// opens the repository and the archive, logs in, and starts the job's
-// journal. It fills the request's proxy, device and timeout options.
+// opens the log, the repository and the archive, and logs in. It completes
+// the request's options from the configuration.
 func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudRequest) (env *restoreEnv, err error) {
 	cfg, err := a.loadConfig("restore")
 	if err != nil {
@@ -42,44 +36,25 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 			env.close()
 		}
 	}()
-	log := a.openLogOrStderr(cfg)
-	env.closers = append(env.closers, func() { log.Close() })
-	env.logf = log.Infof
-
+	env.log = a.openLogOrStderr(cfg)
+	env.closers = append(env.closers, func() { env.log.Close() })
 	repo, _, err := a.openRepo(cmd, false)
 	if err != nil {
 		return nil, err
 	}
 	env.closers = append(env.closers, func() { repo.Close() })
-	if env.manifest, err = repo.Load(ctx, req.archive); err != nil {
+	m, err := repo.Load(ctx, req.archive)
+	if err != nil {
 		return nil, engineExit(err)
 	}
-	env.source = repo
-
-	cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, false)
+	cloud, err := connect(ctx, cfg, &onceWarnings{Logger: env.log}, false)
 	if err != nil {
 		return nil, err
 	}
-	env.cloud = cloud
-
-	env.jobID = journal.NewJobID()
-	j, err := journal.Begin(journal.Dir(cfg.StateDir), env.jobID, "restore")
-	if err != nil {
-		return nil, withCode(exitFailure, err)
-	}
-	env.journal = j
-	env.closers = append(env.closers, func() {
-		if err := j.Done(); err != nil {
-			log.Warnf("%v", err)
-		}
-	})
-
-	req.opts.ProxyVMID = cfg.ProxyVMID
-	req.opts.Devices = restore.DeviceFinder{Dir: cfg.DeviceDir}
-	req.opts.VolumeTimeout = cfg.VolumeCreationTimeout
-	req.opts.AttachTimeout = cfg.VolumeAttachmentTimeout
-	req.opts.DiskParallelism = cfg.DiskParallelism
-	log.Infof("restore job %s: archive %s (%s, VM %s %s) into the cloud", env.jobID, env.manifest.ID,
-		env.manifest.Type, env.manifest.VMName, env.manifest.VMID)
+	o := &req.opts
+	o.Cloud, o.Source, o.Manifest = cloud, repo, m
+	o.ProxyVMID, o.Devices, o.DiskParallelism = cfg.ProxyVMID, blockdev.Finder{Dir: cfg.DeviceDir}, cfg.DiskParallelism
+	o.VolumeTimeout, o.AttachTimeout = cfg.VolumeCreationTimeout, cfg.VolumeAttachmentTimeout
+	req.journalDir = journal.Dir(cfg.StateDir)
 	return env, nil
 }

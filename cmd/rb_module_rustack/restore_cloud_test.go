@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
-	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // restoreCmdFor builds the restore command and parses args without running it.
@@ -107,24 +108,23 @@ func TestRestoreCloudOutput(t *testing.T) {
 	defer fc.Close()
 	proxy, _ := fc.AddServer("proxy", fakecloud.Disk{})
 	orig, _ := fc.AddServer("db", fakecloud.Disk{Content: []byte("boot")}, fakecloud.Disk{Content: []byte("data")})
-	desc := snapshot.VMDescription{Version: 1, ID: orig.ID, Name: "db", Flavor: snapshot.FlavorDescription{ID: "1"}}
+	desc := vmdesc.VM{Version: 1, ID: orig.ID, Name: "db", Flavor: vmdesc.Flavor{ID: "1"}}
 	src := memDisks{}
 	m := &archive.Manifest{ID: "a1", VMName: "db"}
 	for i, v := range orig.VolumeIDs {
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: v, VolumeID: v, Size: 1, BootIndex: []int{0, -1}[i]})
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: v, VolumeID: v, Size: 1, BootIndex: []int{0, -1}[i]})
 		m.Disks = append(m.Disks, archive.Disk{Label: v, Size: 4})
 		src[v] = []byte([]string{"boot", "data"}[i])
 	}
 	m.VM, _ = desc.Marshal()
 	req := func(asJSON bool) *cloudRequest {
-		return &cloudRequest{archive: "a1", asJSON: asJSON, opts: restore.Options{Cloud: fc, Source: src, Manifest: m,
-			ProxyVMID: proxy.ID, Devices: restore.DeviceFinder{Dir: fc.DeviceDir(proxy.ID), SysBlock: "-"}, Unit: 1 << 20,
+		return &cloudRequest{archive: "a1", asJSON: asJSON, opts: deploy.Options{Cloud: fc, Source: src, Manifest: m,
+			ProxyVMID: proxy.ID, Devices: blockdev.Finder{Dir: fc.DeviceDir(proxy.ID), SysBlock: "-"}, Unit: 1 << 20,
 			VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second}}
 	}
 	var stdout, stderr bytes.Buffer
 	var logged []string
-	logf := func(f string, a ...any) { logged = append(logged, f) }
-	if err := restoreCloud(context.Background(), &stdout, &stderr, req(true), logf); err != nil {
+	if err := restoreCloud(context.Background(), &stdout, &stderr, req(true), lineLog{&logged}); err != nil {
 		t.Fatal(err)
 	}
 	var out struct {
@@ -178,20 +178,28 @@ func TestProgressLine(t *testing.T) {
 	if p.on {
 		t.Fatal("a buffer is not a terminal")
 	}
-	p.event(restore.Event{Stage: "volume", Msg: "creating"})
+	p.event(deploy.Event{Stage: "volume", Msg: "creating"})
 	if b.Len() != 0 {
 		t.Fatalf("printed %q while off", b.String())
 	}
 	p.on = true
-	p.event(restore.Event{Stage: "volume", Msg: "creating volume x"})
-	p.event(restore.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
-	p.event(restore.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
-	p.event(restore.Event{Stage: "server", Msg: "booting"})
+	p.event(deploy.Event{Stage: "volume", Msg: "creating volume x"})
+	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
+	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
+	p.event(deploy.Event{Stage: "server", Msg: "booting"})
 	s := b.String()
 	if !strings.Contains(s, "creating volume x\n") || !strings.Contains(s, "writing 2 disk(s): 200 B / 200 B (100%") ||
 		!strings.HasSuffix(s, "\nbooting\n") {
 		t.Errorf("progress %q", s)
 	}
 }
+
+// lineLog keeps the format of every line logged.
+type lineLog struct{ lines *[]string }
+
+func (l lineLog) Infof(f string, _ ...any)  { *l.lines = append(*l.lines, f) }
+func (l lineLog) Warnf(f string, _ ...any)  { *l.lines = append(*l.lines, f) }
+func (l lineLog) Debugf(f string, _ ...any) { *l.lines = append(*l.lines, f) }
+func (l lineLog) Errorf(f string, _ ...any) { *l.lines = append(*l.lines, f) }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/units"
 )
 
 func newVerifyCmd(a *app) *cobra.Command {
@@ -50,7 +51,7 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 				return withCode(exitIntegrity, fmt.Errorf("archive %s: %d damaged or missing piece(s)", rep.Archive, len(rep.Damaged)))
 			}
 			if !asJSON {
-				fmt.Fprintf(a.stdout, "OK %s: %d chunks, %s verified\n", rep.Archive, rep.Chunks, humanBytes(rep.Bytes))
+				fmt.Fprintf(a.stdout, "OK %s: %d chunks, %s verified\n", rep.Archive, rep.Chunks, units.FormatBytes(rep.Bytes))
 			}
 			return nil
 		},

@@ -9,6 +9,7 @@ import (
 
 	"rb_module_rustack/internal/codec"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/units"
 )
 
 // kind says how a key's value is read.
@@ -149,8 +150,9 @@ func (k *keySpec) parseValue(raw string) (value, error) {
 		}
 		return value{}, fmt.Errorf("%q is not one of %s", raw, strings.Join(k.choices, ", "))
 	case kindSize:
-		n, ok := parseSize(raw)
-		if !ok {
+		n64, err := units.ParseSize(raw)
+		n := int(n64)
+		if err != nil {
 			return value{}, fmt.Errorf("%q is not a size (bytes, or a number with K or M, e.g. 64K)", raw)
 		}
 		if n < k.min || n > k.max {
@@ -159,36 +161,6 @@ func (k *keySpec) parseValue(raw string) (value, error) {
 		return value{n: n, s: raw}, nil
 	}
 	return value{}, fmt.Errorf("internal error: key %q has no kind", k.name)
-}
-
-// parseSize reads "65536", "64K", "64k", "64KiB", "1M", "1MiB".
-func parseSize(s string) (int, bool) {
-	mult := 1
-	num := s
-	lower := strings.ToLower(s)
-	for _, suf := range []struct {
-		s string
-		m int
-	}{{"kib", kib}, {"kb", kib}, {"k", kib}, {"mib", mib}, {"mb", mib}, {"m", mib}} {
-		if strings.HasSuffix(lower, suf.s) {
-			mult = suf.m
-			num = s[:len(s)-len(suf.s)]
-			break
-		}
-	}
-	if num == "" || len(num) > 10 {
-		return 0, false
-	}
-	for _, r := range num {
-		if r < '0' || r > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n > (1<<40)/mult {
-		return 0, false
-	}
-	return n * mult, true
 }
 
 // FormatSize writes n bytes the way the file does: 16K, 1M, or plain bytes.

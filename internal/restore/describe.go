@@ -2,19 +2,19 @@ package restore
 
 import (
 	"fmt"
+	"rb_module_rustack/internal/vmdesc"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // VMFromManifest builds the VM to restore from a manifest: its disks (in
 // boot order) and the VM description the backup recorded.
 func VMFromManifest(m *archive.Manifest) (*VM, error) {
-	d := &snapshot.VMDescription{}
+	d := &vmdesc.VM{}
 	if len(m.VM) > 0 {
 		var err error
-		if d, err = snapshot.ParseDescription(m.VM); err != nil {
+		if d, err = vmdesc.Parse(m.VM); err != nil {
 			return nil, fmt.Errorf("archive %s: %w", m.ID, err)
 		}
 	}
@@ -38,11 +38,11 @@ func VMFromManifest(m *archive.Manifest) (*VM, error) {
 	return vm, nil
 }
 
-// normalize puts the disks in boot order with exactly one boot disk (index
+// Normalize puts the disks in boot order with exactly one boot disk (index
 // 0: the recorded one, else the first bootable, else the first disk) and the
 // other bootable positions numbered 1, 2, ... without gaps, as Nova wants;
 // disks recorded as attached only keep -1.
-func (vm *VM) normalize() {
+func (vm *VM) Normalize() {
 	sortDisks(vm.Disks)
 	if len(vm.Disks) == 0 {
 		return
@@ -68,12 +68,13 @@ func (vm *VM) normalize() {
 	}
 }
 
-// vm returns the VM to restore, checked against the manifest's disks.
-func (o *Options) vm() (*VM, error) {
-	vm := o.VM
+// ForManifest is the VM to restore from the manifest's chain: vm (a copy),
+// or when nil the one VMFromManifest reads; checked against the manifest's
+// disks and in boot order (Normalize).
+func ForManifest(m *archive.Manifest, vm *VM) (*VM, error) {
 	if vm == nil {
 		var err error
-		if vm, err = VMFromManifest(o.Manifest); err != nil {
+		if vm, err = VMFromManifest(m); err != nil {
 			return nil, err
 		}
 	} else {
@@ -82,15 +83,15 @@ func (o *Options) vm() (*VM, error) {
 		vm = &cp
 	}
 	if len(vm.Disks) == 0 {
-		return nil, fmt.Errorf("archive %s holds no disk to restore", o.Manifest.ID)
+		return nil, fmt.Errorf("archive %s holds no disk to restore", m.ID)
 	}
 	seen := map[string]bool{}
 	for _, d := range vm.Disks {
 		if seen[d.Label] {
-			return nil, fmt.Errorf("archive %s: disk %q appears twice", o.Manifest.ID, d.Label)
+			return nil, fmt.Errorf("archive %s: disk %q appears twice", m.ID, d.Label)
 		}
 		seen[d.Label] = true
 	}
-	vm.normalize()
+	vm.Normalize()
 	return vm, nil
 }

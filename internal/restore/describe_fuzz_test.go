@@ -21,8 +21,7 @@ func FuzzVMFromManifest(f *testing.F) {
 		for i := range n {
 			m.Disks = append(m.Disks, archive.Disk{Label: string(rune('a' + i)), Size: int64(i) << 20})
 		}
-		o := &Options{Manifest: m}
-		vm, err := o.vm()
+		vm, err := ForManifest(m, nil)
 		if err != nil {
 			return
 		}
@@ -43,7 +42,7 @@ func FuzzVMFromManifest(f *testing.F) {
 		if next == 0 || vm.Disks[0].BootIndex != 0 {
 			t.Fatalf("no boot disk first: %+v", vm.Disks)
 		}
-		if vm.Disks[0].sizeUnits(GiB) < 1 {
+		if vm.Disks[0].SizeUnits(GiB) < 1 {
 			t.Fatal("volume size below 1")
 		}
 	})

@@ -1,13 +1,18 @@
-// Package restore turns an archive back into a VM in the cloud (new volumes,
-// written through the proxy VM, a server booted from them with a free name) or
-// into a single volume, with rollback of everything it created on failure.
+// Package restore is what an archive restores to and how its disks reach a
+// local target:
 //
-// It owns the small Cloud interface it needs (a subset of api.Cloud, which the
-// real client and the fake cloud both satisfy), the mapping from a manifest's
-// VM description to the new server's parameters (with the user's overrides and
-// the notes about what no longer exists), the free-name rule (<name>, then
-// <name>-1, <name>-2, ...), the by-id device lookup on the proxy, and the
-// rollback ledger. It does not know how archives are stored (it asks a
-// DiskSource to write a disk), how the cloud is reached, or how the command
-// line looks.
+//   - the VM to restore, read from the manifest and its VM description
+//     (VMFromManifest, ForManifest), in boot order;
+//   - the plan of a restore into the cloud (PlanServer, PlanVolume): the
+//     recorded flavor, networks, key pair, security groups, zones and volume
+//     types checked against the cloud's catalog, with the user's overrides,
+//     a free server name (<name>, <name>-1, ...) and a note for each change;
+//   - writing a disk into a device (WriteDevice, with kernel-zeroed ranges),
+//     and a whole restore into a local directory (ToDir: sparse images
+//     written with O_DIRECT where possible, plus vm.json).
+//
+// It reads the cloud's catalog only (Catalog and the optional listers); it
+// creates nothing in the cloud (internal/deploy does). It does not know how
+// archives are stored (a DiskSource writes a disk), the configuration, or
+// how the command line looks.
 package restore

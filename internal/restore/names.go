@@ -40,14 +40,14 @@ func safeLabel(s string) string {
 	return s
 }
 
-// volumeName names the volume of one disk of a deployed server.
-func volumeName(server, label string) string {
+// VolumeName names the volume of one disk of a deployed server.
+func VolumeName(server, label string) string {
 	return server + "-" + safeLabel(label)
 }
 
-// singleVolumeName names the volume of a --volume-only restore:
+// SingleVolumeName names the volume of a --volume-only restore:
 // <vm>-<label>-restored-<date>.
-func singleVolumeName(vm, label string, now time.Time) string {
+func SingleVolumeName(vm, label string, now time.Time) string {
 	if vm == "" {
 		vm = "vm"
 	}

@@ -1,9 +1,6 @@
 package restore
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,17 +29,17 @@ func TestFreeName(t *testing.T) {
 }
 
 func TestVolumeNames(t *testing.T) {
-	if got := volumeName("web01-1", "vda"); got != "web01-1-vda" {
+	if got := VolumeName("web01-1", "vda"); got != "web01-1-vda" {
 		t.Errorf("volumeName = %q", got)
 	}
 	if got := safeLabel("a/b c"); got != "a-b-c" {
 		t.Errorf("safeLabel = %q", got)
 	}
 	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	if got := singleVolumeName("web01", "vdb", now); got != "web01-vdb-restored-20260304-050607" {
+	if got := SingleVolumeName("web01", "vdb", now); got != "web01-vdb-restored-20260304-050607" {
 		t.Errorf("singleVolumeName = %q", got)
 	}
-	if got := singleVolumeName("", "", now); !strings.HasPrefix(got, "vm-disk-restored-") {
+	if got := SingleVolumeName("", "", now); !strings.HasPrefix(got, "vm-disk-restored-") {
 		t.Errorf("singleVolumeName with empty parts = %q", got)
 	}
 }
@@ -66,7 +63,7 @@ func TestNormalizeBootOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		vm := &VM{Disks: append([]Disk(nil), c.in...)}
-		vm.normalize()
+		vm.Normalize()
 		var got []string
 		for _, d := range vm.Disks {
 			got = append(got, d.Label+":"+itoa(d.BootIndex))
@@ -96,49 +93,8 @@ func TestSizeUnits(t *testing.T) {
 		{Disk{Bytes: 0}, 1},
 	}
 	for _, c := range cases {
-		if got := c.d.sizeUnits(GiB); got != c.want {
-			t.Errorf("sizeUnits(%+v) = %d, want %d", c.d, got, c.want)
+		if got := c.d.SizeUnits(GiB); got != c.want {
+			t.Errorf("SizeUnits(%+v) = %d, want %d", c.d, got, c.want)
 		}
-	}
-}
-
-func TestDeviceFinder(t *testing.T) {
-	dir := t.TempDir()
-	const vol = "0123456789abcdef0123456789"
-	f := DeviceFinder{Dir: dir, SysBlock: "-"}
-	ctx := context.Background()
-	if _, err := f.Find(ctx, vol, 30*time.Millisecond); err == nil || !strings.Contains(err.Error(), "virtio-0123456789abcdef0123") {
-		t.Fatalf("missing device: err = %v", err)
-	}
-	// appears while polling
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		os.WriteFile(filepath.Join(dir, "virtio-0123456789abcdef0123"), nil, 0o600)
-	}()
-	p, err := f.Find(ctx, vol, 5*time.Second)
-	if err != nil || filepath.Base(p) != "virtio-0123456789abcdef0123" {
-		t.Fatalf("Find = %q, %v", p, err)
-	}
-	// scsi name
-	dir2 := t.TempDir()
-	os.WriteFile(filepath.Join(dir2, "scsi-0QEMU_QEMU_HARDDISK_0123456789abcdef0123"), nil, 0o600)
-	if p, err := (DeviceFinder{Dir: dir2, SysBlock: "-"}).Find(ctx, vol, time.Second); err != nil || !strings.Contains(p, "scsi-") {
-		t.Fatalf("scsi Find = %q, %v", p, err)
-	}
-	// sysfs serial scan
-	sys, dev := t.TempDir(), t.TempDir()
-	os.MkdirAll(filepath.Join(sys, "vdc"), 0o700)
-	os.WriteFile(filepath.Join(sys, "vdc", "serial"), []byte("0123456789abcdef0123\n"), 0o600)
-	os.MkdirAll(filepath.Join(sys, "vdb"), 0o700)
-	os.WriteFile(filepath.Join(sys, "vdb", "serial"), []byte("other\n"), 0o600)
-	os.WriteFile(filepath.Join(dev, "vdc"), nil, 0o600)
-	if p, err := (DeviceFinder{Dir: t.TempDir(), SysBlock: sys, DevDir: dev}).Find(ctx, vol, time.Second); err != nil || p != filepath.Join(dev, "vdc") {
-		t.Fatalf("sysfs Find = %q, %v", p, err)
-	}
-	// canceled
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := f.Find(cctx, "nope", time.Minute); err == nil || !strings.Contains(err.Error(), "canceled") {
-		t.Fatalf("canceled Find: %v", err)
 	}
 }

@@ -10,41 +10,87 @@ import (
 	"rb_module_rustack/internal/api"
 )
 
-// plan is what will be created, decided before anything is.
-type plan struct {
-	name      string
-	flavor    api.Flavor
-	networks  []string // ids; empty = none
-	keyName   string
-	secGroups []string
-	metadata  map[string]string
-	serverAZ  string
-	disks     []diskPlan
-	notes     []string
+// Plan is what a restore into the cloud will create, decided before
+// anything is: the recorded values and the user's overrides checked
+// against what the cloud still has, with a note for each change.
+type Plan struct {
+	Name           string // server name
+	Flavor         api.Flavor
+	Networks       []string // ids; empty = none
+	KeyName        string
+	SecurityGroups []string
+	Metadata       map[string]string
+	Zone           string // server availability zone
+	Disks          []DiskPlan
+	Notes          []string
 }
 
-type diskPlan struct {
+// DiskPlan is the new volume of one disk.
+type DiskPlan struct {
 	Disk
-	size    int
-	volType string
-	az      string
-	name    string
-	// typeChecked/azChecked: the value was confirmed to exist (or given by
-	// the user), so a failing create is not retried without it.
-	typeChecked, azChecked bool
+	Size int    // in units of PlanOptions.Unit (GiB)
+	Type string // volume type; "" = the default
+	Zone string // volume availability zone; "" = the default
+	Name string // volume name
+	// TypeChecked/ZoneChecked: the value was confirmed to exist (or given
+	// by the user), so a failing create is not retried without it.
+	TypeChecked, ZoneChecked bool
 }
 
-func (p *plan) note(format string, args ...any) {
-	p.notes = append(p.notes, fmt.Sprintf(format, args...))
+// Note adds a note to the plan.
+func (p *Plan) Note(format string, args ...any) {
+	p.Notes = append(p.Notes, fmt.Sprintf(format, args...))
+}
+
+// PlanOptions are what a plan starts from besides the VM.
+type PlanOptions struct {
+	Overrides
+	Unit          int64  // bytes per volume size unit: 0 = GiB (Cinder)
+	ArchiveVMName string // the manifest's VM name (the server name when the description has none)
+}
+
+// PlanServer plans a new server and one new volume per disk of vm (named
+// after the server): the flavor, networks, key pair, security groups,
+// metadata, zone, a free name (<name>, <name>-1, ...) and each volume's size,
+// type and zone.
+func PlanServer(ctx context.Context, c Catalog, vm *VM, o PlanOptions) (*Plan, error) {
+	pl := newPlanner(c, vm, &o)
+	for _, step := range []func(context.Context) error{pl.resolveFlavor, pl.resolveNetworks, pl.resolveKeyAndGroups,
+		func(context.Context) error { pl.resolveMetadata(); return nil }, pl.resolveServerZone, pl.resolveName} {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	p := pl.p
+	if err := pl.resolveDisks(ctx, vm.Disks, func(d Disk) string { return VolumeName(p.Name, d.Label) }); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// PlanVolume plans one new volume, named name, for disk d of vm.
+func PlanVolume(ctx context.Context, c Catalog, vm *VM, d Disk, name string, o PlanOptions) (*Plan, error) {
+	pl := newPlanner(c, vm, &o)
+	if err := pl.resolveDisks(ctx, []Disk{d}, func(Disk) string { return name }); err != nil {
+		return nil, err
+	}
+	return pl.p, nil
 }
 
 // planner resolves the recorded values and the overrides against what the
 // cloud still has.
 type planner struct {
-	c  Cloud
-	o  *Options
+	c  Catalog
+	o  *PlanOptions
 	vm *VM
-	p  *plan
+	p  *Plan
+}
+
+func newPlanner(c Catalog, vm *VM, o *PlanOptions) *planner {
+	if o.Unit <= 0 {
+		o.Unit = GiB
+	}
+	return &planner{c: c, o: o, vm: vm, p: &Plan{}}
 }
 
 // resolveFlavor finds the flavor to boot with. A recorded flavor that no
@@ -61,7 +107,7 @@ func (pl *planner) resolveFlavor(ctx context.Context) error {
 	}
 	f, err := pl.c.GetFlavor(ctx, want)
 	if err == nil {
-		pl.p.flavor = *f
+		pl.p.Flavor = *f
 		return nil
 	}
 	if !api.IsNotFound(err) {
@@ -78,9 +124,9 @@ func (pl *planner) resolveFlavor(ctx context.Context) error {
 	for _, n := range names {
 		for _, f := range all {
 			if f.Name == n || f.ID == n {
-				pl.p.flavor = f
+				pl.p.Flavor = f
 				if recorded && f.ID != pl.vm.FlavorID {
-					pl.p.note("flavor id %s no longer exists; using flavor %s (id %s), which has the recorded name",
+					pl.p.Note("flavor id %s no longer exists; using flavor %s (id %s), which has the recorded name",
 						pl.vm.FlavorID, f.Name, f.ID)
 				}
 				return nil
@@ -103,7 +149,7 @@ func (pl *planner) resolveFlavor(ctx context.Context) error {
 // as given); the cloud then refuses it if it is really gone. It returns false
 // (the value for "can list").
 func (pl *planner) cannotCheck(what string, err error) bool {
-	pl.p.note("could not check the %s (%v): the recorded or given values are used unchecked", what, err)
+	pl.p.Note("could not check the %s (%v): the recorded or given values are used unchecked", what, err)
 	return false
 }
 
@@ -150,46 +196,46 @@ func (pl *planner) resolveNetworks(ctx context.Context) error {
 	}
 	if pl.o.Networks != nil {
 		if len(pl.o.Networks) == 1 && strings.EqualFold(pl.o.Networks[0], None) {
-			pl.p.networks = nil
+			pl.p.Networks = nil
 			return nil
 		}
 		for _, n := range pl.o.Networks {
 			if !canList {
-				pl.p.networks = append(pl.p.networks, n)
+				pl.p.Networks = append(pl.p.Networks, n)
 				continue
 			}
 			id, ok := find(n)
 			if !ok {
 				return fmt.Errorf("network %q given with --network does not exist", n)
 			}
-			pl.p.networks = append(pl.p.networks, id)
+			pl.p.Networks = append(pl.p.Networks, id)
 		}
 		return nil
 	}
 	for _, n := range pl.vm.Networks {
 		switch {
 		case !canList && n.ID != "":
-			pl.p.networks = append(pl.p.networks, n.ID)
+			pl.p.Networks = append(pl.p.Networks, n.ID)
 		case !canList:
-			pl.p.note("network %q is recorded without an id and cannot be looked up: dropped (give --network ID)", n.Name)
+			pl.p.Note("network %q is recorded without an id and cannot be looked up: dropped (give --network ID)", n.Name)
 		default:
 			id, ok := find(cmpOr(n.ID, n.Name))
 			if !ok && n.ID != "" && n.Name != "" {
 				id, ok = find(n.Name)
 			}
 			if !ok {
-				pl.p.note("network %s no longer exists: dropped (give --network ID to choose one)", netLabel(n))
+				pl.p.Note("network %s no longer exists: dropped (give --network ID to choose one)", netLabel(n))
 				continue
 			}
 			if id != n.ID && n.ID != "" {
-				pl.p.note("network id %s no longer exists; using network %s (id %s), which has the recorded name", n.ID, n.Name, id)
+				pl.p.Note("network id %s no longer exists; using network %s (id %s), which has the recorded name", n.ID, n.Name, id)
 			}
-			pl.p.networks = append(pl.p.networks, id)
+			pl.p.Networks = append(pl.p.Networks, id)
 		}
 	}
-	pl.p.networks = slices.Compact(pl.p.networks)
-	if len(pl.vm.Networks) > 0 && len(pl.p.networks) == 0 {
-		pl.p.note("none of the recorded networks exists any more: the server has no network (give --network ID)")
+	pl.p.Networks = slices.Compact(pl.p.Networks)
+	if len(pl.vm.Networks) > 0 && len(pl.p.Networks) == 0 {
+		pl.p.Note("none of the recorded networks exists any more: the server has no network (give --network ID)")
 	}
 	return nil
 }
@@ -217,16 +263,16 @@ func (pl *planner) resolveKeyAndGroups(ctx context.Context) error {
 				return fmt.Errorf("key pair %q given with --key-name does not exist", key)
 			}
 		}
-		pl.p.keyName = key
+		pl.p.KeyName = key
 	case pl.vm.KeyName != "":
-		pl.p.keyName = pl.vm.KeyName
+		pl.p.KeyName = pl.vm.KeyName
 		if l, ok := pl.c.(KeyPairLister); ok {
 			names, err := l.ListKeyPairs(ctx)
 			if err != nil {
 				pl.cannotCheck("key pairs", err)
 			} else if !slices.Contains(names, pl.vm.KeyName) {
-				pl.p.keyName = ""
-				pl.p.note("key pair %q no longer exists: the server has no key pair (give --key-name NAME)", pl.vm.KeyName)
+				pl.p.KeyName = ""
+				pl.p.Note("key pair %q no longer exists: the server has no key pair (give --key-name NAME)", pl.vm.KeyName)
 			}
 		}
 	}
@@ -251,12 +297,12 @@ func (pl *planner) resolveKeyAndGroups(ctx context.Context) error {
 			if !recorded {
 				return fmt.Errorf("security group %q given with --security-group does not exist", g)
 			}
-			pl.p.note("security group %q no longer exists: dropped (give --security-group NAME)", g)
+			pl.p.Note("security group %q no longer exists: dropped (give --security-group NAME)", g)
 			continue
 		}
-		pl.p.secGroups = append(pl.p.secGroups, g)
+		pl.p.SecurityGroups = append(pl.p.SecurityGroups, g)
 	}
-	pl.p.secGroups = slices.Compact(pl.p.secGroups)
+	pl.p.SecurityGroups = slices.Compact(pl.p.SecurityGroups)
 	return nil
 }
 
@@ -269,14 +315,14 @@ func (pl *planner) resolveMetadata() {
 	}
 	maps.Copy(md, pl.o.Metadata)
 	if len(md) > 0 {
-		pl.p.metadata = md
+		pl.p.Metadata = md
 	}
 }
 
 // resolveZones picks the server's availability zone.
 func (pl *planner) resolveServerZone(ctx context.Context) error {
 	if z := pl.o.AvailabilityZone; z != "" {
-		pl.p.serverAZ = z
+		pl.p.Zone = z
 		return nil
 	}
 	z := pl.vm.AvailabilityZone
@@ -288,11 +334,11 @@ func (pl *planner) resolveServerZone(ctx context.Context) error {
 		if err != nil {
 			pl.cannotCheck("availability zones", err)
 		} else if !slices.Contains(zones, z) {
-			pl.p.note("availability zone %q no longer exists: the scheduler picks one (give --availability-zone)", z)
+			pl.p.Note("availability zone %q no longer exists: the scheduler picks one (give --availability-zone)", z)
 			return nil
 		}
 	}
-	pl.p.serverAZ = z
+	pl.p.Zone = z
 	return nil
 }
 
@@ -319,31 +365,31 @@ func (pl *planner) resolveDisks(ctx context.Context, disks []Disk, name func(Dis
 		}
 	}
 	for _, d := range disks {
-		dp := diskPlan{Disk: d, size: d.sizeUnits(pl.o.Unit), name: name(d)}
-		if d.SizeGiB > 0 && dp.size > d.SizeGiB {
-			pl.p.note("disk %s: the recorded volume size %d GiB is smaller than its %d bytes: the new volume has %d GiB",
-				d.Label, d.SizeGiB, d.Bytes, dp.size)
+		dp := DiskPlan{Disk: d, Size: d.SizeUnits(pl.o.Unit), Name: name(d)}
+		if d.SizeGiB > 0 && dp.Size > d.SizeGiB {
+			pl.p.Note("disk %s: the recorded volume size %d GiB is smaller than its %d bytes: the new volume has %d GiB",
+				d.Label, d.SizeGiB, d.Bytes, dp.Size)
 		}
 		switch {
 		case pl.o.VolumeType != "":
-			dp.volType, dp.typeChecked = pl.o.VolumeType, true
+			dp.Type, dp.TypeChecked = pl.o.VolumeType, true
 		case d.VolumeType == "":
 		case canTypes && !slices.Contains(types, d.VolumeType):
-			pl.p.note("disk %s: volume type %q no longer exists: the default type is used (give --volume-type)", d.Label, d.VolumeType)
+			pl.p.Note("disk %s: volume type %q no longer exists: the default type is used (give --volume-type)", d.Label, d.VolumeType)
 		default:
-			dp.volType, dp.typeChecked = d.VolumeType, canTypes
+			dp.Type, dp.TypeChecked = d.VolumeType, canTypes
 		}
 		switch {
 		case pl.o.VolumeAvailabilityZone != "":
-			dp.az, dp.azChecked = pl.o.VolumeAvailabilityZone, true
+			dp.Zone, dp.ZoneChecked = pl.o.VolumeAvailabilityZone, true
 		case d.AvailabilityZone == "":
 		case canZones && !slices.Contains(zones, d.AvailabilityZone):
-			pl.p.note("disk %s: volume availability zone %q no longer exists: the default zone is used (give --volume-availability-zone)",
+			pl.p.Note("disk %s: volume availability zone %q no longer exists: the default zone is used (give --volume-availability-zone)",
 				d.Label, d.AvailabilityZone)
 		default:
-			dp.az, dp.azChecked = d.AvailabilityZone, canZones
+			dp.Zone, dp.ZoneChecked = d.AvailabilityZone, canZones
 		}
-		pl.p.disks = append(pl.p.disks, dp)
+		pl.p.Disks = append(pl.p.Disks, dp)
 	}
 	return nil
 }
@@ -360,16 +406,16 @@ func (pl *planner) resolveName(ctx context.Context) error {
 		taken = append(taken, s.Name)
 	}
 	if n := pl.o.Name; n != "" {
-		pl.p.name = n
+		pl.p.Name = n
 		if slices.Contains(taken, n) {
-			pl.p.note("another server is already named %q (--name is used as given)", n)
+			pl.p.Note("another server is already named %q (--name is used as given)", n)
 		}
 		return nil
 	}
 	base := pl.vm.Name
 	if base == "" {
-		base = cmpOr(pl.o.Manifest.VMName, "restored-vm")
+		base = cmpOr(pl.o.ArchiveVMName, "restored-vm")
 	}
-	pl.p.name = freeName(base, taken)
+	pl.p.Name = freeName(base, taken)
 	return nil
 }

@@ -39,9 +39,9 @@ type Disk struct {
 	Device           string
 }
 
-// sizeUnits is the size of the new volume in units of unit bytes (GiB):
+// SizeUnits is the size of the new volume in units of unit bytes (GiB):
 // the recorded size, and at least enough for the archived bytes.
-func (d Disk) sizeUnits(unit int64) int {
+func (d Disk) SizeUnits(unit int64) int {
 	need := int((d.Bytes + unit - 1) / unit)
 	return max(d.SizeGiB, need, 1)
 }

@@ -2,8 +2,12 @@ package restore
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"rb_module_rustack/internal/archive"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -85,4 +89,62 @@ func (w *deviceWriter) zero(off, n int64) bool {
 		w.disabled.Store(true)
 	}
 	return false
+}
+
+// DiskSource writes one disk of a manifest's chain into dst.
+// *archive.Repo satisfies it.
+type DiskSource interface {
+	RestoreDisk(ctx context.Context, m *archive.Manifest, label string, dst io.WriterAt, o archive.RestoreOptions) error
+}
+
+// DeviceOptions shape how WriteDevice writes.
+type DeviceOptions struct {
+	// SkipHoles leaves the archive's holes unwritten: only for a target
+	// that reads as zeros.
+	SkipHoles bool
+	// PlainZeroWrites writes zeros as bytes even where the kernel could
+	// zero the range.
+	PlainZeroWrites bool
+	// Progress is called with the bytes written so far and the disk's
+	// size, first with 0 and last with the size.
+	Progress func(done, total int64)
+}
+
+// WriteDevice writes disk d of the manifest's chain into the device (or
+// existing file) at path and flushes it; it returns the bytes the kernel
+// zeroed instead of writing. The device is opened write-only without
+// O_TRUNC: a disk cannot be truncated, and a regular-file device (test
+// harness) must keep its size.
+func WriteDevice(ctx context.Context, src DiskSource, m *archive.Manifest, d Disk, path string, o DeviceOptions) (int64, error) {
+	progress := o.Progress
+	if progress == nil {
+		progress = func(int64, int64) {}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return 0, fmt.Errorf("open the device of disk %s: %w", d.Label, err)
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, fmt.Errorf("size of device %s: %w", path, err)
+	}
+	if size < d.Bytes {
+		return 0, fmt.Errorf("device %s holds %d bytes, less than the %d bytes of disk %s", path, size, d.Bytes, d.Label)
+	}
+	total := d.Bytes
+	dw := newDeviceWriter(f, o.PlainZeroWrites)
+	ro := archive.RestoreOptions{SkipHoles: o.SkipHoles, Progress: func(n int64) { progress(n, total) }}
+	progress(0, total)
+	if err := src.RestoreDisk(ctx, m, d.Label, dw, ro); err != nil {
+		return 0, fmt.Errorf("write disk %s to %s: %w", d.Label, path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return 0, fmt.Errorf("flush disk %s to %s: %w", d.Label, path, err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("close %s: %w", path, err)
+	}
+	progress(total, total)
+	return dw.zeroed.Load(), nil
 }

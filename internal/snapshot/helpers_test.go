@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"sync"
@@ -187,7 +188,7 @@ func (e *env) options() Options {
 		Cloud: e.c, VM: "vm01", ProxyID: e.proxy.ID, JournalDir: e.jdir,
 		Timeouts:  Timeouts{Snapshot: 2 * time.Second, Volume: 2 * time.Second, Attach: 2 * time.Second},
 		DeviceDir: e.c.DeviceDir(e.proxy.ID), SysBlock: filepath.Join(e.jdir, "nosys"),
-		Begin: func(ctx context.Context, d *VMDescription) (Sink, error) {
+		Begin: func(ctx context.Context, d *vmdesc.VM) (Sink, error) {
 			if _, err := d.Marshal(); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"rb_module_rustack/internal/vmdesc"
 	"regexp"
 	"sort"
 	"strings"
@@ -110,7 +111,7 @@ type Options struct {
 	Scripts func(ctx context.Context, admin *api.Server) (Scripts, error)
 	// Begin is called once the VM is described, before any snapshot; it
 	// returns where the disks go (usually archive.Repo.Begin).
-	Begin func(ctx context.Context, d *VMDescription) (Sink, error)
+	Begin func(ctx context.Context, d *vmdesc.VM) (Sink, error)
 	// Open opens a device for reading; default os.Open (read-only).
 	Open func(path string) (Device, error)
 	// Progress is called with the bytes read so far, all disks together
@@ -134,7 +135,7 @@ type DiskResult struct {
 // Result describes a finished VM backup.
 type Result struct {
 	JobID        string
-	VM           *VMDescription
+	VM           *vmdesc.VM
 	Disks        []DiskResult
 	Scripts      bool      // before/after ran
 	SnapshotTime time.Time // when the first snapshot was requested
@@ -344,16 +345,16 @@ func (j *job) findServer(ctx context.Context) (*api.Server, error) {
 }
 
 // describe reads the flavor and the volumes (in boot order).
-func (j *job) describe(ctx context.Context, srv, admin *api.Server) (*VMDescription, []api.Volume, error) {
+func (j *job) describe(ctx context.Context, srv, admin *api.Server) (*vmdesc.VM, []api.Volume, error) {
 	c := j.o.Cloud
-	d := &VMDescription{
-		Version: DescriptionVersion, ID: srv.ID, Name: srv.Name, Status: srv.Status, ProjectID: srv.ProjectID,
-		Flavor:  FlavorDescription{ID: srv.FlavorID, Name: srv.FlavorName},
+	d := &vmdesc.VM{
+		Version: vmdesc.Version, ID: srv.ID, Name: srv.Name, Status: srv.Status, ProjectID: srv.ProjectID,
+		Flavor:  vmdesc.Flavor{ID: srv.FlavorID, Name: srv.FlavorName},
 		KeyName: srv.KeyName, AvailabilityZone: srv.AvailabilityZone,
 		SecurityGroups: srv.SecurityGroups, Metadata: srv.Metadata, JobID: j.o.JobID,
 	}
 	for _, n := range srv.Networks {
-		d.Networks = append(d.Networks, NetworkDesc(n))
+		d.Networks = append(d.Networks, vmdesc.Network(n))
 	}
 	if admin != nil {
 		d.Host, d.InstanceName = admin.Host, admin.InstanceName
@@ -362,7 +363,7 @@ func (j *job) describe(ctx context.Context, srv, admin *api.Server) (*VMDescript
 		fl, err := c.GetFlavor(ctx, srv.FlavorID)
 		switch {
 		case err == nil:
-			d.Flavor = FlavorDescription{ID: fl.ID, Name: fl.Name, VCPUs: fl.VCPUs, RAM: fl.RAM, Disk: fl.Disk}
+			d.Flavor = vmdesc.Flavor{ID: fl.ID, Name: fl.Name, VCPUs: fl.VCPUs, RAM: fl.RAM, Disk: fl.Disk}
 		case api.IsNotFound(err):
 			j.log.Warnf("flavor %s of VM %s no longer exists; a restore will need another flavor", srv.FlavorID, srv.Name)
 		default:
@@ -417,7 +418,7 @@ func (j *job) describe(ctx context.Context, srv, admin *api.Server) (*VMDescript
 	out := make([]api.Volume, len(vs))
 	for i, x := range vs {
 		out[i] = x.v
-		d.Disks = append(d.Disks, DiskDescription{
+		d.Disks = append(d.Disks, vmdesc.Disk{
 			Label: x.v.ID, VolumeID: x.v.ID, Name: x.v.Name, Description: x.v.Description, Size: x.v.Size, SizeBytes: int64(x.v.Size) << 30,
 			VolumeType: x.v.VolumeType, AvailabilityZone: x.v.AvailabilityZone, Bootable: x.v.Bootable,
 			BootIndex: i, Device: x.dev, Metadata: x.v.Metadata,
@@ -496,7 +497,7 @@ func (j *job) timedOut(err error) bool {
 
 // readAll reads the disks, DiskParallelism at a time; the first error
 // cancels the others.
-func (j *job) readAll(ctx context.Context, sink Sink, desc *VMDescription, snaps []snap) ([]DiskResult, error) {
+func (j *job) readAll(ctx context.Context, sink Sink, desc *vmdesc.VM, snaps []snap) ([]DiskResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (

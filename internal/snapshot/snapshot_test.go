@@ -185,31 +185,6 @@ func TestDeviceNeverAppears(t *testing.T) {
 	e.assertClean(t)
 }
 
-func TestDeviceFallbacks(t *testing.T) {
-	// scsi- name and /sys/block serial scan.
-	dir := t.TempDir()
-	os.MkdirAll(dir+"/byid", 0o700)
-	os.MkdirAll(dir+"/sys/vdq", 0o700)
-	os.MkdirAll(dir+"/dev", 0o700)
-	id := "0123456789abcdefghijKLMN"
-	if p := lookDevice(dir+"/byid", dir+"/sys", dir+"/dev", id); p != "" {
-		t.Fatalf("found %s in an empty dir", p)
-	}
-	os.WriteFile(dir+"/sys/vdq/serial", []byte("0123456789abcdefghij\n"), 0o600)
-	os.WriteFile(dir+"/dev/vdq", nil, 0o600)
-	if p := lookDevice(dir+"/byid", dir+"/sys", dir+"/dev", id); p != dir+"/dev/vdq" {
-		t.Fatalf("serial scan: %q", p)
-	}
-	os.WriteFile(dir+"/byid/scsi-0QEMU_QEMU_HARDDISK_0123456789abcdefghij", nil, 0o600)
-	if p := lookDevice(dir+"/byid", dir+"/sys", dir+"/dev", id); !strings.HasSuffix(p, "scsi-0QEMU_QEMU_HARDDISK_0123456789abcdefghij") {
-		t.Fatalf("scsi name: %q", p)
-	}
-	os.WriteFile(dir+"/byid/virtio-0123456789abcdefghij", nil, 0o600)
-	if p := lookDevice(dir+"/byid", dir+"/sys", dir+"/dev", id); !strings.HasSuffix(p, "virtio-0123456789abcdefghij") {
-		t.Fatalf("virtio name: %q", p)
-	}
-}
-
 type failingDevice struct {
 	Device
 	at int64

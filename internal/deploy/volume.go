@@ -1,8 +1,9 @@
-package restore
+package deploy
 
 import (
 	"context"
 	"fmt"
+	"rb_module_rustack/internal/restore"
 	"strings"
 )
 
@@ -15,7 +16,7 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var disk *Disk
+	var disk *restore.Disk
 	labels := make([]string, 0, len(vm.Disks))
 	for i := range vm.Disks {
 		labels = append(labels, vm.Disks[i].Label)
@@ -33,21 +34,20 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("archive %s has no disk %q (disks: %s)", o.Manifest.ID, o.Disk, strings.Join(labels, ", "))
 	}
 	start := o.Now()
-	p := &plan{}
-	pl := &planner{c: o.Cloud, o: &o, vm: vm, p: p}
 	name := o.VolumeName
 	if name == "" {
-		name = singleVolumeName(vm.Name, disk.Label, start)
+		name = restore.SingleVolumeName(vm.Name, disk.Label, start)
 	}
-	if err := pl.resolveDisks(ctx, []Disk{*disk}, func(Disk) string { return name }); err != nil {
+	p, err := restore.PlanVolume(ctx, o.Cloud, vm, *disk, name, o.planOptions())
+	if err != nil {
 		return nil, err
 	}
-	dp := &p.disks[0]
+	dp := &p.Disks[0]
 	res := &Result{Archive: o.Manifest.ID, SkipZeroWrites: o.SkipZeroWrites}
 	l := newLedger(o.Cloud, &o)
 
 	err = func() error {
-		o.Progress(Event{Stage: "volume", Disk: dp.Label, Msg: fmt.Sprintf("creating volume %s (%d GiB)", dp.name, dp.size)})
+		o.Progress(Event{Stage: "volume", Disk: dp.Label, Msg: fmt.Sprintf("creating volume %s (%d GiB)", dp.Name, dp.Size)})
 		v, err := createVolume(ctx, &o, l, p, dp)
 		if err != nil {
 			return err
@@ -55,10 +55,10 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 		if v, err = o.Cloud.WaitVolume(ctx, v.ID, o.VolumeTimeout, "available"); err != nil {
 			return fmt.Errorf("new volume for disk %s: %w", dp.Label, err)
 		}
-		res.Volumes = []RestoredVolume{{Label: dp.Label, ID: v.ID, Name: dp.name, SizeGiB: dp.size,
+		res.Volumes = []RestoredVolume{{Label: dp.Label, ID: v.ID, Name: dp.Name, SizeGiB: dp.Size,
 			VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone, Bootable: dp.Bootable || dp.BootIndex == 0,
 			BootIndex: -1, Bytes: dp.Bytes}}
-		w, err := writeDisk(ctx, &o, l, dp.Disk, v.ID, dp.name)
+		w, err := writeDisk(ctx, &o, l, dp.Disk, v.ID, dp.Name)
 		if err != nil {
 			return err
 		}
@@ -71,11 +71,11 @@ func VolumeOnly(ctx context.Context, o Options) (*Result, error) {
 		}
 		return nil
 	}()
-	res.Notes = p.notes
+	res.Notes = p.Notes
 	res.Seconds = o.Now().Sub(start).Seconds()
 	if err == nil {
 		l.handOver()
-		o.Progress(Event{Stage: "done", Msg: fmt.Sprintf("volume %s (%s) is available", dp.name, res.Volumes[0].ID)})
+		o.Progress(Event{Stage: "done", Msg: fmt.Sprintf("volume %s (%s) is available", dp.Name, res.Volumes[0].ID)})
 		return res, nil
 	}
 	return finishFailed(ctx, &o, l, res, fmt.Errorf("restore of disk %s from archive %s: %w", dp.Label, o.Manifest.ID, err))

@@ -1,4 +1,4 @@
-package snapshot
+package vmdesc
 
 import (
 	"encoding/json"
@@ -6,33 +6,33 @@ import (
 	"time"
 )
 
-// DescriptionVersion is the version of VMDescription written by this module.
-const DescriptionVersion = 1
+// Version is the version of VM written by this module.
+const Version = 1
 
-// VMDescription is everything a restore needs to rebuild a VM, stored
+// VM is everything a restore needs to rebuild a VM, stored
 // verbatim (as JSON) in every archive. Restore reads it back with
-// ParseDescription.
-type VMDescription struct {
+// Parse.
+type VM struct {
 	Version          int               `json:"version"`
 	ID               string            `json:"id"`
 	Name             string            `json:"name"`
 	Status           string            `json:"status,omitempty"`
 	ProjectID        string            `json:"project_id,omitempty"`
-	Flavor           FlavorDescription `json:"flavor"`
+	Flavor           Flavor            `json:"flavor"`
 	KeyName          string            `json:"key_name,omitempty"`
 	AvailabilityZone string            `json:"availability_zone,omitempty"`
 	SecurityGroups   []string          `json:"security_groups,omitempty"` // names
-	Networks         []NetworkDesc     `json:"networks,omitempty"`
+	Networks         []Network         `json:"networks,omitempty"`
 	Metadata         map[string]string `json:"metadata,omitempty"`
 	Host             string            `json:"host,omitempty"`          // hypervisor at backup time (admin view), informative
 	InstanceName     string            `json:"instance_name,omitempty"` // libvirt name at backup time (admin view), informative
-	Disks            []DiskDescription `json:"disks"`                   // boot order: Disks[0] is the boot disk
+	Disks            []Disk            `json:"disks"`                   // boot order: Disks[0] is the boot disk
 	BackupTime       time.Time         `json:"backup_time"`             // when the snapshots were taken
 	JobID            string            `json:"job_id,omitempty"`
 }
 
-// FlavorDescription is the VM's flavor.
-type FlavorDescription struct {
+// Flavor is the VM's flavor.
+type Flavor struct {
 	ID    string `json:"id"`
 	Name  string `json:"name,omitempty"`
 	VCPUs int    `json:"vcpus,omitempty"`
@@ -40,15 +40,15 @@ type FlavorDescription struct {
 	Disk  int    `json:"disk_gib,omitempty"`
 }
 
-// NetworkDesc is one network of the VM.
-type NetworkDesc struct {
+// Network is one network of the VM.
+type Network struct {
 	ID      string `json:"id,omitempty"`
 	Name    string `json:"name,omitempty"`
 	FixedIP string `json:"fixed_ip,omitempty"`
 }
 
-// DiskDescription is one volume of the VM.
-type DiskDescription struct {
+// Disk is one volume of the VM.
+type Disk struct {
 	Label            string            `json:"label"`     // the disk's label in the archive (= the original volume id)
 	VolumeID         string            `json:"volume_id"` // original volume
 	Name             string            `json:"name,omitempty"`
@@ -64,7 +64,7 @@ type DiskDescription struct {
 }
 
 // Marshal encodes d for archive.BackupSpec.VM.
-func (d *VMDescription) Marshal() (json.RawMessage, error) {
+func (d *VM) Marshal() (json.RawMessage, error) {
 	b, err := json.Marshal(d)
 	if err != nil {
 		return nil, fmt.Errorf("encode VM description: %w", err)
@@ -72,14 +72,14 @@ func (d *VMDescription) Marshal() (json.RawMessage, error) {
 	return b, nil
 }
 
-// ParseDescription decodes the VM description stored in an archive.
-func ParseDescription(raw []byte) (*VMDescription, error) {
-	var d VMDescription
+// Parse decodes the VM description stored in an archive.
+func Parse(raw []byte) (*VM, error) {
+	var d VM
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return nil, fmt.Errorf("decode VM description: %w", err)
 	}
-	if d.Version < 1 || d.Version > DescriptionVersion {
-		return nil, fmt.Errorf("VM description version %d is not supported by this module (want 1..%d); use a newer rb_module_rustack", d.Version, DescriptionVersion)
+	if d.Version < 1 || d.Version > Version {
+		return nil, fmt.Errorf("VM description version %d is not supported by this module (want 1..%d); use a newer rb_module_rustack", d.Version, Version)
 	}
 	seen := map[string]bool{}
 	for i, dk := range d.Disks {
@@ -98,7 +98,7 @@ func ParseDescription(raw []byte) (*VMDescription, error) {
 }
 
 // Disk returns the disk with the given label, or nil.
-func (d *VMDescription) Disk(label string) *DiskDescription {
+func (d *VM) Disk(label string) *Disk {
 	for i := range d.Disks {
 		if d.Disks[i].Label == label {
 			return &d.Disks[i]

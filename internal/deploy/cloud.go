@@ -1,12 +1,10 @@
-package restore
+package deploy
 
 import (
 	"context"
-	"io"
 	"time"
 
 	"rb_module_rustack/internal/api"
-	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/journal"
 )
 
@@ -33,44 +31,6 @@ type Cloud interface {
 	SetBootable(ctx context.Context, id string, bootable bool) error
 	WaitVolume(ctx context.Context, id string, timeout time.Duration, want ...string) (*api.Volume, error)
 	WaitVolumeDeleted(ctx context.Context, id string, timeout time.Duration) error
-}
-
-// Catalog answers "does this still exist?" for the things a restored server
-// or volume refers to by name or id. Each method is optional: a Cloud that
-// also implements one of the interfaces below lets the restore check that
-// item up front and replace or drop it with a note; without it the recorded
-// value is used as is (and a note says it could not be checked).
-type (
-	// VolumeTypeLister lists the volume type names of the project.
-	VolumeTypeLister interface {
-		ListVolumeTypes(ctx context.Context) ([]string, error)
-	}
-	// VolumeZoneLister lists the available Cinder availability zones.
-	VolumeZoneLister interface {
-		ListVolumeAvailabilityZones(ctx context.Context) ([]string, error)
-	}
-	// ServerZoneLister lists the available Nova availability zones.
-	ServerZoneLister interface {
-		ListServerAvailabilityZones(ctx context.Context) ([]string, error)
-	}
-	// NetworkLister lists the networks the project can use (ID and Name set).
-	NetworkLister interface {
-		ListNetworks(ctx context.Context) ([]api.Network, error)
-	}
-	// KeyPairLister lists the key pair names of the user.
-	KeyPairLister interface {
-		ListKeyPairs(ctx context.Context) ([]string, error)
-	}
-	// SecurityGroupLister lists the security group names of the project.
-	SecurityGroupLister interface {
-		ListSecurityGroups(ctx context.Context) ([]string, error)
-	}
-)
-
-// DiskSource writes one disk of a manifest's chain into dst.
-// *archive.Repo satisfies it.
-type DiskSource interface {
-	RestoreDisk(ctx context.Context, m *archive.Manifest, label string, dst io.WriterAt, o archive.RestoreOptions) error
 }
 
 // Journal records a resource before it is created, so that a killed restore

@@ -1,17 +1,16 @@
-package restore
+package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"rb_module_rustack/internal/api"
-	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/restore"
 )
 
 // Deploy recreates the archived VM: one new volume per disk, written through
@@ -26,34 +25,17 @@ func Deploy(ctx context.Context, o Options) (*Result, error) {
 	}
 	start := o.Now()
 	c := o.Cloud
-	pl := &planner{c: c, o: &o, vm: vm, p: &plan{}}
 	o.Progress(Event{Stage: "plan", Msg: "checking flavor, networks and name"})
-	if err := pl.resolveFlavor(ctx); err != nil {
-		return nil, err
-	}
-	if err := pl.resolveNetworks(ctx); err != nil {
-		return nil, err
-	}
-	if err := pl.resolveKeyAndGroups(ctx); err != nil {
-		return nil, err
-	}
-	pl.resolveMetadata()
-	if err := pl.resolveServerZone(ctx); err != nil {
-		return nil, err
-	}
-	if err := pl.resolveName(ctx); err != nil {
-		return nil, err
-	}
-	p := pl.p
-	if err := pl.resolveDisks(ctx, vm.Disks, func(d Disk) string { return volumeName(p.name, d.Label) }); err != nil {
+	p, err := restore.PlanServer(ctx, c, vm, o.planOptions())
+	if err != nil {
 		return nil, err
 	}
 
-	res := &Result{Archive: o.Manifest.ID, ServerName: p.name, Flavor: p.flavor.Name,
-		Networks: p.networks, SkipZeroWrites: o.SkipZeroWrites}
+	res := &Result{Archive: o.Manifest.ID, ServerName: p.Name, Flavor: p.Flavor.Name,
+		Networks: p.Networks, SkipZeroWrites: o.SkipZeroWrites}
 	l := newLedger(c, &o)
 	err = deploy(ctx, &o, l, p, res)
-	res.Notes = p.notes
+	res.Notes = p.Notes
 	res.Seconds = o.Now().Sub(start).Seconds()
 	if err == nil {
 		l.handOver()
@@ -63,19 +45,19 @@ func Deploy(ctx context.Context, o Options) (*Result, error) {
 	return finishFailed(ctx, &o, l, res, fmt.Errorf("restore of VM %q from archive %s: %w", vm.Name, o.Manifest.ID, err))
 }
 
-func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) error {
+func deploy(ctx context.Context, o *Options, l *ledger, p *restore.Plan, res *Result) error {
 	c := o.Cloud
 	vols, err := createVolumes(ctx, o, l, p)
 	if err != nil {
 		return err
 	}
-	for i := range p.disks {
-		dp := &p.disks[i]
-		res.Volumes = append(res.Volumes, RestoredVolume{Label: dp.Label, ID: vols[i].ID, Name: dp.name,
-			SizeGiB: dp.size, VolumeType: vols[i].VolumeType, AvailabilityZone: vols[i].AvailabilityZone,
+	for i := range p.Disks {
+		dp := &p.Disks[i]
+		res.Volumes = append(res.Volumes, RestoredVolume{Label: dp.Label, ID: vols[i].ID, Name: dp.Name,
+			SizeGiB: dp.Size, VolumeType: vols[i].VolumeType, AvailabilityZone: vols[i].AvailabilityZone,
 			BootIndex: dp.BootIndex, Bootable: dp.BootIndex == 0 || dp.Bootable, Bytes: dp.Bytes})
 	}
-	ws, err := writeDisks(ctx, o, l, p.disks, vols)
+	ws, err := writeDisks(ctx, o, l, p.Disks, vols)
 	if err != nil {
 		return err
 	}
@@ -83,7 +65,7 @@ func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) er
 		res.Volumes[i].WriteSeconds, res.Volumes[i].ZeroedBytes = w.secs, w.zeroed
 		res.WriteSeconds = max(res.WriteSeconds, w.end.Sub(ws[0].start).Seconds())
 		res.ZeroedBytes += w.zeroed
-		res.Bytes += p.disks[i].Bytes
+		res.Bytes += p.Disks[i].Bytes
 	}
 	var bds []api.BlockDevice
 	for _, rv := range res.Volumes {
@@ -95,27 +77,27 @@ func deploy(ctx context.Context, o *Options, l *ledger, p *plan, res *Result) er
 		bds = append(bds, api.BlockDevice{VolumeID: rv.ID, BootIndex: rv.BootIndex})
 	}
 
-	o.Progress(Event{Stage: "server", Msg: fmt.Sprintf("booting server %s (flavor %s)", p.name, p.flavor.Name)})
-	req := api.ServerCreate{Name: p.name, FlavorID: p.flavor.ID, Networks: p.networks, KeyName: p.keyName,
-		SecurityGroups: p.secGroups, Metadata: p.metadata, AvailabilityZone: p.serverAZ, BlockDevices: bds}
+	o.Progress(Event{Stage: "server", Msg: fmt.Sprintf("booting server %s (flavor %s)", p.Name, p.Flavor.Name)})
+	req := api.ServerCreate{Name: p.Name, FlavorID: p.Flavor.ID, Networks: p.Networks, KeyName: p.KeyName,
+		SecurityGroups: p.SecurityGroups, Metadata: p.Metadata, AvailabilityZone: p.Zone, BlockDevices: bds}
 	s, err := l.createServer(ctx, req)
 	if err != nil {
-		return fmt.Errorf("create server %s: %w%s", p.name, err, hint(err))
+		return fmt.Errorf("create server %s: %w%s", p.Name, err, hint(err))
 	}
 	res.ServerID = s.ID
 	if _, err := c.WaitServer(ctx, s.ID, o.ServerTimeout, "ACTIVE"); err != nil {
-		return fmt.Errorf("server %s (%s) did not become ACTIVE: %w%s", p.name, s.ID, err, hint(err))
+		return fmt.Errorf("server %s (%s) did not become ACTIVE: %w%s", p.Name, s.ID, err, hint(err))
 	}
 	return nil
 }
 
 // createVolumes creates every volume of the plan (all requests first, then
 // the waits) and returns them in plan order.
-func createVolumes(ctx context.Context, o *Options, l *ledger, p *plan) ([]*api.Volume, error) {
-	vols := make([]*api.Volume, len(p.disks))
-	for i := range p.disks {
-		dp := &p.disks[i]
-		o.Progress(Event{Stage: "volume", Disk: dp.Label, Msg: fmt.Sprintf("creating volume %s (%d GiB)", dp.name, dp.size)})
+func createVolumes(ctx context.Context, o *Options, l *ledger, p *restore.Plan) ([]*api.Volume, error) {
+	vols := make([]*api.Volume, len(p.Disks))
+	for i := range p.Disks {
+		dp := &p.Disks[i]
+		o.Progress(Event{Stage: "volume", Disk: dp.Label, Msg: fmt.Sprintf("creating volume %s (%d GiB)", dp.Name, dp.Size)})
 		v, err := createVolume(ctx, o, l, p, dp)
 		if err != nil {
 			return nil, err
@@ -125,7 +107,7 @@ func createVolumes(ctx context.Context, o *Options, l *ledger, p *plan) ([]*api.
 	for i, v := range vols {
 		w, err := o.Cloud.WaitVolume(ctx, v.ID, o.VolumeTimeout, "available")
 		if err != nil {
-			return nil, fmt.Errorf("new volume %s for disk %s: %w", v.ID, p.disks[i].Label, err)
+			return nil, fmt.Errorf("new volume %s for disk %s: %w", v.ID, p.Disks[i].Label, err)
 		}
 		vols[i] = w
 	}
@@ -135,26 +117,26 @@ func createVolumes(ctx context.Context, o *Options, l *ledger, p *plan) ([]*api.
 // createVolume creates the volume of one disk. A recorded volume type or
 // zone that could not be checked up front and that the cloud refuses is
 // dropped (with a note) and the create retried once.
-func createVolume(ctx context.Context, o *Options, l *ledger, p *plan, dp *diskPlan) (*api.Volume, error) {
-	req := api.VolumeCreate{Name: dp.name, Size: dp.size, VolumeType: dp.volType, AvailabilityZone: dp.az,
+func createVolume(ctx context.Context, o *Options, l *ledger, p *restore.Plan, dp *restore.DiskPlan) (*api.Volume, error) {
+	req := api.VolumeCreate{Name: dp.Name, Size: dp.Size, VolumeType: dp.Type, AvailabilityZone: dp.Zone,
 		Description: fmt.Sprintf("disk %s of VM %s restored from archive %s by rb_module_rustack",
-			dp.Label, cmpOr(o.Manifest.VMName, o.Manifest.VMID), o.Manifest.ID)}
+			dp.Label, cmp.Or(o.Manifest.VMName, o.Manifest.VMID), o.Manifest.ID)}
 	if o.JobID != "" {
 		req.Metadata = map[string]string{MetaJob: o.JobID}
 	}
 	v, err := l.createVolume(ctx, req)
-	if err != nil && !dp.typeChecked && dp.volType != "" && api.IsNotFound(err) {
-		p.note("disk %s: volume type %q no longer exists: the default type is used (give --volume-type)", dp.Label, dp.volType)
-		req.VolumeType, dp.volType = "", ""
+	if err != nil && !dp.TypeChecked && dp.Type != "" && api.IsNotFound(err) {
+		p.Note("disk %s: volume type %q no longer exists: the default type is used (give --volume-type)", dp.Label, dp.Type)
+		req.VolumeType, dp.Type = "", ""
 		v, err = l.createVolume(ctx, req)
 	}
-	if err != nil && !dp.azChecked && dp.az != "" && strings.Contains(strings.ToLower(err.Error()), "availability zone") {
-		p.note("disk %s: volume availability zone %q is refused: the default zone is used (give --volume-availability-zone)", dp.Label, dp.az)
-		req.AvailabilityZone, dp.az = "", ""
+	if err != nil && !dp.ZoneChecked && dp.Zone != "" && strings.Contains(strings.ToLower(err.Error()), "availability zone") {
+		p.Note("disk %s: volume availability zone %q is refused: the default zone is used (give --volume-availability-zone)", dp.Label, dp.Zone)
+		req.AvailabilityZone, dp.Zone = "", ""
 		v, err = l.createVolume(ctx, req)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create a %d GiB volume for disk %s: %w%s", dp.size, dp.Label, err, hint(err))
+		return nil, fmt.Errorf("create a %d GiB volume for disk %s: %w%s", dp.Size, dp.Label, err, hint(err))
 	}
 	return v, nil
 }
@@ -170,7 +152,7 @@ type written struct {
 // time (each attached to the proxy, written, detached). The first failure
 // cancels the others; every one has finished (and detached when it could)
 // when writeDisks returns.
-func writeDisks(ctx context.Context, o *Options, l *ledger, disks []diskPlan, vols []*api.Volume) ([]written, error) {
+func writeDisks(ctx context.Context, o *Options, l *ledger, disks []restore.DiskPlan, vols []*api.Volume) ([]written, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	out := make([]written, len(disks))
@@ -188,7 +170,7 @@ func writeDisks(ctx context.Context, o *Options, l *ledger, disks []diskPlan, vo
 				return
 			}
 			defer func() { <-sem }()
-			out[i], errs[i] = writeDisk(ctx, o, l, disks[i].Disk, vols[i].ID, disks[i].name)
+			out[i], errs[i] = writeDisk(ctx, o, l, disks[i].Disk, vols[i].ID, disks[i].Name)
 			if errs[i] != nil {
 				cancel()
 			}
@@ -220,7 +202,7 @@ func writeDisks(ctx context.Context, o *Options, l *ledger, disks []diskPlan, vo
 
 // writeDisk attaches a volume to the proxy, writes the disk into its device,
 // flushes it and detaches it.
-func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, name string) (written, error) {
+func writeDisk(ctx context.Context, o *Options, l *ledger, d restore.Disk, volumeID, name string) (written, error) {
 	o.Progress(Event{Stage: "attach", Disk: d.Label, Msg: "attaching volume " + volumeID + " to the proxy VM"})
 	if err := l.attach(ctx, volumeID, name); err != nil {
 		return written{}, fmt.Errorf("%w%s", err, hint(err))
@@ -233,7 +215,10 @@ func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, nam
 		return written{}, err
 	}
 	start := time.Now()
-	zeroed, err := writeDevice(ctx, o, d, path)
+	zeroed, err := restore.WriteDevice(ctx, o.Source, o.Manifest, d, path, restore.DeviceOptions{
+		SkipHoles: o.SkipZeroWrites, PlainZeroWrites: o.PlainZeroWrites,
+		Progress: func(done, total int64) { o.Progress(Event{Stage: "write", Disk: d.Label, Done: done, Total: total}) },
+	})
 	if err != nil {
 		return written{}, err
 	}
@@ -244,41 +229,6 @@ func writeDisk(ctx context.Context, o *Options, l *ledger, d Disk, volumeID, nam
 		return w, err
 	}
 	return w, nil
-}
-
-// writeDevice writes one disk of the chain into the device at path. The
-// device is opened write-only without O_TRUNC: a disk cannot be truncated,
-// and a regular-file device (test harness) must keep its size.
-func writeDevice(ctx context.Context, o *Options, d Disk, path string) (int64, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		return 0, fmt.Errorf("open the device of disk %s: %w", d.Label, err)
-	}
-	defer f.Close()
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return 0, fmt.Errorf("size of device %s: %w", path, err)
-	}
-	if size < d.Bytes {
-		return 0, fmt.Errorf("device %s holds %d bytes, less than the %d bytes of disk %s", path, size, d.Bytes, d.Label)
-	}
-	total := d.Bytes
-	dw := newDeviceWriter(f, o.PlainZeroWrites)
-	ro := archive.RestoreOptions{SkipHoles: o.SkipZeroWrites, Progress: func(n int64) {
-		o.Progress(Event{Stage: "write", Disk: d.Label, Done: n, Total: total})
-	}}
-	o.Progress(Event{Stage: "write", Disk: d.Label, Done: 0, Total: total})
-	if err := o.Source.RestoreDisk(ctx, o.Manifest, d.Label, dw, ro); err != nil {
-		return 0, fmt.Errorf("write disk %s to %s: %w", d.Label, path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return 0, fmt.Errorf("flush disk %s to %s: %w", d.Label, path, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("close %s: %w", path, err)
-	}
-	o.Progress(Event{Stage: "write", Disk: d.Label, Done: total, Total: total})
-	return dw.zeroed.Load(), nil
 }
 
 // finishFailed rolls back (or keeps, detached) what a failed restore made.

@@ -1,4 +1,4 @@
-package restore_test
+package deploy_test
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"sync"
@@ -17,10 +19,9 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/journal"
-	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 const unit = 1 << 20 // the fake cloud's size unit in these tests (Cinder's GiB)
@@ -103,8 +104,8 @@ func newWorld(t *testing.T) *world {
 		fakecloud.Disk{Size: 2, Content: d1}); err != nil {
 		t.Fatal(err)
 	}
-	desc := snapshot.VMDescription{Version: 1, ID: w.orig.ID, Name: "web01",
-		Flavor: snapshot.FlavorDescription{ID: "2", Name: "m1.small"}, KeyName: "",
+	desc := vmdesc.VM{Version: 1, ID: w.orig.ID, Name: "web01",
+		Flavor: vmdesc.Flavor{ID: "2", Name: "m1.small"}, KeyName: "",
 		SecurityGroups: []string{"default"}, Metadata: map[string]string{"role": "web"}}
 	w.src = &memSource{disks: map[string][]byte{}}
 	m := &archive.Manifest{ID: "arch-1", Type: archive.Full, VMID: w.orig.ID, VMName: "web01"}
@@ -114,7 +115,7 @@ func newWorld(t *testing.T) *world {
 		w.src.disks[vid] = data
 		w.labels = append(w.labels, vid)
 		m.Disks = append(m.Disks, archive.Disk{Label: vid, Size: int64(len(data))})
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: vid, VolumeID: vid, Name: v.Name,
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: vid, VolumeID: vid, Name: v.Name,
 			Size: v.Size, VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone, Bootable: v.Bootable,
 			BootIndex: map[bool]int{true: 0, false: -1}[i == 0]})
 	}
@@ -137,17 +138,17 @@ func volumeByID(fc *fakecloud.Cloud, id string) api.Volume {
 	return api.Volume{}
 }
 
-func (w *world) opts(t *testing.T) restore.Options {
-	return restore.Options{
+func (w *world) opts(t *testing.T) deploy.Options {
+	return deploy.Options{
 		Cloud: w.fc, Source: w.src, Manifest: w.m, ProxyVMID: w.proxy.ID,
-		Devices:       restore.DeviceFinder{Dir: w.fc.DeviceDir(w.proxy.ID), SysBlock: "-"},
+		Devices:       blockdev.Finder{Dir: w.fc.DeviceDir(w.proxy.ID), SysBlock: "-"},
 		VolumeTimeout: 5 * time.Second, AttachTimeout: 5 * time.Second, ServerTimeout: 5 * time.Second,
 		Unit: unit, JobID: "testjob",
 	}
 }
 
 // withJournal gives o a real journal and returns it.
-func (w *world) withJournal(t *testing.T, o *restore.Options) *journal.Journal {
+func (w *world) withJournal(t *testing.T, o *deploy.Options) *journal.Journal {
 	t.Helper()
 	j, err := journal.Begin(w.jdir, journal.NewJobID(), "restore")
 	if err != nil {
@@ -218,7 +219,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	o := w.opts(t)
 	j := w.withJournal(t, &o)
 
-	res, err := restore.Deploy(ctx, o)
+	res, err := deploy.Deploy(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 		t.Errorf("proxy still has %v attached", att)
 	}
 
-	res2, err := restore.Deploy(ctx, w.opts(t))
+	res2, err := deploy.Deploy(ctx, w.opts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +281,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	if err := w.fc.WaitServerDeleted(ctx, w.orig.ID, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	res3, err := restore.Deploy(ctx, w.opts(t))
+	res3, err := deploy.Deploy(ctx, w.opts(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +291,7 @@ func TestDeployNamesAndBytes(t *testing.T) {
 	// An explicit name is used as given.
 	o4 := w.opts(t)
 	o4.Name = "custom"
-	res4, err := restore.Deploy(ctx, o4)
+	res4, err := deploy.Deploy(ctx, o4)
 	if err != nil || res4.ServerName != "custom" || serverByName(w.fc, "custom") == nil {
 		t.Fatalf("--name custom: %+v, %v", res4, err)
 	}
@@ -302,32 +303,32 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 	boom := errors.New("boom")
 	type step struct {
 		name  string
-		setup func(w *world, o *restore.Options)
+		setup func(w *world, o *deploy.Options)
 	}
 	steps := []step{
-		{"ListServers", func(w *world, o *restore.Options) { w.fc.Fail("ListServers", 0, boom) }},
-		{"CreateVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("CreateVolume", 1, boom) }},
-		{"CreateVolume 2", func(w *world, o *restore.Options) { w.fc.Fail("CreateVolume", 2, boom) }},
-		{"CreateVolume 2 lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("CreateVolume", 2, boom) }},
-		{"volume goes to error", func(w *world, o *restore.Options) { w.fc.Break("volume", "creating") }},
-		{"WaitVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("WaitVolume", 1, boom) }},
-		{"AttachVolume 1", func(w *world, o *restore.Options) { w.fc.Fail("AttachVolume", 1, boom) }},
-		{"AttachVolume 2 lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("AttachVolume", 2, boom) }},
-		{"attach slower than the timeout", func(w *world, o *restore.Options) {
+		{"ListServers", func(w *world, o *deploy.Options) { w.fc.Fail("ListServers", 0, boom) }},
+		{"CreateVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("CreateVolume", 1, boom) }},
+		{"CreateVolume 2", func(w *world, o *deploy.Options) { w.fc.Fail("CreateVolume", 2, boom) }},
+		{"CreateVolume 2 lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("CreateVolume", 2, boom) }},
+		{"volume goes to error", func(w *world, o *deploy.Options) { w.fc.Break("volume", "creating") }},
+		{"WaitVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("WaitVolume", 1, boom) }},
+		{"AttachVolume 1", func(w *world, o *deploy.Options) { w.fc.Fail("AttachVolume", 1, boom) }},
+		{"AttachVolume 2 lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("AttachVolume", 2, boom) }},
+		{"attach slower than the timeout", func(w *world, o *deploy.Options) {
 			// The attach completes only once the rollback has begun.
 			w.fc.Stick("volume", "attaching")
 			o.AttachTimeout = 100 * time.Millisecond
-			o.Progress = func(e restore.Event) {
+			o.Progress = func(e deploy.Event) {
 				if e.Stage == "rollback" {
 					w.fc.Unstick("volume", "attaching")
 				}
 			}
 		}},
-		{"device never appears", func(w *world, o *restore.Options) {
+		{"device never appears", func(w *world, o *deploy.Options) {
 			w.fc.HideDevices(true)
 			o.AttachTimeout = 100 * time.Millisecond
 		}},
-		{"write fails", func(w *world, o *restore.Options) {
+		{"write fails", func(w *world, o *deploy.Options) {
 			w.src.fail = func(label string, off int64) error {
 				if label == w.labels[1] && off > 0 {
 					return errors.New("archive damaged")
@@ -335,14 +336,14 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 				return nil
 			}
 		}},
-		{"DetachVolume 2", func(w *world, o *restore.Options) { w.fc.Fail("DetachVolume", 2, boom) }},
-		{"SetBootable", func(w *world, o *restore.Options) { w.fc.Fail("SetBootable", 1, boom) }},
-		{"CreateServer", func(w *world, o *restore.Options) { w.fc.Fail("CreateServer", 1, boom) }},
-		{"CreateServer lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("CreateServer", 1, boom) }},
-		{"server goes to ERROR", func(w *world, o *restore.Options) { w.fc.Break("server", "BUILD") }},
-		{"WaitServer", func(w *world, o *restore.Options) { w.fc.Fail("WaitServer", 1, boom) }},
-		{"WaitServer lost answer", func(w *world, o *restore.Options) { w.fc.FailAfter("WaitServer", 1, boom) }},
-		{"server stuck in BUILD", func(w *world, o *restore.Options) {
+		{"DetachVolume 2", func(w *world, o *deploy.Options) { w.fc.Fail("DetachVolume", 2, boom) }},
+		{"SetBootable", func(w *world, o *deploy.Options) { w.fc.Fail("SetBootable", 1, boom) }},
+		{"CreateServer", func(w *world, o *deploy.Options) { w.fc.Fail("CreateServer", 1, boom) }},
+		{"CreateServer lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("CreateServer", 1, boom) }},
+		{"server goes to ERROR", func(w *world, o *deploy.Options) { w.fc.Break("server", "BUILD") }},
+		{"WaitServer", func(w *world, o *deploy.Options) { w.fc.Fail("WaitServer", 1, boom) }},
+		{"WaitServer lost answer", func(w *world, o *deploy.Options) { w.fc.FailAfter("WaitServer", 1, boom) }},
+		{"server stuck in BUILD", func(w *world, o *deploy.Options) {
 			w.fc.Stick("server", "BUILD")
 			o.ServerTimeout = 100 * time.Millisecond
 		}},
@@ -353,7 +354,7 @@ func TestDeployFailsAtEveryStep(t *testing.T) {
 			o := w.opts(t)
 			j := w.withJournal(t, &o)
 			st.setup(w, &o)
-			res, err := restore.Deploy(context.Background(), o)
+			res, err := deploy.Deploy(context.Background(), o)
 			if err == nil {
 				t.Fatalf("restore succeeded: %+v", res)
 			}
@@ -383,7 +384,7 @@ func TestDeployCanceledMidWrite(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := restore.Deploy(ctx, o)
+	_, err := deploy.Deploy(ctx, o)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -396,7 +397,7 @@ func TestDeployKeepPartial(t *testing.T) {
 	o.KeepPartial = true
 	j := w.withJournal(t, &o)
 	w.fc.Fail("CreateServer", 1, errors.New("boom"))
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "kept (--keep-partial)") {
 		t.Fatalf("err = %v", err)
 	}
@@ -417,17 +418,17 @@ func TestDeployKeepPartial(t *testing.T) {
 
 func TestDeployFlavorMissing(t *testing.T) {
 	w := newWorld(t)
-	desc, err := snapshot.ParseDescription(w.m.VM)
+	desc, err := vmdesc.Parse(w.m.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Flavor = snapshot.FlavorDescription{ID: "42", Name: "m1.gone"}
+	desc.Flavor = vmdesc.Flavor{ID: "42", Name: "m1.gone"}
 	if w.m.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)
 	}
 	o := w.opts(t)
 	j := w.withJournal(t, &o)
-	_, err = restore.Deploy(context.Background(), o)
+	_, err = deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "m1.gone") || !strings.Contains(err.Error(), "--flavor") ||
 		!strings.Contains(err.Error(), "m1.tiny (id 1)") {
 		t.Fatalf("err = %v, want the missing flavor named, --flavor and the available flavors", err)
@@ -439,7 +440,7 @@ func TestDeployFlavorMissing(t *testing.T) {
 
 	// --flavor by name overrides it.
 	o.Flavor = "m1.tiny"
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +449,7 @@ func TestDeployFlavorMissing(t *testing.T) {
 	}
 	// A wrong --flavor is named too.
 	o.Flavor = "m9.huge"
-	if _, err := restore.Deploy(context.Background(), o); err == nil || !strings.Contains(err.Error(), `"m9.huge" given with --flavor`) {
+	if _, err := deploy.Deploy(context.Background(), o); err == nil || !strings.Contains(err.Error(), `"m9.huge" given with --flavor`) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -464,7 +465,7 @@ func TestDeployQuota(t *testing.T) {
 	w2 := rebuild(t, w, fc)
 	o := w2.opts(t)
 	j := w2.withJournal(t, &o)
-	_, err = restore.Deploy(context.Background(), o)
+	_, err = deploy.Deploy(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "quota") {
 		t.Fatalf("err = %v, want a quota message", err)
 	}
@@ -489,7 +490,7 @@ func rebuild(t *testing.T, w *world, fc *fakecloud.Cloud) *world {
 	}
 	m := *w.m
 	m.Disks = nil
-	desc, _ := snapshot.ParseDescription(w.m.VM)
+	desc, _ := vmdesc.Parse(w.m.VM)
 	for i, vid := range w2.orig.VolumeIDs {
 		w2.src.disks[vid] = w.src.disks[w.labels[i]]
 		w2.labels = append(w2.labels, vid)
@@ -510,16 +511,16 @@ func TestVolumeOnly(t *testing.T) {
 	j := w.withJournal(t, &o)
 	o.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
-	_, err := restore.VolumeOnly(context.Background(), o)
+	_, err := deploy.VolumeOnly(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "--disk") || !strings.Contains(err.Error(), w.labels[1]) {
 		t.Fatalf("without --disk: %v", err)
 	}
 	o.Disk = "nope"
-	if _, err := restore.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), `no disk "nope"`) {
+	if _, err := deploy.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), `no disk "nope"`) {
 		t.Fatalf("unknown disk: %v", err)
 	}
 	o.Disk = w.labels[1]
-	res, err := restore.VolumeOnly(context.Background(), o)
+	res, err := deploy.VolumeOnly(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -542,7 +543,7 @@ func TestVolumeOnly(t *testing.T) {
 	// A failure removes the volume (the rollback's detach is call 2).
 	w.baseVols = append(w.baseVols, v.ID)
 	w.fc.Fail("DetachVolume", w.fc.Calls("DetachVolume")+1, errors.New("boom"))
-	if _, err := restore.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), "was removed") {
+	if _, err := deploy.VolumeOnly(context.Background(), o); err == nil || !strings.Contains(err.Error(), "was removed") {
 		t.Fatalf("restore with a failing detach: %v", err)
 	}
 	w.checkNothingLeft(t, j)
@@ -573,7 +574,7 @@ func TestZeroWrites(t *testing.T) {
 				}
 				return nil
 			})
-			res, err := restore.VolumeOnly(context.Background(), o)
+			res, err := deploy.VolumeOnly(context.Background(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -625,8 +626,8 @@ func (c *catalogCloud) last() api.ServerCreate {
 
 func TestDeployReplacesWhatIsGone(t *testing.T) {
 	w := newWorld(t)
-	desc, _ := snapshot.ParseDescription(w.m.VM)
-	desc.Networks = []snapshot.NetworkDesc{{ID: "net-a", Name: "lan"}, {ID: "net-gone", Name: "old"}, {ID: "net-old-id", Name: "dmz"}}
+	desc, _ := vmdesc.Parse(w.m.VM)
+	desc.Networks = []vmdesc.Network{{ID: "net-a", Name: "lan"}, {ID: "net-gone", Name: "old"}, {ID: "net-old-id", Name: "dmz"}}
 	desc.KeyName = "alice"
 	desc.SecurityGroups = []string{"default", "web-gone"}
 	w.m.VM, _ = desc.Marshal()
@@ -635,7 +636,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 		keys:     []string{"bob"}, groups: []string{"default"}, types: []string{"standard"}}
 	o := w.opts(t)
 	o.Cloud = cc
-	res, err := restore.Deploy(context.Background(), o)
+	res, err := deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +661,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	o.NoMetadata = true
 	o.Metadata = map[string]string{"restored": "yes"}
 	o.SecurityGroups = []string{"none"}
-	if _, err := restore.Deploy(context.Background(), o); err != nil {
+	if _, err := deploy.Deploy(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	r = cc.last()
@@ -669,15 +670,15 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	}
 	// Unknown explicit values fail before anything is created.
 	calls := w.fc.Calls("CreateVolume")
-	for _, bad := range []func(*restore.Options){
-		func(o *restore.Options) { o.Networks = []string{"nope"} },
-		func(o *restore.Options) { o.KeyName = "carol" },
-		func(o *restore.Options) { o.SecurityGroups = []string{"nope"} },
-		func(o *restore.Options) { o.Networks = []string{"none", "net-a"} },
+	for _, bad := range []func(*deploy.Options){
+		func(o *deploy.Options) { o.Networks = []string{"nope"} },
+		func(o *deploy.Options) { o.KeyName = "carol" },
+		func(o *deploy.Options) { o.SecurityGroups = []string{"nope"} },
+		func(o *deploy.Options) { o.Networks = []string{"none", "net-a"} },
 	} {
 		o2 := o
 		bad(&o2)
-		if _, err := restore.Deploy(context.Background(), o2); err == nil {
+		if _, err := deploy.Deploy(context.Background(), o2); err == nil {
 			t.Errorf("bad override accepted: %+v", o2.Overrides)
 		}
 	}
@@ -687,7 +688,7 @@ func TestDeployReplacesWhatIsGone(t *testing.T) {
 	// All recorded networks gone: the server has none, with a note.
 	cc.networks = nil
 	o.Networks, o.KeyName, o.SecurityGroups = nil, "", nil
-	res, err = restore.Deploy(context.Background(), o)
+	res, err = deploy.Deploy(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -768,7 +769,7 @@ func TestDeployCallCutOff(t *testing.T) {
 			lc := &lateCloud{Cloud: w.fc, op: tc.op, n: tc.n}
 			o.Cloud = lc
 			o.Settle = 3 * time.Second
-			_, err := restore.Deploy(context.Background(), o)
+			_, err := deploy.Deploy(context.Background(), o)
 			if err == nil || !strings.Contains(err.Error(), "connection reset by peer") {
 				t.Fatalf("err = %v", err)
 			}

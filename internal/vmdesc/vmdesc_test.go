@@ -1,4 +1,4 @@
-package snapshot
+package vmdesc
 
 import (
 	"strings"
@@ -7,12 +7,12 @@ import (
 )
 
 func TestDescriptionRoundTrip(t *testing.T) {
-	d := &VMDescription{
-		Version: DescriptionVersion, ID: "vm-1", Name: "web01",
-		Flavor:   FlavorDescription{ID: "2", Name: "m1.small", VCPUs: 1, RAM: 2048, Disk: 1},
-		Networks: []NetworkDesc{{ID: "net", FixedIP: "10.0.0.5"}},
+	d := &VM{
+		Version: Version, ID: "vm-1", Name: "web01",
+		Flavor:   Flavor{ID: "2", Name: "m1.small", VCPUs: 1, RAM: 2048, Disk: 1},
+		Networks: []Network{{ID: "net", FixedIP: "10.0.0.5"}},
 		Metadata: map[string]string{"role": "web"},
-		Disks: []DiskDescription{
+		Disks: []Disk{
 			{Label: "vol-a", VolumeID: "vol-a", Size: 1, Bootable: true, BootIndex: 0},
 			{Label: "vol-b", VolumeID: "vol-b", Size: 2, BootIndex: 1},
 		},
@@ -22,7 +22,7 @@ func TestDescriptionRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseDescription(raw)
+	got, err := Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestDescriptionRejects(t *testing.T) {
 		`{"version":1,"disks":[{"label":"a","size_gib":-1}]}`: "negative",
 		`[`: "decode",
 	} {
-		if _, err := ParseDescription([]byte(raw)); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := Parse([]byte(raw)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err %v, want %q", raw, err, want)
 		}
 	}
@@ -52,7 +52,7 @@ func TestDescriptionRejects(t *testing.T) {
 func FuzzParseDescription(f *testing.F) {
 	f.Add([]byte(`{"version":1,"id":"x","disks":[{"label":"a","size_gib":1}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		d, err := ParseDescription(raw)
+		d, err := Parse(raw)
 		if err != nil {
 			return
 		}
@@ -60,7 +60,7 @@ func FuzzParseDescription(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ParseDescription(again); err != nil {
+		if _, err := Parse(again); err != nil {
 			t.Fatalf("re-parse: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package restore_test
+package deploy_test
 
 // Integration tests against the shared OpenStack harness
 // (../shared/openstack): real Keystone, Nova and Cinder, file-backed volumes
@@ -13,6 +13,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"testing"
@@ -20,10 +22,10 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
-	"rb_module_rustack/internal/snapshot"
 )
 
 // harness is the shared OpenStack harness as the tests see it, logged in
@@ -55,7 +57,7 @@ func (h *harness) seed(t testing.TB, name string) *harnesstest.VM {
 }
 
 // remove deletes a restored server and its volumes now.
-func (h *harness) remove(t testing.TB, r *restore.Result) {
+func (h *harness) remove(t testing.TB, r *deploy.Result) {
 	t.Helper()
 	ctx := context.Background()
 	if r.ServerID != "" {
@@ -80,7 +82,7 @@ func (h *harness) remove(t testing.TB, r *restore.Result) {
 }
 
 // cleanupResult removes a restored server and its volumes (or a lone volume).
-func (h *harness) cleanupResult(t testing.TB, r *restore.Result) {
+func (h *harness) cleanupResult(t testing.TB, r *deploy.Result) {
 	t.Helper()
 	if r == nil {
 		return
@@ -118,19 +120,19 @@ func (h *harness) backup(t testing.TB, repo *archive.Repo, s *harnesstest.VM, ty
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc := snapshot.VMDescription{Version: snapshot.DescriptionVersion, ID: srv.ID, Name: srv.Name,
-		Flavor:  snapshot.FlavorDescription{ID: srv.FlavorID, Name: srv.FlavorName},
+	desc := vmdesc.VM{Version: vmdesc.Version, ID: srv.ID, Name: srv.Name,
+		Flavor:  vmdesc.Flavor{ID: srv.FlavorID, Name: srv.FlavorName},
 		KeyName: srv.KeyName, AvailabilityZone: srv.AvailabilityZone, SecurityGroups: srv.SecurityGroups,
 		Metadata: srv.Metadata, BackupTime: time.Now().UTC()}
 	for _, n := range srv.Networks {
-		desc.Networks = append(desc.Networks, snapshot.NetworkDesc{ID: n.ID, Name: n.Name})
+		desc.Networks = append(desc.Networks, vmdesc.Network{ID: n.ID, Name: n.Name})
 	}
 	for i, sv := range s.Volumes {
 		v, err := h.cloud.GetVolume(ctx, sv.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		desc.Disks = append(desc.Disks, snapshot.DiskDescription{Label: v.ID, VolumeID: v.ID, Name: v.Name,
+		desc.Disks = append(desc.Disks, vmdesc.Disk{Label: v.ID, VolumeID: v.ID, Name: v.Name,
 			Size: v.Size, SizeBytes: int64(v.Size) << 30, VolumeType: v.VolumeType, AvailabilityZone: v.AvailabilityZone,
 			Bootable: v.Bootable, BootIndex: map[bool]int{true: 0, false: -1}[i == 0]})
 	}
@@ -183,7 +185,7 @@ func scribble(t testing.TB, path string, offsets ...int64) {
 	}
 }
 
-func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest) restore.Options {
+func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest) deploy.Options {
 	t.Helper()
 	j, err := journal.Begin(t.TempDir(), journal.NewJobID(), "restore")
 	if err != nil {
@@ -195,8 +197,8 @@ func (h *harness) options(t testing.TB, repo *archive.Repo, m *archive.Manifest)
 		}
 		j.Close()
 	})
-	return restore.Options{Cloud: h.cloud, Source: repo, Manifest: m, ProxyVMID: h.Env["OS_HARNESS_PROXY_ID"],
-		Devices:       restore.DeviceFinder{Dir: h.Env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
+	return deploy.Options{Cloud: h.cloud, Source: repo, Manifest: m, ProxyVMID: h.Env["OS_HARNESS_PROXY_ID"],
+		Devices:       blockdev.Finder{Dir: h.Env["OS_HARNESS_DEVICE_DIR"], SysBlock: "-"},
 		VolumeTimeout: 2 * time.Minute, AttachTimeout: 2 * time.Minute, ServerTimeout: 2 * time.Minute,
 		Journal: j, JobID: j.JobID()}
 }
@@ -216,7 +218,7 @@ func openRepo(t testing.TB) *archive.Repo {
 
 // checkRestored compares the restored volumes' backing files with the
 // backed-up hashes and checks the server.
-func (h *harness) checkRestored(t testing.TB, r *restore.Result, wantName string, want map[string]string) {
+func (h *harness) checkRestored(t testing.TB, r *deploy.Result, wantName string, want map[string]string) {
 	t.Helper()
 	ctx := context.Background()
 	if r.ServerName != wantName {
@@ -315,16 +317,16 @@ func TestHarnessDeploy(t *testing.T) {
 	// description also names a network, a key pair and a security group
 	// that do not exist: each is dropped with a note.
 	mFull := load(full.ArchiveID)
-	desc, err := snapshot.ParseDescription(mFull.VM)
+	desc, err := vmdesc.Parse(mFull.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Networks = []snapshot.NetworkDesc{{ID: "00000000-0000-4000-8000-00000000dead", Name: "gone-net"}}
+	desc.Networks = []vmdesc.Network{{ID: "00000000-0000-4000-8000-00000000dead", Name: "gone-net"}}
 	desc.KeyName, desc.SecurityGroups = "gone-key", []string{"gone-sg"}
 	if mFull.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)
 	}
-	r1, err := restore.Deploy(ctx, h.options(t, repo, mFull))
+	r1, err := deploy.Deploy(ctx, h.options(t, repo, mFull))
 	h.cleanupResult(t, r1)
 	if err != nil {
 		t.Fatal(err)
@@ -343,7 +345,7 @@ func TestHarnessDeploy(t *testing.T) {
 	// Again: <name>-2, from the incremental, skipping zero writes.
 	o := h.options(t, repo, load(inc.ArchiveID))
 	o.SkipZeroWrites = true
-	r2, err := restore.Deploy(ctx, o)
+	r2, err := deploy.Deploy(ctx, o)
 	h.cleanupResult(t, r2)
 	if err != nil {
 		t.Fatal(err)
@@ -355,7 +357,7 @@ func TestHarnessDeploy(t *testing.T) {
 	// One disk of the differential as a lone volume.
 	o = h.options(t, repo, load(diff.ArchiveID))
 	o.Disk = s.Volumes[1].ID
-	r3, err := restore.VolumeOnly(ctx, o)
+	r3, err := deploy.VolumeOnly(ctx, o)
 	h.cleanupResult(t, r3)
 	if err != nil {
 		t.Fatal(err)
@@ -371,7 +373,7 @@ func TestHarnessDeploy(t *testing.T) {
 
 	// The original gone: its name is free again; from the differential.
 	h.Py(t, "delete-vm", s.ServerID)
-	r4, err := restore.Deploy(ctx, h.options(t, repo, load(diff.ArchiveID)))
+	r4, err := deploy.Deploy(ctx, h.options(t, repo, load(diff.ArchiveID)))
 	h.cleanupResult(t, r4)
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +406,7 @@ func TestHarnessCatalog(t *testing.T) {
 	if g, err := h.cloud.ListSecurityGroups(ctx); err != nil || !slices.Contains(g, "default") {
 		t.Errorf("security groups %v, %v", g, err)
 	}
-	var c restore.Cloud = h.cloud
+	var c deploy.Cloud = h.cloud
 	for _, ok := range []bool{
 		implements[restore.VolumeTypeLister](c), implements[restore.VolumeZoneLister](c), implements[restore.ServerZoneLister](c),
 		implements[restore.NetworkLister](c), implements[restore.KeyPairLister](c), implements[restore.SecurityGroupLister](c),
@@ -415,7 +417,7 @@ func TestHarnessCatalog(t *testing.T) {
 	}
 }
 
-func implements[I any](c restore.Cloud) bool {
+func implements[I any](c deploy.Cloud) bool {
 	_, ok := c.(I)
 	return ok
 }
@@ -501,16 +503,16 @@ func TestHarnessRollback(t *testing.T) {
 	}
 
 	// A flavor that no longer exists: nothing is created.
-	desc, err := snapshot.ParseDescription(m.VM)
+	desc, err := vmdesc.Parse(m.VM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desc.Flavor = snapshot.FlavorDescription{ID: "gone-" + name, Name: "m1.gone"}
+	desc.Flavor = vmdesc.Flavor{ID: "gone-" + name, Name: "m1.gone"}
 	gone := *m
 	if gone.VM, err = desc.Marshal(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = restore.Deploy(ctx, h.options(t, repo, &gone))
+	_, err = deploy.Deploy(ctx, h.options(t, repo, &gone))
 	if err == nil || !strings.Contains(err.Error(), "m1.gone") || !strings.Contains(err.Error(), "--flavor") {
 		t.Fatalf("flavor gone: err = %v, want the flavor and --flavor named", err)
 	}
@@ -545,7 +547,7 @@ func TestHarnessRollback(t *testing.T) {
 	}
 	t.Cleanup(restoreQuota)
 	adminDo(t, token, "PUT", quotaURL, map[string]any{"quota_set": map[string]int{"volumes": q.QuotaSet.Volumes.InUse + 1}}, nil)
-	res, err := restore.Deploy(ctx, h.options(t, repo, m))
+	res, err := deploy.Deploy(ctx, h.options(t, repo, m))
 	restoreQuota() // keep the window short: other helpers share the project
 	h.cleanupResult(t, res)
 	if err == nil {
@@ -602,7 +604,7 @@ func BenchmarkHarnessRestore(b *testing.B) {
 				o := h.options(b, repo, m)
 				o.SkipZeroWrites = mode == "skip-zero-writes"
 				o.PlainZeroWrites = mode == "plain-zeros"
-				r, err := restore.Deploy(ctx, o)
+				r, err := deploy.Deploy(ctx, o)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,4 +1,4 @@
-package restore
+package deploy
 
 import (
 	"errors"
@@ -8,37 +8,19 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
+	"rb_module_rustack/internal/restore"
 )
-
-// None is the value of an override that removes the item: --network none,
-// --key-name none, --security-group none.
-const None = "none"
-
-// Overrides replace what the VM description recorded. The zero value keeps
-// everything as recorded.
-type Overrides struct {
-	Name                   string            // server name, used as given ("" = the recorded name, or <name>-N if taken)
-	Flavor                 string            // flavor id or name
-	Networks               []string          // network ids (or names); [None] = no network; nil = recorded
-	KeyName                string            // key pair; None = no key pair; "" = recorded
-	SecurityGroups         []string          // names; [None] = none; nil = recorded
-	NoMetadata             bool              // do not copy the recorded server metadata
-	Metadata               map[string]string // added to (or replacing) the recorded metadata
-	AvailabilityZone       string            // server availability zone; "" = recorded
-	VolumeType             string            // for every new volume; "" = recorded
-	VolumeAvailabilityZone string            // for every new volume; "" = recorded
-	VolumeName             string            // VolumeOnly: the new volume's name ("" = <vm>-<label>-restored-<date>)
-}
 
 // Options drive one restore into the cloud.
 type Options struct {
 	Cloud    Cloud
-	Source   DiskSource
+	Source   restore.DiskSource
 	Manifest *archive.Manifest
-	VM       *VM // nil = VMFromManifest(Manifest)
+	VM       *restore.VM // nil = restore.VMFromManifest(Manifest)
 
-	ProxyVMID string       // rubackup-vm-id: the VM this module runs in
-	Devices   DeviceFinder // where attached volumes appear on the proxy
+	ProxyVMID string          // rubackup-vm-id: the VM this module runs in
+	Devices   blockdev.Finder // where attached volumes appear on the proxy
 
 	VolumeTimeout time.Duration // volume creation and deletion (volume_creation_timeout)
 	AttachTimeout time.Duration // attach, device, detach (volume_attachment_timeout)
@@ -52,7 +34,7 @@ type Options struct {
 	// written at once (disk_parallelism); 0 = 2.
 	DiskParallelism int
 
-	Overrides
+	restore.Overrides
 	Disk string // VolumeOnly: the label of the disk to restore
 
 	// SkipZeroWrites leaves the archive's holes unwritten. Only safe when
@@ -150,7 +132,7 @@ func (o *Options) check(needProxy bool) error {
 
 func checkNoneAlone(flag string, vals []string) error {
 	for _, v := range vals {
-		if strings.EqualFold(v, None) && len(vals) > 1 {
+		if strings.EqualFold(v, restore.None) && len(vals) > 1 {
 			return fmt.Errorf("%s none cannot be combined with other %s values", flag, flag)
 		}
 		if strings.TrimSpace(v) == "" {
@@ -174,7 +156,7 @@ func (o *Options) defaults() {
 		o.Settle = 10 * time.Second
 	}
 	if o.Unit <= 0 {
-		o.Unit = GiB
+		o.Unit = restore.GiB
 	}
 	if o.Journal == nil {
 		o.Journal = nopJournal{}
@@ -201,10 +183,17 @@ func (o *Options) defaults() {
 // prepare fills in the defaults, checks the options of a restore into the
 // cloud (Deploy, VolumeOnly: the proxy VM is needed) and reads the VM
 // description.
-func (o *Options) prepare() (*VM, error) {
+func (o *Options) prepare() (*restore.VM, error) {
 	o.defaults()
 	if err := o.check(true); err != nil {
 		return nil, err
 	}
 	return o.vm()
+}
+
+// vm returns the VM to restore, checked against the manifest's disks.
+func (o *Options) vm() (*restore.VM, error) { return restore.ForManifest(o.Manifest, o.VM) }
+
+func (o *Options) planOptions() restore.PlanOptions {
+	return restore.PlanOptions{Overrides: o.Overrides, Unit: o.Unit, ArchiveVMName: o.Manifest.VMName}
 }

@@ -1,0 +1,9 @@
+// Package check tests a configuration against the cloud and the machine,
+// check by check (the test command, -t): Keystone reachable, the user and
+// the project, rubackup-vm-id, Cinder, the admin account, the state dir. It
+// tells apart the causes Keystone answers 401 for alike, and skips a check
+// that an earlier failure makes pointless, saying why.
+//
+// It reports each check through Run.Line; it does not know how the lines
+// are printed or logged, the command line, or exit codes.
+package check
