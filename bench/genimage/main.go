@@ -21,9 +21,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"rb_module_rustack/internal/units"
 	"strings"
 	"time"
+
+	"rb_module_rustack/internal/units"
 )
 
 func main() {

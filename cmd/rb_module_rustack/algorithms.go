@@ -90,3 +90,21 @@ levels (--compression-level, "compression_level"); the defaults are marked.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
+
+// choices is the help text of a flag that takes a registered name:
+// "a (default) | b | c", from the registry's list (the default first).
+func choices(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return names[0] + " (default) | " + strings.Join(names[1:], " | ")
+}
+
+// checkCipher refuses a cipher the registry does not know, listing those
+// it does.
+func checkCipher(flag, name string) error {
+	if crypt.ValidCipher(name) {
+		return nil
+	}
+	return withCode(exitUsage, fmt.Errorf("--%s %q: want one of %s (rb_module_rustack algorithms lists them)", flag, name, strings.Join(crypt.Names(), ", ")))
+}

@@ -5,17 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"rb_module_rustack/internal/backup"
-	"rb_module_rustack/internal/repoopen"
-	"rb_module_rustack/internal/units"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/guest"
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/repoopen"
 	"rb_module_rustack/internal/snapshot"
+	"rb_module_rustack/internal/units"
 )
 
 type backupOpts struct {
@@ -97,7 +98,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		return withCode(exitUsage, err)
 	}
 	defer repo.Close()
-	cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, cfg.AdminName != "")
+	cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: log}, cfg.AdminName != "")
 	if err != nil {
 		return canceledOr(ctx, err)
 	}

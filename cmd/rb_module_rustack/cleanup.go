@@ -7,6 +7,7 @@ import (
 
 	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/logging"
 	"rb_module_rustack/internal/snapshot"
 )
 
@@ -34,7 +35,7 @@ not be removed (its journal stays; run cleanup again); 2 bad configuration;
 				return err
 			}
 			defer log.Close()
-			cloud, err := connect(ctx, cfg, &onceWarnings{Logger: log}, false)
+			cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: log}, false)
 			if err != nil {
 				return canceledOr(ctx, err)
 			}

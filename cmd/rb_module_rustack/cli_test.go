@@ -63,7 +63,7 @@ func TestBinary(t *testing.T) {
 		if code != exitOK {
 			t.Errorf("--help: code %d", code)
 		}
-		for _, c := range []string{"list", "test", "backup", "restore", "image", "verify", "archives", "keygen", "key", "cleanup", "demo", "config", "-l, --list", "-t, --test", "-D, --dedup", "-c, --config", "--param"} {
+		for _, c := range []string{"list", "test", "backup", "restore", "image", "verify", "archives", "keygen", "key", "cleanup", "demo", "config", "algorithms", "-l, --list", "-t, --test", "-D, --dedup", "-c, --config", "--param"} {
 			if !strings.Contains(out, "  "+c) {
 				t.Errorf("--help does not list %q:\n%s", c, out)
 			}

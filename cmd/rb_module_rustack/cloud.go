@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"sync"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/config"
@@ -53,28 +51,4 @@ func (a *app) openLogOrStderr(cfg *config.Config) *logging.Logger {
 		log.Warnf("%v", err)
 	}
 	return log
-}
-
-// onceWarnings passes a logger's lines through but prints each distinct
-// warning once (several sessions in one run warn alike, e.g. about TLS).
-type onceWarnings struct {
-	api.Logger
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func (o *onceWarnings) Warnf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	o.mu.Lock()
-	dup := o.seen[msg]
-	if o.seen == nil {
-		o.seen = map[string]bool{}
-	}
-	o.seen[msg] = true
-	o.mu.Unlock()
-	if dup {
-		o.Logger.Debugf("%s", msg)
-		return
-	}
-	o.Logger.Warnf("%s", msg)
 }

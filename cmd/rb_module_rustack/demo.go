@@ -46,7 +46,7 @@ journal is left. Each step prints what it did and how fast.`,
 	f.IntVar(&o.bootMiB, "boot-mib", 64, "size of the boot disk in MiB")
 	f.IntVar(&o.dataMiB, "data-mib", 32, "size of the data disk in MiB")
 	f.IntVar(&o.changes, "changes", 256, "4 KiB blocks changed before the incremental")
-	f.StringVar(&o.cipher, "cipher", crypt.AES256GCM, "aes-256-gcm | chacha20-poly1305 | none")
+	f.StringVar(&o.cipher, "cipher", crypt.AES256GCM, strings.Join(crypt.Names(), " | "))
 	f.IntVar(&o.parallel, "disk-parallelism", 2, "disks read at once")
 	f.StringArrayVar(&o.faults, "fail", nil, "inject a fault into the full backup: OP:N fails the N-th call of a cloud operation (e.g. CreateVolume:2, DetachVolume:1), \"device\" hides the attached devices (repeatable)")
 	return cmd
@@ -56,8 +56,8 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) error {
 	if o.bootMiB < 1 || o.dataMiB < 1 || o.bootMiB > 4096 || o.dataMiB > 4096 {
 		return withCode(exitUsage, errors.New("--boot-mib and --data-mib: 1..4096"))
 	}
-	if !crypt.ValidCipher(o.cipher) {
-		return withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", o.cipher))
+	if err := checkCipher("cipher", o.cipher); err != nil {
+		return err
 	}
 	var faults []demo.Fault
 	for _, f := range o.faults {

@@ -3,11 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"rb_module_rustack/internal/backup"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/backup"
 )
 
 func newImageCmd(a *app) *cobra.Command {

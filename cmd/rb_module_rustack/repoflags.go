@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/codec"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
 	"rb_module_rustack/internal/repoopen"
@@ -44,9 +45,9 @@ func addRepoFlags(cmd *cobra.Command, write bool) {
 	f.String(flagKeyFile, "", "master key file (default: master_key_file from the configuration, /opt/rubackup/keys/master-key)")
 	f.Int(flagParallelism, 0, "workers (default: parallelism from the configuration, 0 = number of CPUs)")
 	if write {
-		f.String(flagCipher, "", "aes-256-gcm (default) | chacha20-poly1305 | none")
-		f.String(flagCompression, "", "zstd (default) | none")
-		f.String(flagLevel, "", "zstd level: fastest (default) | default | better")
+		f.String(flagCipher, "", choices(crypt.Names()))
+		f.String(flagCompression, "", choices(codec.Names()))
+		f.String(flagLevel, "", "compression level: "+strings.Join(codec.Levels(), " | ")+" (rb_module_rustack algorithms lists each algorithm's levels and defaults)")
 		f.String(flagChunkMin, "", "smallest chunk, e.g. 16K (default 16K)")
 		f.String(flagChunkAvg, "", "average chunk, e.g. 64K (default 64K)")
 		f.String(flagChunkMax, "", "largest chunk, e.g. 256K (default 256K)")
@@ -124,8 +125,8 @@ func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.C
 		}
 		rs.Archive.Parallelism = n
 	}
-	if !crypt.ValidCipher(rs.Archive.Cipher) {
-		return nil, nil, withCode(exitUsage, fmt.Errorf("--cipher %q: want aes-256-gcm, chacha20-poly1305 or none", rs.Archive.Cipher))
+	if err := checkCipher(flagCipher, rs.Archive.Cipher); err != nil {
+		return nil, nil, err
 	}
 	r, err := repoopen.Open(rs)
 	if err != nil {

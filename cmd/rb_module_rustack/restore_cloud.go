@@ -6,16 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/progress"
 	"rb_module_rustack/internal/restore"
 	"rb_module_rustack/internal/units"
 )
@@ -174,11 +173,11 @@ func runRestoreCloud(cmd *cobra.Command, a *app, archive string, o *restoreCloud
 // restoreCloud runs a parsed request whose Options are complete, prints
 // progress on a terminal, and prints the result (text, or JSON with --json).
 func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudRequest, log logging.Log) error {
-	p := newProgress(stderr)
-	req.opts.Progress = p.event
+	p := progress.NewLine(stderr, "writing", progress.Auto)
+	req.opts.Progress = restoreProgress(p)
 	res, err := deploy.Run(ctx, deploy.Job{Options: req.opts, VolumeOnly: req.volumeOnly, Archive: req.archive,
 		JournalDir: req.journalDir, Log: log})
-	p.finish()
+	p.Finish()
 	var je *deploy.JournalError
 	if errors.As(err, &je) {
 		return withCode(exitFailure, err)
@@ -232,64 +231,14 @@ func printResult(w io.Writer, r *deploy.Result) {
 		r.WriteSeconds, r.MBps(), map[bool]string{true: ", zero ranges skipped", false: ""}[r.SkipZeroWrites])
 }
 
-// progress prints one updating line on a terminal, and nothing otherwise.
-// restore serializes the events.
-type progress struct {
-	w     io.Writer
-	on    bool
-	last  time.Time
-	open  bool // a \r line is showing
-	start time.Time
-	done  map[string]int64 // per disk being written
-	total map[string]int64
-}
-
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w, done: map[string]int64{}, total: map[string]int64{}}
-	if f, ok := w.(*os.File); ok {
-		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-		p.on = err == nil
-	}
-	return p
-}
-
-func (p *progress) event(e deploy.Event) {
-	if !p.on {
-		return
-	}
-	if e.Stage != "write" {
-		p.finish()
-		fmt.Fprintf(p.w, "%s\n", e.Msg)
-		return
-	}
-	if p.start.IsZero() {
-		p.start = time.Now()
-	}
-	p.done[e.Disk], p.total[e.Disk] = e.Done, e.Total
-	var done, total int64
-	for d, n := range p.done {
-		done, total = done+n, total+p.total[d]
-	}
-	now := time.Now()
-	if done < total && now.Sub(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.last = now
-	rate := 0.0
-	if s := now.Sub(p.start).Seconds(); s > 0 {
-		rate = float64(done) / 1e6 / s
-	}
-	pct := 100.0
-	if total > 0 {
-		pct = 100 * float64(done) / float64(total)
-	}
-	fmt.Fprintf(p.w, "\r\033[Kwriting %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", len(p.done), units.FormatBytes(done), units.FormatBytes(total), pct, rate)
-	p.open = true
-}
-
-func (p *progress) finish() {
-	if p.open {
-		fmt.Fprintln(p.w)
-		p.open = false
+// restoreProgress shows a restore's events on a terminal: stage messages,
+// and one updating line while disks are written.
+func restoreProgress(p *progress.Line) func(deploy.Event) {
+	return func(e deploy.Event) {
+		if e.Stage != "write" {
+			p.Message(e.Msg)
+			return
+		}
+		p.Update(e.Disk, e.Done, e.Total)
 	}
 }

@@ -47,7 +47,7 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 	if err != nil {
 		return nil, engineExit(err)
 	}
-	cloud, err := connect(ctx, cfg, &onceWarnings{Logger: env.log}, false)
+	cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: env.log}, false)
 	if err != nil {
 		return nil, err
 	}

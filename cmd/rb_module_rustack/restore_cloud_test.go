@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"rb_module_rustack/internal/blockdev"
-	"rb_module_rustack/internal/vmdesc"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
+	"rb_module_rustack/internal/progress"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 // restoreCmdFor builds the restore command and parses args without running it.
@@ -174,21 +175,19 @@ func TestRestoreCloudOutput(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	var b bytes.Buffer
-	p := newProgress(&b)
-	if p.on {
-		t.Fatal("a buffer is not a terminal")
-	}
-	p.event(deploy.Event{Stage: "volume", Msg: "creating"})
+	off := restoreProgress(progress.NewLine(&b, "writing", progress.Auto))
+	off(deploy.Event{Stage: "volume", Msg: "creating"})
+	off(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
 	if b.Len() != 0 {
-		t.Fatalf("printed %q while off", b.String())
+		t.Fatalf("printed %q while off (a buffer is not a terminal)", b.String())
 	}
-	p.on = true
-	p.event(deploy.Event{Stage: "volume", Msg: "creating volume x"})
-	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
-	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
-	p.event(deploy.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
-	p.event(deploy.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
-	p.event(deploy.Event{Stage: "server", Msg: "booting"})
+	event := restoreProgress(progress.NewLine(&b, "writing", progress.Always))
+	event(deploy.Event{Stage: "volume", Msg: "creating volume x"})
+	event(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
+	event(deploy.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
+	event(deploy.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
+	event(deploy.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
+	event(deploy.Event{Stage: "server", Msg: "booting"})
 	s := b.String()
 	if !strings.Contains(s, "creating volume x\n") || !strings.Contains(s, "writing 2 disk(s): 200 B / 200 B (100%") ||
 		!strings.HasSuffix(s, "\nbooting\n") {

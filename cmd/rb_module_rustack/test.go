@@ -77,7 +77,7 @@ func runTest(ctx context.Context, a *app) error {
 		r.SkipAll(check.CloudChecks, "configuration incomplete")
 	} else {
 		r.OK(check.Configuration, "%s parsed (%d rule parameter(s))", cfg.Path, len(params))
-		check.Cloud(ctx, r, cfg, cloudOptions(cfg, &onceWarnings{Logger: log}))
+		check.Cloud(ctx, r, cfg, cloudOptions(cfg, &logging.OnceWarnings{Log: log}))
 	}
 
 	check.StateDir(r, cfg.StateDir)

@@ -43,8 +43,10 @@ type BackupSpec struct {
 	JobID  string
 }
 
-// Progress is called now and then with bytes read so far (all disks).
-type Progress func(bytesRead int64)
+// Progress is called now and then with bytes read so far (all disks). It
+// is an alias, not a named type, so that the flows that hand disks to a
+// backup (internal/snapshot's Sink) need not import this package.
+type Progress = func(bytesRead int64)
 
 // Summary describes a committed archive.
 type Summary struct {

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/config"
-	"strings"
 )
 
 // Run receives the result of each check, in order, and counts the

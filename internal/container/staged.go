@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 
-	"rb_module_rustack/internal/directio"
-
 	"github.com/zeebo/blake3"
 	"golang.org/x/sys/unix"
+
+	"rb_module_rustack/internal/directio"
 )
 
 // stageSize is the size of one O_DIRECT write of a stagedWriter.

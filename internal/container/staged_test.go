@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rb_module_rustack/internal/enginetest"
-
 	"github.com/zeebo/blake3"
+
+	"rb_module_rustack/internal/enginetest"
 )
 
 func TestStagedWriter(t *testing.T) {

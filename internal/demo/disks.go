@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+
 	"rb_module_rustack/internal/fakecloud"
 )
 

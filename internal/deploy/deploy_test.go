@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
-	"rb_module_rustack/internal/blockdev"
-	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"sync"
@@ -19,9 +17,11 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/fakecloud"
 	"rb_module_rustack/internal/journal"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 const unit = 1 << 20 // the fake cloud's size unit in these tests (Cinder's GiB)

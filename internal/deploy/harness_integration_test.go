@@ -13,8 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"rb_module_rustack/internal/blockdev"
-	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"testing"
@@ -22,10 +20,12 @@ import (
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/blockdev"
 	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/restore"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 // harness is the shared OpenStack harness as the tests see it, logged in

@@ -3,8 +3,9 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"rb_module_rustack/internal/restore"
 	"strings"
+
+	"rb_module_rustack/internal/restore"
 )
 
 // VolumeOnly restores one disk (o.Disk) of the archive into one new,

@@ -2,7 +2,6 @@ package directio
 
 import (
 	"sync"
-
 	"unsafe"
 
 	"golang.org/x/sys/unix"

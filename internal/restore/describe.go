@@ -2,10 +2,10 @@ package restore
 
 import (
 	"fmt"
-	"rb_module_rustack/internal/vmdesc"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 // VMFromManifest builds the VM to restore from a manifest: its disks (in

@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"rb_module_rustack/internal/archive"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"rb_module_rustack/internal/archive"
 )
 
 // minZeroRange is the smallest all-zero write handed to the kernel as a

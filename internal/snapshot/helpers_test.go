@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"rb_module_rustack/internal/vmdesc"
 	"slices"
 	"strings"
 	"sync"
@@ -20,15 +19,15 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/api"
-	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/fakecloud"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 const unit = 1 << 20 // fake "GiB": 1 MiB keeps the tests fast
 
 // memSink reads every disk fully and keeps its sha256.
 type memSink struct {
-	total  atomic.Int64 // bytes read by all disks (what archive.Progress reports)
+	total  atomic.Int64 // bytes read by all disks (what a sink reports as progress)
 	mu     sync.Mutex
 	sums   map[string]string
 	sizes  map[string]int64
@@ -40,7 +39,7 @@ func newSink() *memSink {
 	return &memSink{sums: map[string]string{}, sizes: map[string]int64{}, block: 64 << 10}
 }
 
-func (s *memSink) AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p archive.Progress) error {
+func (s *memSink) AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p func(int64)) error {
 	h := sha256.New()
 	buf := make([]byte, s.block)
 	for off := int64(0); off < size; {

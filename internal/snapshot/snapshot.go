@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"rb_module_rustack/internal/vmdesc"
 	"regexp"
 	"sort"
 	"strings"
@@ -14,9 +13,9 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/api"
-	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/vmdesc"
 )
 
 // Cloud is the part of the cloud API the backup flow and the sweep use.
@@ -57,7 +56,7 @@ type Scripts interface {
 // Sink receives the disks. *archive.Backup satisfies it; AddDisk is called
 // concurrently for different labels.
 type Sink interface {
-	AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p archive.Progress) error
+	AddDisk(ctx context.Context, label string, src io.ReaderAt, size int64, p func(bytesRead int64)) error
 }
 
 // Device is an opened disk: read-only, never truncated.
@@ -115,7 +114,7 @@ type Options struct {
 	// Open opens a device for reading; default os.Open (read-only).
 	Open func(path string) (Device, error)
 	// Progress is called with the bytes read so far, all disks together
-	// (as the sink reports them through archive.Progress); calls are
+	// (as the sink reports them: bytes read by all disks); calls are
 	// serialized.
 	Progress func(bytesRead int64)
 	Log      logging.Log
@@ -520,7 +519,7 @@ func (j *job) readAll(ctx context.Context, sink Sink, desc *vmdesc.VM, snaps []s
 			}
 			defer func() { <-sem }()
 			// The sink reports the bytes read by the whole backup so far
-			// (archive.Progress); pass on the highest value seen.
+			// (all disks); pass on the highest value seen.
 			progress := func(n int64) {
 				pmu.Lock()
 				defer pmu.Unlock()
@@ -563,7 +562,7 @@ func (j *job) readAll(ctx context.Context, sink Sink, desc *vmdesc.VM, snaps []s
 // readDisk makes a temporary volume from the snapshot, attaches it to the
 // proxy, finds the device, hands it to the sink and removes the temporary
 // volume and the snapshot again.
-func (j *job) readDisk(ctx context.Context, sink Sink, label string, s snap, progress archive.Progress) (dr DiskResult, err error) {
+func (j *job) readDisk(ctx context.Context, sink Sink, label string, s snap, progress func(int64)) (dr DiskResult, err error) {
 	c := j.o.Cloud
 	vol := &resource{kind: journal.KindVolume, name: journal.Name(j.o.JobID, "tmp", s.vol.ID)}
 	att := &resource{kind: journal.KindAttachment, name: vol.name, server: j.o.ProxyID}
