@@ -142,6 +142,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		return &exitError{code: exitFailure}
 	}
 	out := res.Summary(o.typ)
+	applyRetention(ctx, a, repo, cfg, out.VMID, o.asJSON, log)
 	if o.asJSON {
 		return a.printJSON(out)
 	}

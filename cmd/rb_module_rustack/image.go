@@ -111,6 +111,9 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	if err != nil {
 		return engineExit(err)
 	}
+	log := a.engineLog(cfg, "image backup")
+	defer log.Close()
+	applyRetention(cmd.Context(), a, repo, cfg, o.vmID, o.asJSON, log)
 	sec := s.Duration.Seconds()
 	out := backup.ImagesSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: note,
 		Parent: s.Parent, Counts: backup.CountsOf(s), Seconds: sec, MBps: backup.Rate(s.BytesRead, sec)}

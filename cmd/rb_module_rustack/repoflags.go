@@ -34,6 +34,7 @@ const (
 	flagChunkAvg    = "chunk-avg"
 	flagChunkMax    = "chunk-max"
 	flagParallelism = "parallelism"
+	flagLockWait    = "lock-wait"
 )
 
 // addRepoFlags registers the flags that locate and read a repository; with
@@ -44,6 +45,7 @@ func addRepoFlags(cmd *cobra.Command, write bool) {
 	f.String(flagStore, "", "dedup store directory (default: store from the configuration; none = archive pool mode)")
 	f.String(flagKeyFile, "", "master key file (default: master_key_file from the configuration, /opt/rubackup/keys/master-key)")
 	f.Int(flagParallelism, 0, "workers (default: parallelism from the configuration, 0 = number of CPUs)")
+	f.Duration(flagLockWait, 0, "how long to wait for a lock another process holds, e.g. 30s or 1h (default: lock_wait from the configuration, 600 s)")
 	if write {
 		f.String(flagCipher, "", choices(crypt.Names()))
 		f.String(flagCompression, "", choices(codec.Names()))
@@ -124,6 +126,13 @@ func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.C
 			return nil, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
 		}
 		rs.Archive.Parallelism = n
+	}
+	if fl := f.Lookup(flagLockWait); fl != nil && fl.Changed {
+		d, err := f.GetDuration(flagLockWait)
+		if err != nil || d < 0 {
+			return nil, nil, withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
+		}
+		rs.Archive.LockWait = d
 	}
 	if err := checkCipher(flagCipher, rs.Archive.Cipher); err != nil {
 		return nil, nil, err

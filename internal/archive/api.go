@@ -32,6 +32,10 @@ type Options struct {
 	ChunkMax    int
 	Parallelism int    // chunking workers; 0 = runtime.NumCPU()
 	ToolVersion string // recorded in manifests; "" = "unknown"
+	// LockWait is how long a command waits for a lock another process
+	// holds (a backup for the shared locks, forget, delete and prune for
+	// the exclusive ones) before it gives up naming the holder; 0 = try once.
+	LockWait time.Duration
 }
 
 // BackupSpec starts one backup of one VM.
@@ -65,15 +69,20 @@ type Summary struct {
 
 // Info is one archive as listed by List.
 type Info struct {
-	ID      string
-	Path    string
-	VMID    string
-	VMName  string
-	Type    Type
-	Parent  string
-	Size    int64 // file size
-	Logical int64 // sum of disk sizes
-	Created time.Time
+	ID      string    `json:"id"`
+	Path    string    `json:"path"` // the archive file in the pool ("" when only the store holds a copy)
+	VMID    string    `json:"vm_id"`
+	VMName  string    `json:"vm_name"`
+	Type    Type      `json:"type"` // full, incremental, differential, or "damaged" (unreadable header)
+	Parent  string    `json:"parent"`
+	Size    int64     `json:"size"`    // file size
+	Logical int64     `json:"logical"` // sum of disk sizes
+	Created time.Time `json:"created"`
+	Mode    string    `json:"mode"`               // "pool" or "store" ("" when damaged)
+	StoreID string    `json:"store_id,omitempty"` // store mode: the dedup store's id
+	// InStore: the dedup store holds a copy of the archive file (store
+	// mode); garbage collection counts its chunks as referenced.
+	InStore bool `json:"in_store,omitempty"`
 }
 
 // Disk is one disk of a manifest.
@@ -99,19 +108,19 @@ type Manifest struct {
 
 // Damage is one damaged or missing piece found by Verify.
 type Damage struct {
-	Archive string
-	Disk    string
-	Offset  int64 // byte range in the disk (-1 when not tied to a disk)
-	Length  int64
-	Problem string
+	Archive string `json:"archive"`
+	Disk    string `json:"disk,omitempty"`
+	Offset  int64  `json:"offset"` // byte range in the disk (-1 when not tied to a disk)
+	Length  int64  `json:"length"`
+	Problem string `json:"problem"`
 }
 
 // VerifyReport is the outcome of Verify.
 type VerifyReport struct {
-	Archive string
-	Chunks  int
-	Bytes   int64
-	Damaged []Damage
+	Archive string   `json:"archive"`
+	Chunks  int      `json:"chunks"`
+	Bytes   int64    `json:"bytes"`
+	Damaged []Damage `json:"damaged"`
 }
 
 // RestoreOptions tune RestoreDisk.

@@ -35,6 +35,7 @@ type Backup struct {
 	store   *store.Store
 	pipe    *dedup.Pipeline
 	started time.Time
+	locks   *held // shared locks held until Commit or Abort (locks.go)
 
 	mu     sync.Mutex
 	order  []string // preferred disk order (SetDiskOrder)
@@ -85,6 +86,17 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 		}
 		sto, b.store, b.storeID = st, st, st.ID
 	}
+	locks, err := r.lockBackup(ctx, spec.VMID, sto)
+	if err != nil {
+		return nil, err
+	}
+	b.locks = locks
+	ok := false
+	defer func() {
+		if !ok {
+			b.Abort()
+		}
+	}()
 	base, err := b.pickParent(ctx)
 	if err != nil {
 		return nil, err
@@ -117,10 +129,10 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 	}
 	pipe, err := dedup.NewPipeline(dedup.Config{Chunker: r.chunker, IDKey: r.writeID, Codec: r.codec, Parallelism: r.par}, target)
 	if err != nil {
-		b.Abort()
 		return nil, err
 	}
 	b.pipe = pipe
+	ok = true
 	return b, nil
 }
 
@@ -386,9 +398,21 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 		b.Abort()
 		return nil, err
 	}
+	if b.store != nil {
+		// The store's copy is what garbage collection counts (the pool may
+		// be on another proxy than the prune): without it the archive
+		// does not count as written.
+		if err := b.store.PutArchive(ctx, final, b.id); err != nil {
+			os.Remove(final)
+			_ = container.SyncDir(r.opts.Pool)
+			b.Abort()
+			return nil, err
+		}
+	}
 	b.mu.Lock()
 	b.state = 1
 	b.mu.Unlock()
+	b.locks.Release()
 	return &Summary{ArchiveID: b.id, Path: final, Type: b.typ, Parent: b.parent,
 		BytesRead: st.Read.Load(), BytesZero: st.Zero.Load(), BytesNew: st.New.Load(),
 		BytesStored: size + storeBytes, Chunks: int(st.Chunks.Load()), NewChunks: int(st.NewChunks.Load()),
@@ -421,5 +445,6 @@ func (b *Backup) Abort() error {
 	if b.sw != nil {
 		b.sw.Abort()
 	}
+	b.locks.Release()
 	return nil
 }

@@ -120,7 +120,7 @@ func infoOf(p string) Info {
 		return inf
 	}
 	inf.ID, inf.VMID, inf.VMName, inf.Type, inf.Parent = hm.ID, hm.VMID, hm.VMName, hm.Type, hm.Parent
-	inf.Logical, inf.Created = hm.Logical, hm.Created
+	inf.Logical, inf.Created, inf.Mode, inf.StoreID = hm.Logical, hm.Created, hm.Mode, hm.StoreID
 	return inf
 }
 

@@ -61,6 +61,13 @@ type Config struct {
 	ScriptTimeout        time.Duration // default 300 s
 	IgnoreScriptErrors   bool          // default no
 
+	// Retention (docs/retention.md): when any keep_* key is set, a
+	// successful backup applies the policy to its VM afterwards.
+	KeepLast, KeepHourly, KeepDaily, KeepWeekly, KeepMonthly, KeepYearly int
+	KeepWithin                                                           string        // calendar duration, e.g. 14d, 6m, 1y
+	PruneMaxUnused                                                       int           // percent of a pack unused before prune rewrites it; default 10
+	LockWait                                                             time.Duration // how long to wait for a lock another process holds; default 600 s
+
 	// Params holds every rule parameter given with --param, after merge.
 	Params map[string]string
 

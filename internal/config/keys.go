@@ -33,8 +33,9 @@ type keySpec struct {
 	def      string // default, written as in the file; "" = unset
 	min, max int    // ranges for kindSeconds, kindInt, kindSize
 	choices  []string
-	ruleOnly bool   // usually given as a rule parameter (documentation only)
-	doc      string // one line for listings
+	check    func(string) error // kindString: further validation (its error never echoes secrets: none are checked)
+	ruleOnly bool               // usually given as a rule parameter (documentation only)
+	doc      string             // one line for listings
 	// set stores an already validated value into the config.
 	set func(c *Config, v value)
 }
@@ -45,6 +46,9 @@ type value struct {
 	n int
 	b bool
 }
+
+// maxKeep bounds the keep_* counts.
+const maxKeep = 1000000
 
 const (
 	kib = 1 << 10
@@ -114,6 +118,16 @@ func keys() []keySpec {
 		{name: "script_before_snapshot", kind: kindString, ruleOnly: true, doc: "guest command before the snapshot", set: str(func(c *Config) *string { return &c.ScriptBeforeSnapshot })},
 		{name: "script_after_snapshot", kind: kindString, ruleOnly: true, doc: "guest command after the snapshot", set: str(func(c *Config) *string { return &c.ScriptAfterSnapshot })},
 		{name: "script_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds a guest script may run", set: dur(func(c *Config) *time.Duration { return &c.ScriptTimeout })},
+		// Retention and garbage collection (docs/retention.md).
+		{name: "keep_last", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the N newest archives of each VM (0 = rule off)", set: num(func(c *Config) *int { return &c.KeepLast })},
+		{name: "keep_hourly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N hours", set: num(func(c *Config) *int { return &c.KeepHourly })},
+		{name: "keep_daily", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N days", set: num(func(c *Config) *int { return &c.KeepDaily })},
+		{name: "keep_weekly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N ISO weeks", set: num(func(c *Config) *int { return &c.KeepWeekly })},
+		{name: "keep_monthly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N months", set: num(func(c *Config) *int { return &c.KeepMonthly })},
+		{name: "keep_yearly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N years", set: num(func(c *Config) *int { return &c.KeepYearly })},
+		{name: "keep_within", kind: kindString, check: checkWithin, doc: "retention: keep every archive younger than this (e.g. 14d, 6m, 1y) than the VM's newest", set: str(func(c *Config) *string { return &c.KeepWithin })},
+		{name: "prune_max_unused", kind: kindInt, def: "10", min: 0, max: 100, doc: "percent of a pack that may be unused before prune rewrites it", set: num(func(c *Config) *int { return &c.PruneMaxUnused })},
+		{name: "lock_wait", kind: kindSeconds, def: "600", min: 0, max: 86400, doc: "seconds to wait for a lock another process holds", set: dur(func(c *Config) *time.Duration { return &c.LockWait })},
 		{name: "ignore_script_errors", kind: kindBool, def: "no", ruleOnly: true, doc: "continue when a guest script fails", set: flag(func(c *Config) *bool { return &c.IgnoreScriptErrors })},
 	}
 }
@@ -123,6 +137,11 @@ func keys() []keySpec {
 func (k *keySpec) parseValue(raw string) (value, error) {
 	switch k.kind {
 	case kindString, kindSecret:
+		if k.check != nil && raw != "" {
+			if err := k.check(raw); err != nil {
+				return value{}, err
+			}
+		}
 		return value{s: raw}, nil
 	case kindSeconds, kindInt:
 		n, err := strconv.Atoi(raw)

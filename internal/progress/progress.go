@@ -20,6 +20,7 @@ const refresh = 200 * time.Millisecond
 type Line struct {
 	w     io.Writer
 	verb  string // "writing"
+	noun  string // what the items are: "disk(s)"
 	on    bool
 	last  time.Time
 	open  bool // a \r line is showing
@@ -52,8 +53,11 @@ const (
 // ("writing").
 func NewLine(w io.Writer, verb string, mode Mode) *Line {
 	on := mode == Always || (mode == Auto && IsTerminal(w))
-	return &Line{w: w, verb: verb, on: on, done: map[string]int64{}, total: map[string]int64{}}
+	return &Line{w: w, verb: verb, noun: "disk(s)", on: on, done: map[string]int64{}, total: map[string]int64{}}
 }
+
+// SetNoun names the items the line counts ("disk(s)" unless set).
+func (p *Line) SetNoun(noun string) { p.noun = noun }
 
 // On reports whether the line draws anything.
 func (p *Line) On() bool { return p.on }
@@ -94,7 +98,7 @@ func (p *Line) Update(item string, done, total int64) {
 	if sumTotal > 0 {
 		pct = 100 * float64(sumDone) / float64(sumTotal)
 	}
-	fmt.Fprintf(p.w, "\r\033[K%s %d disk(s): %s / %s (%.0f%%, %.0f MB/s)", p.verb, len(p.done),
+	fmt.Fprintf(p.w, "\r\033[K%s %d %s: %s / %s (%.0f%%, %.0f MB/s)", p.verb, len(p.done), p.noun,
 		units.FormatBytes(sumDone), units.FormatBytes(sumTotal), pct, rate)
 	p.open = true
 }

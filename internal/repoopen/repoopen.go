@@ -32,7 +32,7 @@ func FromConfig(cfg *config.Config, toolVersion string) Settings {
 		Archive: archive.Options{
 			Pool: cfg.Pool, Store: cfg.Store, Cipher: cfg.Cipher, Compression: cfg.Compression,
 			Level: cfg.CompressionLevel, ChunkMin: cfg.ChunkMin, ChunkAvg: cfg.ChunkAvg, ChunkMax: cfg.ChunkMax,
-			Parallelism: cfg.Parallelism, ToolVersion: toolVersion,
+			Parallelism: cfg.Parallelism, ToolVersion: toolVersion, LockWait: cfg.LockWait,
 		},
 		KeyFile: cfg.MasterKeyFile,
 	}
