@@ -45,6 +45,12 @@ type BackupSpec struct {
 	Type   Type            // requested; Backup.Type() is what is done
 	VM     json.RawMessage // VM description, stored verbatim for restore
 	JobID  string
+	// Created, when set, is the archive's point in time instead of the
+	// start of the backup (consolidate: the synthetic full stands for the
+	// archive it replaces).
+	Created time.Time
+	// Note is recorded in the manifest (a note of the engine's own wins).
+	Note string
 }
 
 // Progress is called now and then with bytes read so far (all disks). It

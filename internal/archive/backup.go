@@ -101,8 +101,11 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.id = newArchiveID(spec.VMName, spec.VMID, b.typ, b.started)
+	b.id = newArchiveID(spec.VMName, spec.VMID, b.typ, b.created())
 	b.chain = append(b.chain, b.id)
+	if b.note == "" {
+		b.note = spec.Note
+	}
 	keys, err := container.NewKeys(r.cipher, r.writeMaster())
 	if err != nil {
 		return nil, err
@@ -216,6 +219,16 @@ func baseWord(t Type) string {
 	return "backup"
 }
 
+// created is the archive's point in time: when the backup started, or the
+// time the spec gives (a synthetic full stands for the archive it
+// consolidates).
+func (b *Backup) created() time.Time {
+	if !b.spec.Created.IsZero() {
+		return b.spec.Created
+	}
+	return b.started
+}
+
 func (b *Backup) mode() string {
 	if b.store != nil {
 		return modeStore
@@ -225,7 +238,7 @@ func (b *Backup) mode() string {
 
 func (b *Backup) headerMeta() headerMeta {
 	return headerMeta{ID: b.id, VMID: b.spec.VMID, VMName: b.spec.VMName, Type: b.typ, Parent: b.parent,
-		Created: b.started.UTC(), Logical: b.logical(), Mode: b.mode(), StoreID: b.storeID}
+		Created: b.created().UTC(), Logical: b.logical(), Mode: b.mode(), StoreID: b.storeID}
 }
 
 func (b *Backup) logical() int64 {
@@ -327,7 +340,7 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 	md := &manifestData{meta: manifestMeta{
 		Format: 1, ID: b.id, Type: b.typ, RequestedType: b.spec.Type, Note: b.note, Parent: b.parent, Chain: b.chain,
 		VMID: b.spec.VMID, VMName: b.spec.VMName, VM: b.spec.VM, JobID: b.spec.JobID,
-		Created: b.started.UTC(), ToolVersion: r.opts.ToolVersion, Mode: b.mode(), StoreID: b.storeID,
+		Created: b.created().UTC(), ToolVersion: r.opts.ToolVersion, Mode: b.mode(), StoreID: b.storeID,
 		Cipher: r.cipher, Compression: r.opts.Compression, Level: r.opts.Level,
 		ChunkMin: r.chunker.Min(), ChunkAvg: r.chunker.Avg(), ChunkMax: r.chunker.Max(),
 	}}

@@ -118,6 +118,7 @@ func keys() []keySpec {
 		{name: "script_before_snapshot", kind: kindString, ruleOnly: true, doc: "guest command before the snapshot", set: str(func(c *Config) *string { return &c.ScriptBeforeSnapshot })},
 		{name: "script_after_snapshot", kind: kindString, ruleOnly: true, doc: "guest command after the snapshot", set: str(func(c *Config) *string { return &c.ScriptAfterSnapshot })},
 		{name: "script_timeout", kind: kindSeconds, def: "300", min: 1, max: 86400, doc: "seconds a guest script may run", set: dur(func(c *Config) *time.Duration { return &c.ScriptTimeout })},
+		{name: "ignore_script_errors", kind: kindBool, def: "no", ruleOnly: true, doc: "continue when a guest script fails", set: flag(func(c *Config) *bool { return &c.IgnoreScriptErrors })},
 		// Retention and garbage collection (docs/retention.md).
 		{name: "keep_last", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the N newest archives of each VM (0 = rule off)", set: num(func(c *Config) *int { return &c.KeepLast })},
 		{name: "keep_hourly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N hours", set: num(func(c *Config) *int { return &c.KeepHourly })},
@@ -128,7 +129,6 @@ func keys() []keySpec {
 		{name: "keep_within", kind: kindString, check: checkWithin, doc: "retention: keep every archive younger than this (e.g. 14d, 6m, 1y) than the VM's newest", set: str(func(c *Config) *string { return &c.KeepWithin })},
 		{name: "prune_max_unused", kind: kindInt, def: "10", min: 0, max: 100, doc: "percent of a pack that may be unused before prune rewrites it", set: num(func(c *Config) *int { return &c.PruneMaxUnused })},
 		{name: "lock_wait", kind: kindSeconds, def: "600", min: 0, max: 86400, doc: "seconds to wait for a lock another process holds", set: dur(func(c *Config) *time.Duration { return &c.LockWait })},
-		{name: "ignore_script_errors", kind: kindBool, def: "no", ruleOnly: true, doc: "continue when a guest script fails", set: flag(func(c *Config) *bool { return &c.IgnoreScriptErrors })},
 	}
 }
 
