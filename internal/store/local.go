@@ -9,11 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/container"
+	"rb_module_rustack/internal/lock"
 )
 
 // Local is a Backend on a local (or mounted) directory: an object is a
@@ -115,37 +113,21 @@ func (l *Local) Delete(_ context.Context, name string) error {
 }
 
 // lockPoll is how often a blocked Lock tries again.
-const lockPoll = 50 * time.Millisecond
+const lockPoll = lock.Poll
 
-// Lock implements Backend: flock(2) on the file name (created), which
-// excludes other processes and other descriptors of this one alike.
+// Lock implements Backend: lock.Acquire on the file name (created), which
+// is flock(2) and so excludes other processes and other descriptors of
+// this one alike, with a holder record beside it (name+".holders/") that
+// names the holders when the lock is busy. It waits until ctx ends; the
+// error then wraps ctx.Err() and lock.ErrBusy and names the holders.
 func (l *Local) Lock(ctx context.Context, name string, mode LockMode) (func() error, error) {
-	p := l.path(name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, err
+	m := lock.Shared
+	if mode == Exclusive {
+		m = lock.Exclusive
 	}
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	lk, err := lock.Acquire(ctx, l.path(name), "dedup store "+l.dir, m, lock.Forever)
 	if err != nil {
 		return nil, err
 	}
-	how := unix.LOCK_SH
-	if mode == Exclusive {
-		how = unix.LOCK_EX
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
-		if err == nil {
-			return f.Close, nil // closing the descriptor releases the lock
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", p, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", p, ctx.Err())
-		case <-time.After(lockPoll):
-		}
-	}
+	return lk.Release, nil
 }
