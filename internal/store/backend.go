@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"time"
 )
 
 // Backend holds the objects of a store: named byte strings, written once
@@ -61,6 +62,13 @@ type Backend interface {
 	Delete(ctx context.Context, name string) error
 	// Lock takes the lock name in mode and returns its release.
 	Lock(ctx context.Context, name string, mode LockMode) (unlock func() error, err error)
+	// Sweep removes the backend's own staging files (names starting with
+	// ".tmp-" where objects are staged) older than olderThan (all of them
+	// when olderThan <= 0): what writers that died left behind. It
+	// returns how many it removed and their bytes. Only the holder of the
+	// store's exclusive lock calls it, with a grace period long enough
+	// for any writer that does not take the lock to have finished.
+	Sweep(ctx context.Context, olderThan time.Duration) (files int, bytes int64, err error)
 }
 
 // Object is an open object: random access reads of a known size. Objects
