@@ -99,7 +99,7 @@ func TestEngineCLI(t *testing.T) {
 
 	out, _, code = engineCLI(t, "archives", "--pool", pool, "--json", "--vm", "id-1")
 	var list []map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[1]["Parent"] != fullID {
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 || list[1]["parent"] != fullID {
 		t.Fatalf("archives: %d %s", code, out)
 	}
 	out, _, code = engineCLI(t, "archives", "--pool", pool)

@@ -87,9 +87,13 @@ func (r *Repo) Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) 
 		rep.Archives = k
 		return err
 	}
+	grace := o.TempGrace
+	if grace <= 0 {
+		grace = -1 // the store's "no grace" (its 0 means its default)
+	}
 	sr, err := st.Prune(ctx, refs, store.PruneOptions{
 		MaxUnused: o.MaxUnused, DryRun: o.DryRun, Cipher: r.storeCipher(st), Progress: o.Progress,
-		Hook: o.Hook, TempGrace: o.TempGrace,
+		Hook: o.Hook, TempGrace: grace,
 	})
 	rep.Store = sr
 	if sr != nil {

@@ -120,6 +120,15 @@ func TestFullFile(t *testing.T) {
 		"script_after_snapshot fsfreeze -u /",
 		"script_timeout 60",
 		"ignore_script_errors yes",
+		"keep_last 3",
+		"keep_hourly 24",
+		"keep_daily 7",
+		"keep_weekly 4",
+		"keep_monthly 12",
+		"keep_yearly 2",
+		"keep_within 1y6m",
+		"prune_max_unused 25",
+		"lock_wait 30",
 	}, "\n") + "\n"
 	c := mustParse(t, text, nil)
 	checks := []struct {
@@ -167,6 +176,24 @@ func TestFullFile(t *testing.T) {
 		{"script_after_snapshot", c.ScriptAfterSnapshot, "fsfreeze -u /"},
 		{"script_timeout", c.ScriptTimeout, 60 * time.Second},
 		{"ignore_script_errors", c.IgnoreScriptErrors, true},
+		{"keep_last", c.KeepLast, 3},
+		{"keep_hourly", c.KeepHourly, 24},
+		{"keep_daily", c.KeepDaily, 7},
+		{"keep_weekly", c.KeepWeekly, 4},
+		{"keep_monthly", c.KeepMonthly, 12},
+		{"keep_yearly", c.KeepYearly, 2},
+		{"keep_within", c.KeepWithin, "1y6m"},
+		{"prune_max_unused", c.PruneMaxUnused, 25},
+		{"lock_wait", c.LockWait, 30 * time.Second},
+	}
+	if p, err := c.Retention(); err != nil || p.String() == "" || p.Within.Years != 1 || p.Within.Months != 6 || p.Daily != 7 {
+		t.Errorf("Retention() = %+v, %v", p, err)
+	}
+	if _, err := Parse("t.conf", strings.NewReader("keep_within 3x\n"), nil); err == nil || !strings.Contains(err.Error(), "keep_within") {
+		t.Errorf("keep_within 3x: %v", err)
+	}
+	if _, err := Parse("t.conf", strings.NewReader("keep_daily -1\n"), nil); err == nil || !strings.Contains(err.Error(), "keep_daily") {
+		t.Errorf("keep_daily -1: %v", err)
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
