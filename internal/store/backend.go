@@ -36,8 +36,8 @@ import (
 //   - Delete removes an object; deleting a missing one is not an error.
 //     Only a holder of the exclusive lock deletes data.
 //   - Lock takes a named lock, shared or exclusive, blocking until it is
-//     granted or ctx ends: writers hold it shared (or not at all: writing
-//     needs no lock), retention and garbage collection exclusive, so a
+//     granted or ctx ends: writers hold it shared (from loading the index
+//     until their archive is published), retention and garbage collection exclusive, so a
 //     chunk a backup in flight may reference is never removed under it.
 //     The lock is released by calling the returned function (and when the
 //     process ends).
