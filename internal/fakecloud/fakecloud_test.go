@@ -17,7 +17,9 @@ const unit = 1 << 20
 
 func newCloud(t *testing.T) *Cloud {
 	t.Helper()
-	c, err := New(Options{Dir: t.TempDir(), Unit: unit, Delay: time.Millisecond, Poll: time.Millisecond})
+	// Delay is long enough that "creating" is still seen right after a
+	// create on a loaded machine (1 ms was not, under go test -race).
+	c, err := New(Options{Dir: t.TempDir(), Unit: unit, Delay: 50 * time.Millisecond, Poll: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
