@@ -782,19 +782,8 @@ func (g *gc) finishPack() error {
 		r.Pack, r.Off, r.CLen = num, e.Off, e.CLen
 	}
 	g.curPos = g.curPos[:0]
-	slices.SortFunc(ents, func(a, b chunk.IndexEntry) int { return bytes.Compare(a.ID[:], b.ID[:]) })
-	if err := f.AddSection("index", chunk.EncodeIndex(nil, ents)); err != nil {
-		f.Abort()
-		return err
-	}
-	sum, err := f.Close()
+	name, _, err := g.s.publishPack(f)
 	if err != nil {
-		f.Abort()
-		return err
-	}
-	name := chunk.ID(sum)
-	if err := g.s.put(f, packName(name)); err != nil {
-		f.Abort()
 		return err
 	}
 	g.sc.packs = append(g.sc.packs, scanPack{name: name, size: f.Size(), listed: true, namedBy: -1})

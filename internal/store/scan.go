@@ -171,29 +171,19 @@ func (s *Store) scan(ctx context.Context) (*storeScan, error) {
 // file names. A pack that cannot be read is marked unreadable.
 func (s *Store) scanUnindexed(sc *storeScan, num uint32) error {
 	sp := &sc.packs[num]
-	r, err := s.OpenPack(sp.name)
+	entries, size, err := s.ownIndex(sp.name)
 	if errors.Is(err, crypt.ErrWrongKey) {
 		return err
 	}
-	var entries []chunk.IndexEntry
-	if err == nil {
-		sp.size = r.Size()
-		var b []byte
-		b, err = r.Section("index")
-		if err == nil {
-			_, entries, err = chunk.ParseIndex(b, true)
-		}
-		r.Close()
+	if size > 0 {
+		sp.size = size
 	}
 	if err != nil {
 		sp.unreadable = true
 		sc.problems = append(sc.problems, Problem{Object: packName(sp.name), Problem: "not indexed and unreadable (kept): " + err.Error()})
 		return nil
 	}
-	for _, e := range entries {
-		e.Pack = num
-		sc.rows = append(sc.rows, e)
-	}
+	sc.addRows(num, entries)
 	return nil
 }
 
@@ -202,28 +192,40 @@ func (s *Store) scanUnindexed(sc *storeScan, num uint32) error {
 // problem (its index files' entries remain).
 func (s *Store) scanOwn(sc *storeScan, num uint32) error {
 	sp := &sc.packs[num]
-	r, err := s.OpenPack(sp.name)
+	entries, _, err := s.ownIndex(sp.name)
 	if errors.Is(err, crypt.ErrWrongKey) {
 		return err
-	}
-	var entries []chunk.IndexEntry
-	if err == nil {
-		var b []byte
-		b, err = r.Section("index")
-		if err == nil {
-			_, entries, err = chunk.ParseIndex(b, true)
-		}
-		r.Close()
 	}
 	if err != nil {
 		sc.problems = append(sc.problems, Problem{Object: packName(sp.name), Problem: "own index unreadable: " + err.Error()})
 		return nil
 	}
+	sc.addRows(num, entries)
+	return nil
+}
+
+// ownIndex reads the entries of pack name's own index section, and the
+// pack's size.
+func (s *Store) ownIndex(name chunk.ID) ([]chunk.IndexEntry, int64, error) {
+	r, err := s.OpenPack(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer r.Close()
+	b, err := r.Section("index")
+	if err != nil {
+		return nil, r.Size(), err
+	}
+	_, entries, err := chunk.ParseIndex(b, true)
+	return entries, r.Size(), err
+}
+
+// addRows adds entries as rows of pack num.
+func (sc *storeScan) addRows(num uint32, entries []chunk.IndexEntry) {
 	for _, e := range entries {
 		e.Pack = num
 		sc.rows = append(sc.rows, e)
 	}
-	return nil
 }
 
 // size is the size of object name.

@@ -80,20 +80,8 @@ func (w *Writer) Put(id chunk.ID, blob []byte, plen int) error {
 func (w *Writer) finishPack() error {
 	f := w.cur
 	w.cur = nil
-	entries := chunk.SortEntries(append([]chunk.IndexEntry(nil), f.Entries()...))
-	if err := f.AddSection("index", chunk.EncodeIndex(nil, entries)); err != nil {
-		f.Abort()
-		return err
-	}
-	sum, err := f.Close()
+	name, entries, err := w.s.publishPack(f)
 	if err != nil {
-		f.Abort()
-		return err
-	}
-	name := chunk.ID(sum)
-	size := f.Size()
-	if err := w.s.put(f, packName(name)); err != nil {
-		f.Abort()
 		return err
 	}
 	num := uint32(len(w.packs))
@@ -102,8 +90,30 @@ func (w *Writer) finishPack() error {
 		e.Pack = num
 		w.entries = append(w.entries, e)
 	}
-	w.bytes += size
+	w.bytes += f.Size()
 	return nil
+}
+
+// publishPack finishes pack f: its own index section (the entries sorted
+// by id, which it returns), then it closes f and publishes it under the
+// name of its content. On an error f is aborted.
+func (s *Store) publishPack(f *container.FileWriter) (chunk.ID, []chunk.IndexEntry, error) {
+	entries := chunk.SortEntries(append([]chunk.IndexEntry(nil), f.Entries()...))
+	if err := f.AddSection("index", chunk.EncodeIndex(nil, entries)); err != nil {
+		f.Abort()
+		return chunk.ID{}, nil, err
+	}
+	sum, err := f.Close()
+	if err != nil {
+		f.Abort()
+		return chunk.ID{}, nil, err
+	}
+	name := chunk.ID(sum)
+	if err := s.put(f, packName(name)); err != nil {
+		f.Abort()
+		return chunk.ID{}, nil, err
+	}
+	return name, entries, nil
 }
 
 // Commit publishes the last pack and the session's index file. It returns
