@@ -23,25 +23,33 @@ func (r *Repo) openStore() (*store.Store, error) {
 	return store.OpenDir(r.opts.Store, r.master, false)
 }
 
+// openStoreIfAny opens the configured store when it exists.
+func (r *Repo) openStoreIfAny() (*store.Store, error) {
+	if r.opts.Store == "" || !r.storeExists() {
+		return nil, nil
+	}
+	return r.openStore()
+}
+
+// storeExists reports whether the configured store has been created.
+func (r *Repo) storeExists() bool {
+	_, err := os.Stat(filepath.Join(r.opts.Store, "config"))
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
 // Catalog lists every archive the repository knows, oldest first: the
 // pool's archive files and, with a dedup store, the store's copies of
 // archive files (InStore), also those whose pool file is gone (another
 // proxy's pool, or a file removed by hand): Path is then "". It reads only
-// cleartext headers.
+// cleartext headers, but opening a keyed store needs the master key.
 func (r *Repo) Catalog(ctx context.Context) ([]Info, error) {
 	list, err := r.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if r.opts.Store == "" {
-		return list, nil
-	}
-	if _, err := os.Stat(filepath.Join(r.opts.Store, "config")); errors.Is(err, fs.ErrNotExist) {
-		return list, nil // no store yet: nothing in it
-	}
-	st, err := r.openStore()
-	if err != nil {
-		return nil, err
+	st, err := r.openStoreIfAny()
+	if err != nil || st == nil {
+		return list, err
 	}
 	ids, err := st.Archives(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // ConsolidateResult is what consolidate wrote and removed.
@@ -75,25 +76,25 @@ func (r *Repo) Consolidate(ctx context.Context, id string) (*ConsolidateResult, 
 		return nil, err
 	}
 	res.Full, res.Summary = sum.ArchiveID, sum
-	del, err := r.Delete(ctx, []string{id}, false, false)
-	switch {
-	case err == nil:
-		res.Replaced = len(del.Removed) == 1
-	default:
-		// Still needed (its dependants' chains run through it): it stays,
-		// and the full is there for the next chain.
-		all, lerr := r.Catalog(ctx)
-		if lerr != nil {
-			return res, nil
-		}
-		for dep, needs := range Needs(all) {
-			for _, n := range needs {
-				if n == id {
-					res.KeptBecause = append(res.KeptBecause, dep)
-				}
-			}
+	// The original goes unless other archives' chains run through it.
+	all, err = r.Catalog(ctx)
+	if err != nil {
+		return res, fmt.Errorf("synthetic full %s written; %w", res.Full, err)
+	}
+	for dep, needs := range Needs(all) {
+		if slices.Contains(needs, id) {
+			res.KeptBecause = append(res.KeptBecause, dep)
 		}
 	}
+	slices.Sort(res.KeptBecause)
+	if len(res.KeptBecause) > 0 {
+		return res, nil
+	}
+	del, err := r.Delete(ctx, []string{id}, false, false)
+	if err != nil {
+		return res, fmt.Errorf("synthetic full %s written, but removing %s failed (delete it, or keep both): %w", res.Full, id, err)
+	}
+	res.Replaced = len(del.Removed) == 1
 	return res, nil
 }
 

@@ -85,14 +85,6 @@ func (r *Repo) Forget(ctx context.Context, o ForgetOptions) (*ForgetResult, erro
 	return res, nil
 }
 
-// openStoreIfAny opens the configured store when it exists.
-func (r *Repo) openStoreIfAny() (*store.Store, error) {
-	if r.opts.Store == "" || !r.storeExists() {
-		return nil, nil
-	}
-	return r.openStore()
-}
-
 func (r *Repo) forgetVM(ctx context.Context, st *store.Store, vmID string, o ForgetOptions, res *ForgetResult) error {
 	var locks *held
 	if !o.DryRun {

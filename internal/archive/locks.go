@@ -77,9 +77,9 @@ func (r *Repo) storeLock(ctx context.Context, h *held, st *store.Store, name str
 			return ctx.Err()
 		}
 		if errors.Is(err, ErrLocked) {
-			return err
+			return err // names the holders and what to do
 		}
-		return fmt.Errorf("%w: dedup store %s (lock %s): %w; retry later, or wait for it with --lock-wait DURATION", ErrLocked, st.Dir, name, err)
+		return fmt.Errorf("dedup store %s: lock %s: %w", st.Dir, name, err)
 	}
 	h.add(unlock)
 	return nil
@@ -110,6 +110,12 @@ func (r *Repo) lockBackup(ctx context.Context, vmID string, st *store.Store) (*h
 			func() error { return r.storeLock(ctx, gate, st, "gate", store.Shared) },
 			func() error { return r.storeLock(ctx, h, st, "gc", store.Shared) })
 	}
+	return takeAll(h, steps)
+}
+
+// takeAll runs the lock steps in order; when one fails, the locks of h
+// are released and its error returned.
+func takeAll(h *held, steps []func() error) (*held, error) {
 	for _, step := range steps {
 		if err := step(); err != nil {
 			h.Release()
@@ -123,13 +129,11 @@ func (r *Repo) lockBackup(ctx context.Context, vmID string, st *store.Store) (*h
 // removes, in a fixed order.
 func (r *Repo) lockVMs(ctx context.Context, vmIDs []string) (*held, error) {
 	h := &held{}
+	var steps []func() error
 	for _, id := range vmIDs {
-		if err := r.poolLock(ctx, h, vmLockName(id), lock.Exclusive); err != nil {
-			h.Release()
-			return nil, err
-		}
+		steps = append(steps, func() error { return r.poolLock(ctx, h, vmLockName(id), lock.Exclusive) })
 	}
-	return h, nil
+	return takeAll(h, steps)
 }
 
 // lockPrune takes prune's exclusive locks: the pool's gate and pool lock,
@@ -145,11 +149,5 @@ func (r *Repo) lockPrune(ctx context.Context, st *store.Store) (*held, error) {
 			func() error { return r.storeLock(ctx, h, st, "gate", store.Exclusive) },
 			func() error { return r.storeLock(ctx, h, st, "gc", store.Exclusive) })
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			h.Release()
-			return nil, err
-		}
-	}
-	return h, nil
+	return takeAll(h, steps)
 }

@@ -2,13 +2,11 @@ package archive
 
 import (
 	"context"
-	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
 	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/crypt"
 	"rb_module_rustack/internal/store"
 )
 
@@ -41,12 +39,6 @@ type PruneReport struct {
 	BytesFreed int64 `json:"bytes_freed"`
 }
 
-// storeExists reports whether the configured store has been created.
-func (r *Repo) storeExists() bool {
-	_, err := os.Stat(filepath.Join(r.opts.Store, "config"))
-	return !errors.Is(err, fs.ErrNotExist)
-}
-
 // Prune frees space. Pool mode: forget already removed whole archive
 // files, so prune removes what killed writers left (temporary files).
 // Store mode: also every chunk no archive of any pool references, by the
@@ -54,17 +46,15 @@ func (r *Repo) storeExists() bool {
 // store's exclusive lock.
 func (r *Repo) Prune(ctx context.Context, o PruneOptions) (*PruneReport, error) {
 	rep := &PruneReport{DryRun: o.DryRun, Mode: modePool}
-	var st *store.Store
-	if r.opts.Store != "" && r.storeExists() {
-		var err error
-		if st, err = r.openStore(); err != nil {
-			return nil, err
-		}
+	st, err := r.openStoreIfAny()
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
 		rep.Mode = modeStore
 	}
 	var locks *held
 	if !o.DryRun {
-		var err error
 		if locks, err = r.lockPrune(ctx, st); err != nil {
 			return nil, err
 		}
@@ -109,7 +99,7 @@ func (r *Repo) storeCipher(st *store.Store) string {
 		return r.cipher
 	}
 	if st.Keyed {
-		return "aes-256-gcm"
+		return crypt.AES256GCM
 	}
-	return "none"
+	return crypt.None
 }

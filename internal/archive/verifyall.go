@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"rb_module_rustack/internal/chunk"
 	"rb_module_rustack/internal/crypt"
@@ -49,11 +50,11 @@ func (r *Repo) VerifyAll(ctx context.Context, o VerifyAllOptions) (*VerifyAllRep
 	if err != nil {
 		return nil, err
 	}
-	var st *store.Store
-	if r.opts.Store != "" && r.storeExists() {
-		if st, err = r.openStore(); err != nil {
-			return nil, err
-		}
+	st, err := r.openStoreIfAny()
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
 		rep.Mode = modeStore
 	}
 	for _, in := range list {
@@ -138,9 +139,11 @@ func (r *Repo) verifyStore(ctx context.Context, st *store.Store, o VerifyAllOpti
 	} else {
 		idKey = crypt.ChunkIDKey(nil)
 	}
+	var counted int
 	cr, err := st.Check(ctx, store.CheckOptions{
 		Refs: func(mark func(chunk.ID)) error {
-			_, err := r.markStoreRefs(ctx, st, mark, false)
+			n, err := r.markStoreRefs(ctx, st, mark, false)
+			counted = n
 			return err
 		},
 		ReadData: o.ReadData, Codec: r.codec, IDKey: idKey, Rand: rnd, Progress: o.Progress,
@@ -149,8 +152,17 @@ func (r *Repo) verifyStore(ctx context.Context, st *store.Store, o VerifyAllOpti
 		return err
 	}
 	rep.Store = cr
+	for _, p := range cr.Problems {
+		if p.Chunk == "" {
+			rep.Damaged = append(rep.Damaged, Damage{Offset: -1, Problem: p.Object + ": " + p.Problem})
+		}
+	}
+	if cr.Missing == 0 && !slices.ContainsFunc(cr.Problems, func(p store.Problem) bool { return p.Chunk != "" }) {
+		rep.Archives += counted // every referenced chunk is there and intact
+		return nil
+	}
 	// Name the archives, disks and byte ranges of the chunks the check
-	// found missing or damaged.
+	// found missing or damaged: read the manifests once more.
 	bad := map[chunk.ID]string{}
 	for _, p := range cr.Problems {
 		if id, err := chunk.ParseID(p.Chunk); err == nil {
@@ -190,11 +202,6 @@ func (r *Repo) verifyStore(ctx context.Context, st *store.Store, o VerifyAllOpti
 	rep.Archives += n
 	if err != nil {
 		rep.Damaged = append(rep.Damaged, Damage{Offset: -1, Problem: err.Error()})
-	}
-	for _, p := range cr.Problems {
-		if p.Chunk == "" {
-			rep.Damaged = append(rep.Damaged, Damage{Offset: -1, Problem: p.Object + ": " + p.Problem})
-		}
 	}
 	return nil
 }
