@@ -196,7 +196,12 @@ func retentionExit(err error) error {
 // ERROR and printed as a warning.
 func applyRetention(ctx context.Context, a *app, repo *archive.Repo, cfg *config.Config, vmID string, quiet bool, log logging.Log) {
 	p, err := cfg.Retention()
-	if err != nil || p.Empty() {
+	if err != nil {
+		log.Errorf("retention after the backup of VM %s: %v", vmID, err)
+		fmt.Fprintf(a.stderr, "warning: the backup is done, but the retention policy of the configuration is not valid: %v\n", err)
+		return
+	}
+	if p.Empty() {
 		return
 	}
 	res, err := repo.Forget(ctx, archive.ForgetOptions{Policy: p, VMs: []string{vmID}})

@@ -122,11 +122,11 @@ func keys() []keySpec {
 		// Retention and garbage collection (docs/retention.md).
 		{name: "keep_last", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the N newest archives of each VM (0 = rule off)", set: num(func(c *Config) *int { return &c.KeepLast })},
 		{name: "keep_hourly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N hours", set: num(func(c *Config) *int { return &c.KeepHourly })},
-		{name: "keep_daily", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N days", set: num(func(c *Config) *int { return &c.KeepDaily })},
-		{name: "keep_weekly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N ISO weeks", set: num(func(c *Config) *int { return &c.KeepWeekly })},
-		{name: "keep_monthly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N months", set: num(func(c *Config) *int { return &c.KeepMonthly })},
-		{name: "keep_yearly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: ... of the last N years", set: num(func(c *Config) *int { return &c.KeepYearly })},
-		{name: "keep_within", kind: kindString, check: checkWithin, doc: "retention: keep every archive younger than this (e.g. 14d, 6m, 1y) than the VM's newest", set: str(func(c *Config) *string { return &c.KeepWithin })},
+		{name: "keep_daily", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N days", set: num(func(c *Config) *int { return &c.KeepDaily })},
+		{name: "keep_weekly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N ISO weeks", set: num(func(c *Config) *int { return &c.KeepWeekly })},
+		{name: "keep_monthly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N months", set: num(func(c *Config) *int { return &c.KeepMonthly })},
+		{name: "keep_yearly", kind: kindInt, def: "0", min: 0, max: maxKeep, doc: "retention: keep the newest archive of each of the last N years", set: num(func(c *Config) *int { return &c.KeepYearly })},
+		{name: "keep_within", kind: kindString, check: checkWithin, doc: "retention: keep every archive within this of the VM's newest (e.g. 14d, 6m, 1y)", set: str(func(c *Config) *string { return &c.KeepWithin })},
 		{name: "prune_max_unused", kind: kindInt, def: "10", min: 0, max: 100, doc: "percent of a pack that may be unused before prune rewrites it", set: num(func(c *Config) *int { return &c.PruneMaxUnused })},
 		{name: "lock_wait", kind: kindSeconds, def: "600", min: 0, max: 86400, doc: "seconds to wait for a lock another process holds", set: dur(func(c *Config) *time.Duration { return &c.LockWait })},
 	}
