@@ -13,8 +13,25 @@ import (
 // buildBinary compiles the command once per test into a temporary folder.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	return build(t)
+}
+
+// buildRaceBinary builds the binary with the race detector when the tests
+// run under it (go test -race): processes that share a repository then
+// check their own concurrency too, and a race ends one with exit code 66.
+func buildRaceBinary(t *testing.T) string {
+	t.Helper()
+	if raceEnabled {
+		return build(t, "-race")
+	}
+	return build(t)
+}
+
+func build(t *testing.T, flags ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "rb_module_rustack")
-	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version=9.8.7-test", ".")
+	args := append([]string{"build", "-o", bin, "-ldflags", "-X main.version=9.8.7-test"}, flags...)
+	cmd := exec.Command("go", append(args, ".")...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}

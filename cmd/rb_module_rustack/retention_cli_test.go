@@ -371,7 +371,7 @@ func TestPruneBesideBackups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for several seconds")
 	}
-	bin := buildBinary(t)
+	bin := buildRaceBinary(t) // a data race in any process fails it (exit 66)
 	r := newRetentionRepo(t, true)
 	const writers, rounds = 3, 4
 	type done struct {
