@@ -95,7 +95,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	rs.Write = true
 	repo, err := repoopen.Open(rs)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return repoOpenExit(err)
 	}
 	defer repo.Close()
 	cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: log}, cfg.AdminName != "")

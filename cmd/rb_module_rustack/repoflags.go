@@ -139,9 +139,20 @@ func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.C
 	}
 	r, err := repoopen.Open(rs)
 	if err != nil {
-		return nil, nil, withCode(exitUsage, err)
+		return nil, nil, repoOpenExit(err)
 	}
 	return r, cfg, nil
+}
+
+// repoOpenExit is the exit code of a repository that does not open: a
+// store that cannot be reached is a failure (1), anything else (a key that
+// does not load, a bad path or location) a usage error (2).
+func repoOpenExit(err error) error {
+	var se *repoopen.StoreError
+	if errors.As(err, &se) {
+		return withCode(exitFailure, err)
+	}
+	return withCode(exitUsage, err)
 }
 
 // engineExit maps an engine error to the exit codes of root.go.

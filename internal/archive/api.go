@@ -7,6 +7,8 @@ package archive
 import (
 	"encoding/json"
 	"time"
+
+	"rb_module_rustack/internal/store"
 )
 
 // Type is the kind of a backup.
@@ -22,7 +24,10 @@ const (
 // Options open a repository: an archive pool, or a dedup store when Store is set.
 type Options struct {
 	Pool        string // archive pool directory (archive files live here in both modes)
-	Store       string // dedup store directory; "" = archive pool mode
+	Store       string // dedup store location (for messages); "" = archive pool mode
+	// StoreBackend holds the store's objects when it is not the directory
+	// Store (an object store: internal/objstore); nil = the directory.
+	StoreBackend store.Backend
 	Key         []byte // 32-byte master key; nil only with Cipher "none"
 	Cipher      string // "aes-256-gcm" | "chacha20-poly1305" | "none"
 	Compression string // "zstd" | "none"

@@ -80,7 +80,7 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 	b := &Backup{r: r, spec: spec, typ: spec.Type, started: time.Now(), disks: map[string]*diskResult{}}
 	var sto *store.Store
 	if r.opts.Store != "" {
-		st, err := store.OpenDir(r.opts.Store, r.master, true)
+		st, err := r.storeAt(true)
 		if err != nil {
 			return nil, err
 		}

@@ -20,7 +20,16 @@ func (r *Repo) openStore() (*store.Store, error) {
 	if r.opts.Store == "" {
 		return nil, nil
 	}
-	return store.OpenDir(r.opts.Store, r.master, false)
+	return r.storeAt(false)
+}
+
+// storeAt opens the configured dedup store on its backend; create makes a
+// missing one.
+func (r *Repo) storeAt(create bool) (*store.Store, error) {
+	if b := r.opts.StoreBackend; b != nil {
+		return store.Open(b, r.master, create)
+	}
+	return store.OpenDir(r.opts.Store, r.master, create)
 }
 
 // openStoreIfAny opens the configured store when it exists.
@@ -33,6 +42,13 @@ func (r *Repo) openStoreIfAny() (*store.Store, error) {
 
 // storeExists reports whether the configured store has been created.
 func (r *Repo) storeExists() bool {
+	if b := r.opts.StoreBackend; b != nil {
+		o, err := b.Open(context.Background(), "config")
+		if err == nil {
+			o.Close()
+		}
+		return !errors.Is(err, fs.ErrNotExist) // another error: opening the store reports it
+	}
 	_, err := os.Stat(filepath.Join(r.opts.Store, "config"))
 	return !errors.Is(err, fs.ErrNotExist)
 }

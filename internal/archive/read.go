@@ -266,7 +266,7 @@ func (r *Repo) storeSource(m *manifestData, tolerant bool) (*chainSource, error)
 	if r.opts.Store == "" {
 		return nil, fmt.Errorf("archive %s keeps its data in a dedup store: give --store DIR (store id %s)", m.meta.ID, m.meta.StoreID)
 	}
-	st, err := store.OpenDir(r.opts.Store, r.master, false)
+	st, err := r.storeAt(false)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/lock"
+	"rb_module_rustack/internal/objstore"
+	"rb_module_rustack/internal/objstore/objtest"
 	"rb_module_rustack/internal/retention"
 )
 
@@ -268,11 +270,48 @@ func du(t testing.TB, dir string) int64 {
 }
 
 func TestForgetPruneStore(t *testing.T) {
-	dir := t.TempDir()
+	t.Run("directory", func(t *testing.T) {
+		dir := t.TempDir()
+		storeDir := filepath.Join(dir, "store")
+		forgetPruneStore(t, dir, func(o *Options) { o.Store = storeDir }, func() int64 { return du(t, storeDir) })
+	})
+	// The same on an object store (in memory; the real Swift and S3 runs
+	// are in cmd's tests), with uploads in flight in parallel.
+	t.Run("object", func(t *testing.T) {
+		dir := t.TempDir()
+		m := objtest.NewMem()
+		b, err := objstore.New(m, "site-a", objstore.Options{Spool: filepath.Join(dir, "spool"), Parallel: 3, BlockSize: 64 << 10, CacheBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		size := func() int64 {
+			infos, err := m.List(context.Background(), "site-a/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			for _, in := range infos {
+				if !strings.Contains(in.Name, "/locks/") {
+					n += in.Size
+				}
+			}
+			return n
+		}
+		forgetPruneStore(t, dir, func(o *Options) { o.Store, o.StoreBackend = "mem://test/site-a", b }, size)
+		if left, _ := os.ReadDir(filepath.Join(dir, "spool")); len(left) != 0 {
+			t.Errorf("spool not empty: %d files", len(left))
+		}
+	})
+}
+
+func forgetPruneStore(t *testing.T, dir string, withStore func(*Options), storeBytes func() int64) {
 	key := testKey(t)
-	storeDir := filepath.Join(dir, "store")
+	du := func(*testing.T, string) int64 { return storeBytes() }
+	storeDir := ""
 	opts := func(pool string) Options {
-		return Options{Pool: filepath.Join(dir, pool), Store: storeDir, Key: key, ChunkMin: 4 << 10, ChunkAvg: 16 << 10, ChunkMax: 64 << 10}
+		o := Options{Pool: filepath.Join(dir, pool), Key: key, ChunkMin: 4 << 10, ChunkAvg: 16 << 10, ChunkMax: 64 << 10}
+		withStore(&o)
+		return o
 	}
 	r, err := Open(opts("poolA"))
 	if err != nil {

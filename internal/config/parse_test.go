@@ -129,6 +129,22 @@ func TestFullFile(t *testing.T) {
 		"keep_within 1y6m",
 		"prune_max_unused 25",
 		"lock_wait 30",
+		"store_auth_url https://other.example:5000/v3",
+		"store_username store-user",
+		"store_password " + secretPW + "-store",
+		"store_domain store-domain",
+		"store_project_id 99aa",
+		"store_region RegionTwo",
+		"s3_endpoint https://s3.example:9000",
+		"s3_region eu-central-1",
+		"s3_access_key AKIAEXAMPLE",
+		"s3_secret_key " + secretPW + "-s3",
+		"s3_path_style yes",
+		"s3_ca_file /etc/ssl/s3.pem",
+		"store_spool /var/tmp/spool",
+		"store_timeout 300",
+		"store_parallel 8",
+		"store_cache 128M",
 	}, "\n") + "\n"
 	c := mustParse(t, text, nil)
 	checks := []struct {
@@ -185,6 +201,27 @@ func TestFullFile(t *testing.T) {
 		{"keep_within", c.KeepWithin, "1y6m"},
 		{"prune_max_unused", c.PruneMaxUnused, 25},
 		{"lock_wait", c.LockWait, 30 * time.Second},
+		{"store_auth_url", c.StoreAuthURL, "https://other.example:5000/v3"},
+		{"store_username", c.StoreUsername, "store-user"},
+		{"store_password", c.StorePassword, secretPW + "-store"},
+		{"store_domain", c.StoreDomain, "store-domain"},
+		{"store_project_id", c.StoreProjectID, "99aa"},
+		{"store_region", c.StoreRegion, "RegionTwo"},
+		{"s3_endpoint", c.S3Endpoint, "https://s3.example:9000"},
+		{"s3_region", c.S3Region, "eu-central-1"},
+		{"s3_access_key", c.S3AccessKey, "AKIAEXAMPLE"},
+		{"s3_secret_key", c.S3SecretKey, secretPW + "-s3"},
+		{"s3_path_style", c.S3PathStyle, true},
+		{"s3_ca_file", c.S3CAFile, "/etc/ssl/s3.pem"},
+		{"store_spool", c.StoreSpool, "/var/tmp/spool"},
+		{"store_timeout", c.StoreTimeout, 300 * time.Second},
+		{"store_parallel", c.StoreParallel, 8},
+		{"store_cache", c.StoreCache, 128 << 20},
+	}
+	for _, bad := range []string{"store s3://Bad_Bucket", "store ftp://x/y", "store swift://", "s3_endpoint 127.0.0.1:8080", "store swift://c/.hidden"} {
+		if _, err := Parse("t.conf", strings.NewReader(bad+"\n"), nil); err == nil || !strings.Contains(err.Error(), "t.conf:1") {
+			t.Errorf("%s: %v, want an error naming the line", bad, err)
+		}
 	}
 	if p, err := c.Retention(); err != nil || p.String() == "" || p.Within.Years != 1 || p.Within.Months != 6 || p.Daily != 7 {
 		t.Errorf("Retention() = %+v, %v", p, err)

@@ -282,3 +282,17 @@ func (e *busyError) Unwrap() []error {
 	}
 	return []error{ErrBusy}
 }
+
+// Self is this process's holder record for a lock taken in mode now.
+func Self(mode Mode) Holder {
+	return Holder{Host: hostname(), PID: os.Getpid(), Start: selfStart(), Since: time.Now().UTC(),
+		Command: Command, Mode: mode.String()}
+}
+
+// Busy is the error of a lock of what that its holders keep: it wraps
+// ErrBusy (and cause, the context's error, when that ended the wait) and
+// names the holders as Acquire's does. Other kinds of locks (the object
+// store's leases) use it so that every busy lock reads the same.
+func Busy(what string, holders []Holder, waited time.Duration, cause error) error {
+	return &busyError{what: what, holders: holders, unrecorded: len(holders) == 0, waited: waited, cause: cause}
+}

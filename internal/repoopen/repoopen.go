@@ -1,12 +1,17 @@
 package repoopen
 
 import (
+	"context"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/objstore"
 )
 
 // Settings say which repository to open and how new data is shaped: the
@@ -23,6 +28,10 @@ type Settings struct {
 	// exists, so that encrypted archives stay readable and unencrypted
 	// backups may chain to encrypted ones.
 	Write bool
+
+	// Object is how to reach a store on object storage (swift://, s3://);
+	// an empty Backend.Spool becomes POOL/.spool.
+	Object objstore.Settings
 }
 
 // FromConfig is the configuration's repository settings; toolVersion is
@@ -35,8 +44,49 @@ func FromConfig(cfg *config.Config, toolVersion string) Settings {
 			Parallelism: cfg.Parallelism, ToolVersion: toolVersion, LockWait: cfg.LockWait,
 		},
 		KeyFile: cfg.MasterKeyFile,
+		Object:  ObjectSettings(cfg, nil),
 	}
 }
+
+// ObjectSettings are the configuration's object-store settings. A swift://
+// store uses the module's own Keystone account unless store_username is
+// set; then every store_* key defaults to the module's own value.
+func ObjectSettings(cfg *config.Config, log api.Logger) objstore.Settings {
+	sw := api.Options{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, Domain: cfg.Domain,
+		ProjectID: cfg.ProjectID, Region: cfg.Region, EnableSSL: cfg.EnableSSL, CAInfo: cfg.CAInfo,
+		Verbose: cfg.CurlVerbose, Log: log}
+	if cfg.StoreUsername != "" {
+		sw.Username, sw.Password = cfg.StoreUsername, cfg.StorePassword
+		for _, kv := range []struct {
+			dst *string
+			v   string
+		}{{&sw.URL, cfg.StoreAuthURL}, {&sw.Domain, cfg.StoreDomain},
+			{&sw.ProjectID, cfg.StoreProjectID}, {&sw.Region, cfg.StoreRegion}} {
+			if kv.v != "" {
+				*kv.dst = kv.v
+			}
+		}
+	}
+	if strings.EqualFold(sw.Region, "none") {
+		sw.Region = ""
+	}
+	return objstore.Settings{
+		Swift: sw,
+		S3: objstore.S3Config{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, PathStyle: cfg.S3PathStyle},
+		S3CAFile: cfg.S3CAFile,
+		Timeout:  cfg.StoreTimeout,
+		Backend: objstore.Options{Spool: cfg.StoreSpool, CacheBytes: int64(cfg.StoreCache),
+			Parallel: cfg.StoreParallel},
+	}
+}
+
+// StoreError is the error of a store location that was well formed but
+// could not be reached: the network, the credentials, the container.
+type StoreError struct{ Err error }
+
+func (e *StoreError) Error() string { return e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
 
 // Options are the archive options with the master key loaded by the rules
 // of Settings. A store of "none" means archive pool mode.
@@ -72,6 +122,21 @@ func Open(s Settings) (*archive.Repo, error) {
 	o, err := s.Options()
 	if err != nil {
 		return nil, err
+	}
+	if objstore.IsObjectStore(o.Store) {
+		loc, err := objstore.ParseLocation(o.Store)
+		if err != nil {
+			return nil, err
+		}
+		st := s.Object
+		if st.Backend.Spool == "" {
+			st.Backend.Spool = filepath.Join(o.Pool, ".spool")
+		}
+		b, err := objstore.Open(context.Background(), loc, st, s.Write)
+		if err != nil {
+			return nil, &StoreError{Err: fmt.Errorf("%w", err)}
+		}
+		o.StoreBackend = b
 	}
 	return archive.Open(o)
 }

@@ -24,6 +24,20 @@ type Writer struct {
 	entries []chunk.IndexEntry
 	bytes   int64 // bytes of published files
 	closed  bool
+
+	// Uploads in flight (backends with PutParallel > 1): finished packs
+	// are sealed at once and put in the background, at most cap(slots)
+	// at a time; the first error fails the session.
+	slots  chan struct{}
+	wg     sync.WaitGroup
+	errMu  sync.Mutex
+	putErr error
+}
+
+// ParallelPutter is implemented by backends whose Put is an upload: a
+// writer keeps PutParallel of them in flight instead of waiting for each.
+type ParallelPutter interface {
+	PutParallel() int
 }
 
 // NewWriter starts a session that stores chunks base lacks.
@@ -35,7 +49,11 @@ func (s *Store) NewWriter(cipherName string, base *chunk.Index) (*Writer, error)
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{s: s, keys: keys, base: base, claims: chunk.NewClaimSet()}, nil
+	w := &Writer{s: s, keys: keys, base: base, claims: chunk.NewClaimSet()}
+	if pp, ok := s.be.(ParallelPutter); ok && pp.PutParallel() > 1 {
+		w.slots = make(chan struct{}, pp.PutParallel())
+	}
+	return w, nil
 }
 
 // Claim implements dedup.Target.
@@ -55,6 +73,9 @@ func (w *Writer) Put(id chunk.ID, blob []byte, plen int) error {
 	defer w.mu.Unlock()
 	if w.closed {
 		return errors.New("store writer closed")
+	}
+	if err := w.uploadErr(); err != nil {
+		return err
 	}
 	if w.cur == nil {
 		dir, err := w.s.be.Staging(context.Background(), "packs/")
@@ -80,7 +101,29 @@ func (w *Writer) Put(id chunk.ID, blob []byte, plen int) error {
 func (w *Writer) finishPack() error {
 	f := w.cur
 	w.cur = nil
-	name, entries, err := w.s.publishPack(f)
+	var name chunk.ID
+	var entries []chunk.IndexEntry
+	var err error
+	if w.slots == nil {
+		name, entries, err = w.s.publishPack(f)
+	} else {
+		name, entries, err = w.s.sealPack(f)
+		if err == nil {
+			w.slots <- struct{}{} // waits while PutParallel uploads are in flight
+			w.wg.Add(1)
+			go func() {
+				defer func() { <-w.slots; w.wg.Done() }()
+				if err := w.s.put(f, packName(name)); err != nil {
+					f.Abort()
+					w.errMu.Lock()
+					if w.putErr == nil {
+						w.putErr = err
+					}
+					w.errMu.Unlock()
+				}
+			}()
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -98,6 +141,21 @@ func (w *Writer) finishPack() error {
 // by id, which it returns), then it closes f and publishes it under the
 // name of its content. On an error f is aborted.
 func (s *Store) publishPack(f *container.FileWriter) (chunk.ID, []chunk.IndexEntry, error) {
+	name, entries, err := s.sealPack(f)
+	if err != nil {
+		return chunk.ID{}, nil, err
+	}
+	if err := s.put(f, packName(name)); err != nil {
+		f.Abort()
+		return chunk.ID{}, nil, err
+	}
+	return name, entries, nil
+}
+
+// sealPack finishes pack f (its own index section, then close) and
+// returns its name and entries without publishing it. On an error f is
+// aborted.
+func (s *Store) sealPack(f *container.FileWriter) (chunk.ID, []chunk.IndexEntry, error) {
 	entries := chunk.SortEntries(append([]chunk.IndexEntry(nil), f.Entries()...))
 	if err := f.AddSection("index", chunk.EncodeIndex(nil, entries)); err != nil {
 		f.Abort()
@@ -108,12 +166,14 @@ func (s *Store) publishPack(f *container.FileWriter) (chunk.ID, []chunk.IndexEnt
 		f.Abort()
 		return chunk.ID{}, nil, err
 	}
-	name := chunk.ID(sum)
-	if err := s.put(f, packName(name)); err != nil {
-		f.Abort()
-		return chunk.ID{}, nil, err
-	}
-	return name, entries, nil
+	return chunk.ID(sum), entries, nil
+}
+
+// uploadErr is the first error of a background upload.
+func (w *Writer) uploadErr() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.putErr
 }
 
 // Commit publishes the last pack and the session's index file. It returns
@@ -127,8 +187,13 @@ func (w *Writer) Commit() (int64, error) {
 	w.closed = true
 	if w.cur != nil {
 		if err := w.finishPack(); err != nil {
+			w.wg.Wait()
 			return 0, err
 		}
+	}
+	w.wg.Wait() // every pack is stored before the index that names it
+	if err := w.uploadErr(); err != nil {
+		return 0, err
 	}
 	if len(w.entries) == 0 {
 		return w.bytes, nil
@@ -169,6 +234,7 @@ func (w *Writer) Abort() {
 		w.cur.Abort()
 		w.cur = nil
 	}
+	w.wg.Wait() // uploads in flight end (a finished one is a complete pack)
 }
 
 // put publishes the closed content-addressed file f as object name: an
