@@ -23,20 +23,20 @@ const (
 
 // Options open a repository: an archive pool, or a dedup store when Store is set.
 type Options struct {
-	Pool        string // archive pool directory (archive files live here in both modes)
-	Store       string // dedup store location (for messages); "" = archive pool mode
+	Pool  string // archive pool directory (archive files live here in both modes)
+	Store string // dedup store location (for messages); "" = archive pool mode
 	// StoreBackend holds the store's objects when it is not the directory
 	// Store (an object store: internal/objstore); nil = the directory.
 	StoreBackend store.Backend
-	Key         []byte // 32-byte master key; nil only with Cipher "none"
-	Cipher      string // "aes-256-gcm" | "chacha20-poly1305" | "none"
-	Compression string // "zstd" | "none"
-	Level       string // "fastest" | "default" | "better"
-	ChunkMin    int
-	ChunkAvg    int
-	ChunkMax    int
-	Parallelism int    // chunking workers; 0 = runtime.NumCPU()
-	ToolVersion string // recorded in manifests; "" = "unknown"
+	Key          []byte // 32-byte master key; nil only with Cipher "none"
+	Cipher       string // "aes-256-gcm" | "chacha20-poly1305" | "none"
+	Compression  string // "zstd" | "none"
+	Level        string // "fastest" | "default" | "better"
+	ChunkMin     int
+	ChunkAvg     int
+	ChunkMax     int
+	Parallelism  int    // chunking workers; 0 = runtime.NumCPU()
+	ToolVersion  string // recorded in manifests; "" = "unknown"
 	// LockWait is how long a command waits for a lock another process
 	// holds (a backup for the shared locks, forget, delete and prune for
 	// the exclusive ones) before it gives up naming the holder; 0 = try once.

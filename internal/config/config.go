@@ -70,12 +70,12 @@ type Config struct {
 
 	// The dedup store on object storage (docs/storage.md).
 	StoreAuthURL, StoreUsername, StorePassword, StoreDomain, StoreProjectID, StoreRegion string // swift:// in another cloud
-	S3Endpoint, S3Region, S3AccessKey, S3SecretKey, S3CAFile                           string // s3://
-	S3PathStyle                                                                         bool
-	StoreSpool                                                                          string        // default POOL/.spool
-	StoreTimeout                                                                        time.Duration // one request attempt; default 120 s
-	StoreParallel                                                                       int           // uploads in flight; default 4
-	StoreCache                                                                          int           // read cache bytes; default 64 MiB
+	S3Endpoint, S3Region, S3AccessKey, S3SecretKey, S3CAFile                             string // s3://
+	S3PathStyle                                                                          bool
+	StoreSpool                                                                           string        // default POOL/.spool
+	StoreTimeout                                                                         time.Duration // one request attempt; default 120 s
+	StoreParallel                                                                        int           // uploads in flight; default 4
+	StoreCache                                                                           int           // read cache bytes; default 64 MiB
 
 	// Params holds every rule parameter given with --param, after merge.
 	Params map[string]string
