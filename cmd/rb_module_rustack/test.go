@@ -10,6 +10,7 @@ import (
 	"rb_module_rustack/internal/check"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/repoopen"
 )
 
 func newTestCmd(a *app) *cobra.Command {
@@ -51,13 +52,13 @@ func runTest(ctx context.Context, a *app) error {
 	params, err := a.paramMap()
 	if err != nil {
 		r.Fail(check.Configuration, "%v", err)
-		r.SkipAll(append(check.CloudChecks, check.StateDirCheck, check.LogFile), "no configuration")
+		r.SkipAll(append(check.CloudChecks, check.StoreCheck, check.StateDirCheck, check.LogFile), "no configuration")
 		return done()
 	}
 	cfg, err := config.Load(a.configPath, params)
 	if err != nil {
 		r.Fail(check.Configuration, "%v", err)
-		r.SkipAll(append(check.CloudChecks, check.StateDirCheck, check.LogFile), "no configuration")
+		r.SkipAll(append(check.CloudChecks, check.StoreCheck, check.StateDirCheck, check.LogFile), "no configuration")
 		return done()
 	}
 
@@ -80,6 +81,7 @@ func runTest(ctx context.Context, a *app) error {
 		check.Cloud(ctx, r, cfg, cloudOptions(cfg, &logging.OnceWarnings{Log: log}))
 	}
 
+	check.Store(ctx, r, cfg.Store, cfg.Pool, repoopen.ObjectSettings(cfg, &logging.OnceWarnings{Log: log}))
 	check.StateDir(r, cfg.StateDir)
 	if logErr != nil {
 		r.Fail(check.LogFile, "%s", strings.TrimPrefix(logErr.Error(), "log file "))

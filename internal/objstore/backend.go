@@ -1,6 +1,7 @@
 package objstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -263,4 +264,28 @@ func (o *object) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("object store %s: %w", o.b, err)
 	}
 	return n, eof
+}
+
+// Probe writes a small object under probes/, reads it back and deletes
+// it: what `-t` checks. It returns a sentence of what it did.
+func (b *Backend) Probe(ctx context.Context) (string, error) {
+	host, _ := os.Hostname()
+	name := fmt.Sprintf("probes/%s-%d-%d", strings.ReplaceAll(host, "/", "_"), os.Getpid(), time.Now().UnixNano())
+	body := []byte("rb_module_rustack probe " + name + "\n")
+	start := time.Now()
+	if err := b.c.Put(ctx, b.full(name), bytes.NewReader(body), int64(len(body)), true); err != nil {
+		return "", fmt.Errorf("write a probe object: %w", err)
+	}
+	got := make([]byte, len(body))
+	err := b.c.Get(ctx, b.full(name), 0, got)
+	derr := b.c.Delete(ctx, b.full(name))
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("read the probe object back: %w", err)
+	case !bytes.Equal(got, body):
+		return "", errors.New("the probe object read back differs from what was written")
+	case derr != nil:
+		return "", fmt.Errorf("delete the probe object: %w", derr)
+	}
+	return fmt.Sprintf("probe object written, read back and deleted in %v", time.Since(start).Round(time.Millisecond)), nil
 }
