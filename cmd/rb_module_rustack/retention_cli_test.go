@@ -19,6 +19,9 @@ import (
 // retentionRepo is a pool (and store) on disk and the flags that open it.
 type retentionRepo struct {
 	dir, pool, store, key string
+	// storeArgs reach an object store instead of the directory store
+	// (-c CONFIG --param store=swift://... and its keys).
+	storeArgs []string
 }
 
 func (r *retentionRepo) flags() []string {
@@ -26,7 +29,7 @@ func (r *retentionRepo) flags() []string {
 	if r.store != "" {
 		f = append(f, "--store", r.store)
 	}
-	return f
+	return append(f, r.storeArgs...)
 }
 
 func newRetentionRepo(t *testing.T, store bool) *retentionRepo {
@@ -371,9 +374,12 @@ func TestPruneBesideBackups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for several seconds")
 	}
+	pruneBesideBackups(t, newRetentionRepo(t, true), 4)
+}
+
+func pruneBesideBackups(t *testing.T, r *retentionRepo, rounds int) {
 	bin := buildRaceBinary(t) // a data race in any process fails it (exit 66)
-	r := newRetentionRepo(t, true)
-	const writers, rounds = 3, 4
+	const writers = 3
 	type done struct {
 		id   string
 		data []byte

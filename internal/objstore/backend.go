@@ -28,6 +28,7 @@ type Backend struct {
 	cache  *blockCache
 	lease  LeaseOptions
 	puts   int
+	noCond atomic.Bool // the server refuses conditional PUTs
 }
 
 // Options tune a Backend; the zero value is usable but for Spool.
@@ -105,7 +106,7 @@ func (b *Backend) Put(ctx context.Context, staged, name string) error {
 		f.Close()
 		return err
 	}
-	err = b.c.Put(ctx, b.full(name), f, st.Size(), true)
+	err = b.putIfAbsent(ctx, b.full(name), f, st.Size())
 	f.Close()
 	if err == nil || errors.Is(err, ErrExist) {
 		os.Remove(staged)
@@ -117,6 +118,29 @@ func (b *Backend) Put(ctx context.Context, staged, name string) error {
 		return fmt.Errorf("object store %s: %w", b, err)
 	}
 	return nil
+}
+
+// putIfAbsent is a conditional PUT; on a server that refuses conditional
+// PUTs (501, as Swift's s3api does) it looks first and then writes
+// unconditionally, for this and every later Put. That leaves a window in
+// which two writers both write one name; the store only writes
+// content-addressed names (the same bytes either way) and unique ones,
+// and re-reads its config after creating it (docs/format.md, section 9).
+func (b *Backend) putIfAbsent(ctx context.Context, name string, body io.ReaderAt, size int64) error {
+	if !b.noCond.Load() {
+		err := b.c.Put(ctx, name, body, size, true)
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != 501 {
+			return err
+		}
+		b.noCond.Store(true)
+	}
+	if _, err := b.c.Stat(ctx, name); err == nil {
+		return &StatusError{Op: "PUT", Name: name, Code: 412}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return b.c.Put(ctx, name, body, size, false)
 }
 
 // Open implements store.Backend.

@@ -111,6 +111,16 @@ func TestServerWithoutConditionalPut(t *testing.T) {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
+	// A server that refuses conditional PUTs (501): look, then write.
+	m = objtest.NewMem()
+	m.RefuseIfNoneMatch = true
+	b = newBackend(t, m, objstore.Options{})
+	if err := b.Put(ctx, stage(t, b, []byte("first")), "config"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put(ctx, stage(t, b, []byte("second")), "config"); !errors.Is(err, store.ErrExist) {
+		t.Fatalf("second put on a server without conditional PUTs: %v", err)
+	}
 }
 
 // TestReadsThroughCache reads random and sequential ranges of a large

@@ -22,7 +22,8 @@ type Mem struct {
 	Now               func() time.Time // the objects' times (default time.Now)
 	Puts              int              // PUT requests that succeeded
 	Gets              int              // GET requests
-	IgnoreIfNoneMatch bool             // behave like a server without conditional PUT
+	IgnoreIfNoneMatch bool             // behave like a server that ignores If-None-Match
+	RefuseIfNoneMatch bool             // behave like one that refuses it (501, as Swift's s3api)
 }
 
 type memObj struct {
@@ -55,6 +56,9 @@ func (m *Mem) now() time.Time {
 func (m *Mem) Put(_ context.Context, name string, body io.ReaderAt, size int64, ifAbsent bool) error {
 	if err := m.fault("PUT", name); err != nil {
 		return err
+	}
+	if ifAbsent && m.RefuseIfNoneMatch {
+		return &objstore.StatusError{Op: "PUT", Name: name, Code: 501, Msg: "NotImplemented"}
 	}
 	b := make([]byte, size)
 	if _, err := body.ReadAt(b, 0); err != nil && !(err == io.EOF && size == 0) {
