@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - the whole test suite, as CI runs it (.ci/run calls this):
 #   Debian packages and staticcheck, the OpenStack harness (../shared/openstack/up.sh),
+#   a Swift cluster with s3api on its Keystone (scripts/swift.sh up; down at the end),
 #   gofmt, go mod tidy -diff, go vet, staticcheck, go test -race (unit and integration), short fuzz runs.
 # Every step runs even when an earlier one failed; the summary at the end says
 # which failed, and the exit status is non-zero if any did.
@@ -14,7 +15,7 @@ FUZZTIME=${FUZZTIME:-10s}
 TEST_TIMEOUT=${TEST_TIMEOUT:-25m}
 STATICCHECK_VERSION=v0.8.2
 WORK=$(mktemp -d /tmp/rb-test.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '[ "$SWIFT_UP" = 1 ] && "$ROOT/scripts/swift.sh" down >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 START=$SECONDS
 declare -a RESULTS=()
 FAILED=0
@@ -77,6 +78,27 @@ harness() {
     echo "harness up: $OS_AUTH_URL, project $OS_PROJECT_ID"
 }
 
+# swift_store starts (or checks) the Swift cluster of scripts/swift.sh on the
+# harness' Keystone and exports RB_SWIFT_PARAMS and RB_S3_PARAMS, which the
+# object-store tests read. It is stopped again when this script ends.
+SWIFT_UP=0
+swift_store() {
+    if [ $HARNESS_UP != 1 ]; then
+        echo "the OpenStack harness is not up: Swift needs its Keystone"
+        return 1
+    fi
+    local out
+    out=$("$ROOT/scripts/swift.sh" up 2>"$WORK/swift.log") || {
+        tail -n 30 "$WORK/swift.log"
+        echo "scripts/swift.sh up failed (last 30 lines of its log above)" >&2
+        return 1
+    }
+    eval "$out"
+    export RB_SWIFT_PARAMS RB_S3_PARAMS
+    SWIFT_UP=1
+    tail -n 3 "$WORK/swift.log"
+}
+
 gofmt_check() {
     local files out
     files=$(git ls-files --cached --others --exclude-standard '*.go')
@@ -92,7 +114,10 @@ gofmt_check() {
 gotest() {
     local skipflag=()
     # Once the harness is up, an integration test that skips for want of it is a failure.
-    [ $HARNESS_UP = 1 ] && skipflag=(-fail-on-skip 'up\.sh|harness')
+    # So is one that skips for want of Swift once scripts/swift.sh is up.
+    local pat='up\.sh|harness'
+    [ $SWIFT_UP = 1 ] && pat="$pat|swift\\.sh"
+    [ $HARNESS_UP = 1 ] && skipflag=(-fail-on-skip "$pat")
     go test -json -race -count=1 -timeout "$TEST_TIMEOUT" ./... 2>&1 |
         tee "$WORK/gotest.json" | "$WORK/testsummary" "${skipflag[@]}" | tee "$WORK/gotest.summary"
 }
@@ -137,6 +162,7 @@ fuzz() {
 
 step "setup (packages, staticcheck)" setup
 step "OpenStack harness" harness
+step "Swift store (scripts/swift.sh)" swift_store
 step "gofmt" gofmt_check
 step "go mod tidy" go mod tidy -diff
 step "go vet" go vet ./...

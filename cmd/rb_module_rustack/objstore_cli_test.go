@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -177,101 +176,4 @@ func TestSwiftStoreBesideBackups(t *testing.T) {
 	r := newRetentionRepo(t, false)
 	r.storeArgs = o.args
 	pruneBesideBackups(t, r, 3)
-}
-
-// TestSwiftProxyStops: the Swift proxy goes away in the middle of a
-// backup: a clear error, exit 1, no archive; the next backup works and
-// prune removes what the failed one uploaded. Then an object corrupted
-// on Swift's disk is found by verify.
-func TestSwiftProxyStops(t *testing.T) {
-	o := newObjStore(t, "swift")
-	script, err := filepath.Abs("../../scripts/swift.sh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newRetentionRepo(t, false)
-	r.storeArgs = append(o.args, "--param", "store_parallel=1")
-	bin := buildBinary(t)
-	img := filepath.Join(r.dir, "big.img")
-	data := make([]byte, 200<<20)
-	f, _ := os.Open("/dev/urandom")
-	f.Read(data)
-	f.Close()
-	if err := os.WriteFile(img, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	backup := exec.Command(bin, append([]string{"image", "backup", "--name", "big", "--disk", "vda=" + img}, r.flags()...)...)
-	var errb strings.Builder
-	backup.Stderr = &errb
-	if err := backup.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for len(o.names(t, "packs/")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if out, err := exec.Command(script, "stop-proxy").CombinedOutput(); err != nil {
-		t.Fatalf("stop-proxy: %v %s", err, out)
-	}
-	restarted := false
-	defer func() {
-		if !restarted {
-			exec.Command(script, "start-proxy").Run()
-		}
-	}()
-	err = backup.Wait()
-	code := backup.ProcessState.ExitCode()
-	if out, err := exec.Command(script, "start-proxy").CombinedOutput(); err != nil {
-		t.Fatalf("start-proxy: %v %s", err, out)
-	}
-	restarted = true
-	if code != 1 || !strings.Contains(errb.String(), o.loc) {
-		t.Fatalf("backup with the proxy stopped: exit %d (%v): %s", code, err, errb.String())
-	}
-	t.Logf("backup with the proxy stopped: %s", strings.TrimSpace(errb.String()))
-	if ids := archiveIDs(t, r); len(ids) != 0 {
-		t.Fatalf("archives after the failed backup: %v", ids)
-	}
-	orphans := len(o.names(t, "packs/"))
-	if _, errOut, code := run(t, bin, append([]string{"image", "backup", "--name", "big", "--disk", "vda=" + img}, r.flags()...)...); code != 0 {
-		t.Fatalf("backup after the proxy is back: %d %s", code, errOut)
-	}
-	out, errOut, code := run(t, bin, append([]string{"prune", "--json"}, r.flags()...)...)
-	if code != 0 {
-		t.Fatalf("prune: %d %s", code, errOut)
-	}
-	var rep struct {
-		Store struct {
-			PacksDeleted int `json:"packs_deleted"`
-		} `json:"store"`
-	}
-	json.Unmarshal([]byte(out), &rep)
-	if orphans == 0 || rep.Store.PacksDeleted < orphans {
-		t.Errorf("prune deleted %d packs, want the %d the failed backup left", rep.Store.PacksDeleted, orphans)
-	}
-	ids := archiveIDs(t, r)
-	restoreEquals(t, r, ids[0], data)
-
-	// Corrupt one pack on Swift's disk, behind its back.
-	packs := o.names(t, "packs/")
-	loc, _ := objstore.ParseLocation(o.loc)
-	p, err := exec.Command(script, "object-path", loc.Container, loc.Prefix+"/"+packs[0]).Output()
-	if err != nil {
-		t.Fatalf("object-path: %v", err)
-	}
-	path := strings.TrimSpace(string(p))
-	fh, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 1)
-	fh.ReadAt(b, 1<<20)
-	b[0] ^= 0x55
-	fh.WriteAt(b, 1<<20)
-	fh.Close()
-	out, errOut, code = run(t, bin, append([]string{"verify", "--all", "--read-data-subset", "100%"}, r.flags()...)...)
-	if code == 0 || !strings.Contains(out+errOut, strings.TrimSuffix(filepath.Base(packs[0]), ".pack")[:16]) {
-		t.Fatalf("verify after corrupting %s: exit %d: %s %s", packs[0], code, out, errOut)
-	}
-	t.Logf("verify: exit %d", code)
 }
