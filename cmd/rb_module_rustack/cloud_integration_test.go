@@ -181,8 +181,11 @@ func TestHarnessListAndCheck(t *testing.T) {
 					t.Fatalf("-t: exit %d\n%s%s", code, out, errOut)
 				}
 				lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-				if len(lines) != 9 {
-					t.Errorf("%d lines, want 9:\n%s", len(lines), out)
+				if len(lines) != 10 { // 6 cloud checks, configuration, store, state dir, log file
+					t.Errorf("%d lines, want 10:\n%s", len(lines), out)
+				}
+				if !strings.Contains(out, "OK    store: ") {
+					t.Errorf("no store check line:\n%s", out)
 				}
 				for _, l := range lines {
 					if !strings.HasPrefix(l, "OK    ") {
