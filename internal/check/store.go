@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 
 	"rb_module_rustack/internal/objstore"
@@ -30,10 +29,7 @@ func Store(ctx context.Context, r *Run, loc, pool string, s objstore.Settings) {
 		r.Fail(StoreCheck, "%v", err)
 		return
 	}
-	if s.Backend.Spool == "" {
-		s.Backend.Spool = filepath.Join(pool, ".spool")
-	}
-	b, err := objstore.Open(ctx, l, s, false)
+	b, err := objstore.Open(ctx, l, s.WithSpool(pool), false)
 	if err != nil {
 		r.Fail(StoreCheck, "%v", err)
 		return

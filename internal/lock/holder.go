@@ -73,7 +73,7 @@ func writeRecord(path string, h Holder) (string, error) {
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	base := fmt.Sprintf("%s-%d-%s.json", fileHost(h.Host), h.PID, hex.EncodeToString(rnd[:]))
+	base := fmt.Sprintf("%s-%d-%s.json", FileHost(h.Host), h.PID, hex.EncodeToString(rnd[:]))
 	data, err := json.Marshal(h)
 	if err != nil {
 		return "", err
@@ -92,8 +92,8 @@ func writeRecord(path string, h Holder) (string, error) {
 	return final, nil
 }
 
-// fileHost is host made fit for a file name.
-func fileHost(host string) string {
+// FileHost is host made fit for a file or object name.
+func FileHost(host string) string {
 	b := []byte(host)
 	for i, c := range b {
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') || i == 0 && c == '.' {
@@ -126,7 +126,7 @@ func check(path string) ([]Holder, error) {
 		if strings.HasPrefix(name, ".") {
 			// A temporary record: its writer died between writing and
 			// renaming it when the name says this host and a dead pid.
-			if h, pid, ok := parseName(strings.TrimSuffix(name[1:], ".tmp")); ok && h == fileHost(host) && !alive(pid) {
+			if h, pid, ok := parseName(strings.TrimSuffix(name[1:], ".tmp")); ok && h == FileHost(host) && !alive(pid) {
 				os.Remove(p)
 			}
 			continue

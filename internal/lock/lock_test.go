@@ -148,7 +148,7 @@ func TestKilledHolder(t *testing.T) {
 	if err != nil || len(hs) != 1 || hs[0].PID != pid || hs[0].Mode != "exclusive" || hs[0].Host != hostname() || hs[0].Start == "" {
 		t.Fatalf("holders: %+v %v", hs, err)
 	}
-	if recs := records(t, path); len(recs) != 1 || !strings.HasPrefix(recs[0], fmt.Sprintf("%s-%d-", fileHost(hostname()), pid)) {
+	if recs := records(t, path); len(recs) != 1 || !strings.HasPrefix(recs[0], fmt.Sprintf("%s-%d-", FileHost(hostname()), pid)) {
 		t.Fatalf("records: %v", recs)
 	}
 
@@ -513,7 +513,7 @@ func TestHelpers(t *testing.T) {
 			t.Errorf("parseName(%q) ok", bad)
 		}
 	}
-	if got := fileHost(".a/b c"); got != "_a_b_c" {
+	if got := FileHost(".a/b c"); got != "_a_b_c" {
 		t.Errorf("fileHost: %q", got)
 	}
 	ticks, zombie, err := procStart(os.Getpid())

@@ -57,7 +57,7 @@ func (e *StatusError) Error() string {
 	case 403:
 		hint = ": access denied (the account lacks a role on this container or bucket)"
 	case 404:
-		hint = ": not found (check the container or bucket name)"
+		hint = ": not found (an object deleted since it was listed, or a wrong container or bucket name)"
 	case 429, 500, 502, 503, 504:
 		hint = ": the object store is overloaded or failing; retried with backoff, then gave up"
 	}

@@ -114,13 +114,7 @@ func (b *Backend) acquire(ctx context.Context, name string, mode store.LockMode)
 	}
 	var rnd [4]byte
 	rand.Read(rnd[:])
-	host := strings.Map(func(r rune) rune {
-		if r == '/' || r == '.' || r < ' ' {
-			return '_'
-		}
-		return r
-	}, self.Host)
-	mine := fmt.Sprintf("%s%s-%019d-%s-%d-%s.json", leaseDir(name), kind, time.Now().UnixNano(), host, os.Getpid(), hex.EncodeToString(rnd[:]))
+	mine := fmt.Sprintf("%s%s-%019d-%s-%d-%s.json", leaseDir(name), kind, time.Now().UnixNano(), lock.FileHost(self.Host), os.Getpid(), hex.EncodeToString(rnd[:]))
 	what := "dedup store " + b.String() + " (lock " + name + ")"
 	rctx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)

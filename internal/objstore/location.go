@@ -3,13 +3,13 @@ package objstore
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"rb_module_rustack/internal/api"
 	"rb_module_rustack/internal/api/httpx"
-	"rb_module_rustack/internal/store"
 )
 
 // Location is a parsed store location.
@@ -91,6 +91,14 @@ type Settings struct {
 	Backend Options
 }
 
+// WithSpool returns s with its spool directory defaulted to POOL/.spool.
+func (s Settings) WithSpool(pool string) Settings {
+	if s.Backend.Spool == "" {
+		s.Backend.Spool = filepath.Join(pool, ".spool")
+	}
+	return s
+}
+
 // Open connects to the object store at l (authenticating with Swift) and
 // returns its backend; with create, a missing container or bucket is
 // created. It makes no request to the store's objects.
@@ -103,11 +111,11 @@ func Open(ctx context.Context, l Location, s Settings, create bool) (*Backend, e
 	case "swift":
 		o := s.Swift
 		o.Timeout = s.Timeout
-		os, err := api.NewObjectStorage(ctx, o)
+		sess, err := api.NewObjectStorage(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("store %s: %w", l, err)
 		}
-		sw := NewSwift(os.Service, os.HTTP, l.Container, l.String())
+		sw := NewSwift(sess.Service, sess.HTTP, l.Container, l.String())
 		if _, err := sw.EnsureContainer(ctx, create); err != nil {
 			return nil, fmt.Errorf("store %s: %w", l, err)
 		}
@@ -135,4 +143,5 @@ func Open(ctx context.Context, l Location, s Settings, create bool) (*Backend, e
 	return New(c, l.Prefix, s.Backend)
 }
 
-var _ store.Backend = (*Backend)(nil)
+// hasScheme reports whether loc starts with scheme://.
+func hasScheme(loc, scheme string) bool { return strings.HasPrefix(strings.ToLower(loc), scheme+"://") }

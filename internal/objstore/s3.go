@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -171,6 +170,3 @@ func (s *S3) EnsureBucket(ctx context.Context, create bool) (bool, error) {
 }
 
 var _ Client = (*S3)(nil)
-
-// hasScheme reports whether loc starts with scheme://.
-func hasScheme(loc, scheme string) bool { return strings.HasPrefix(strings.ToLower(loc), scheme+"://") }

@@ -202,18 +202,19 @@ func (s *Swift) List(ctx context.Context, prefix string) ([]Info, error) {
 		return true, nil
 	})
 	if err != nil {
-		return nil, listError(s.container, err)
+		return nil, containerError("LIST", s.container, err)
 	}
 	return out, nil
 }
 
-// listError turns gophercloud's error of a listing into a StatusError.
-func listError(container string, err error) error {
+// containerError turns gophercloud's error of a request op on the
+// container into a StatusError.
+func containerError(op, container string, err error) error {
 	var ue gophercloud.ErrUnexpectedResponseCode
 	if errors.As(err, &ue) {
-		return &StatusError{Op: "LIST", Name: container, Code: ue.Actual, Msg: strings.TrimSpace(stripTags(string(ue.Body)))}
+		return &StatusError{Op: op, Name: container, Code: ue.Actual, Msg: strings.TrimSpace(stripTags(string(ue.Body)))}
 	}
-	return fmt.Errorf("LIST %s: %w", container, err)
+	return fmt.Errorf("%s %s: %w", op, container, err)
 }
 
 // Delete implements Client.
@@ -238,13 +239,13 @@ func (s *Swift) EnsureContainer(ctx context.Context, create bool) (bool, error) 
 		return false, nil
 	}
 	if !gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
-		return false, listError(s.container, err)
+		return false, containerError("HEAD", s.container, err)
 	}
 	if !create {
 		return false, fmt.Errorf("container %q does not exist in %s (create it, or let a backup create it)", s.container, s.sc.Endpoint)
 	}
 	if _, err := containers.Create(ctx, s.sc, s.container, nil).Extract(); err != nil {
-		return false, listError(s.container, err)
+		return false, containerError("PUT", s.container, err)
 	}
 	return true, nil
 }

@@ -1,10 +1,9 @@
 package repoopen
 
 import (
+	"cmp"
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"rb_module_rustack/internal/api"
@@ -57,18 +56,10 @@ func ObjectSettings(cfg *config.Config, log api.Logger) objstore.Settings {
 		Verbose: cfg.CurlVerbose, Log: log}
 	if cfg.StoreUsername != "" {
 		sw.Username, sw.Password = cfg.StoreUsername, cfg.StorePassword
-		for _, kv := range []struct {
-			dst *string
-			v   string
-		}{{&sw.URL, cfg.StoreAuthURL}, {&sw.Domain, cfg.StoreDomain},
-			{&sw.ProjectID, cfg.StoreProjectID}, {&sw.Region, cfg.StoreRegion}} {
-			if kv.v != "" {
-				*kv.dst = kv.v
-			}
-		}
-	}
-	if strings.EqualFold(sw.Region, "none") {
-		sw.Region = ""
+		sw.URL = cmp.Or(cfg.StoreAuthURL, sw.URL)
+		sw.Domain = cmp.Or(cfg.StoreDomain, sw.Domain)
+		sw.ProjectID = cmp.Or(cfg.StoreProjectID, sw.ProjectID)
+		sw.Region = cmp.Or(cfg.StoreRegion, sw.Region)
 	}
 	return objstore.Settings{
 		Swift: sw,
@@ -128,13 +119,9 @@ func Open(s Settings) (*archive.Repo, error) {
 		if err != nil {
 			return nil, err
 		}
-		st := s.Object
-		if st.Backend.Spool == "" {
-			st.Backend.Spool = filepath.Join(o.Pool, ".spool")
-		}
-		b, err := objstore.Open(context.Background(), loc, st, s.Write)
+		b, err := objstore.Open(context.Background(), loc, s.Object.WithSpool(o.Pool), s.Write)
 		if err != nil {
-			return nil, &StoreError{Err: fmt.Errorf("%w", err)}
+			return nil, &StoreError{Err: err}
 		}
 		o.StoreBackend = b
 	}
