@@ -18,6 +18,6 @@
 //     ignored by others once it expired (lease.go).
 //
 // Location parses store locations (a directory, swift://CONTAINER/PREFIX,
-// s3://BUCKET/PREFIX) into a backend. docs/storage.md is the user's view;
-// docs/format.md, section 9, the contract.
+// s3://BUCKET/PREFIX) into a backend. docs/storage.md describes it for
+// users; docs/format.md, section 9, states the backend contract.
 package objstore
