@@ -205,7 +205,9 @@ start() {
     local name=$1
     shift
     alive "$name" && return 0
-    setsid nohup "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+    # 3>&-: fd 3 is `up`'s stdout (the eval lines); a server that kept it
+    # open would keep "$(scripts/swift.sh up)" waiting for ever.
+    setsid nohup "$@" >>"$LOG/$name.log" 2>&1 </dev/null 3>&- &
     echo $! >"$RUN/$name.pid"
     log "started $name (pid $!)"
 }
@@ -298,7 +300,7 @@ load_harness() {
         shared=$(shared_dir) || die "cannot find shared/openstack/up.sh (set RB_SHARED_DIR)"
         log "Keystone is not up: starting the harness ($shared/openstack/up.sh, about 45 s)"
         mkdir -p "$LOG"
-        "$shared/openstack/up.sh" >"$LOG/harness-up.log" 2>&1 ||
+        "$shared/openstack/up.sh" >"$LOG/harness-up.log" 2>&1 3>&- ||
             { tail -n 30 "$LOG/harness-up.log" >&2; die "the harness did not start (log: $LOG/harness-up.log)"; }
         log "harness up"
     fi
