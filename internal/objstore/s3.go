@@ -1,12 +1,14 @@
 package objstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -61,7 +63,7 @@ func NewS3(c S3Config, loc string) (*S3, error) {
 		Creds:        credentials.NewStaticV4(c.AccessKey, c.SecretKey, ""),
 		Secure:       u.Scheme == "https",
 		Transport:    c.Transport,
-		Region:       c.Region,
+		Region:       cmp.Or(c.Region, "us-east-1"), // no bucket-location lookup (whose 503 minio-go does not retry)
 		BucketLookup: lookup,
 		MaxRetries:   c.Retries,
 	})
@@ -82,6 +84,9 @@ func s3Error(op, name string, err error) error {
 		msg := er.Code
 		if er.Message != "" {
 			msg += ": " + er.Message
+		}
+		if strings.Contains(msg, "<") { // an HTML error page of a proxy in front of the store: keep the text
+			msg = stripTags(msg)
 		}
 		return &StatusError{Op: op, Name: name, Code: er.StatusCode, Msg: msg}
 	}
