@@ -204,6 +204,11 @@ func stale(h Holder) bool {
 	return zombie || now != ticks
 }
 
+// Gone tells whether h is a holder of this host whose process no longer
+// runs, so that its record can be removed at once. A holder of another
+// host is never gone: it cannot be checked from here.
+func Gone(h Holder) bool { return h.Host == hostname() && stale(h) }
+
 // alive tells whether a process (other than a zombie) has pid.
 func alive(pid int) bool {
 	if pid <= 0 {

@@ -3,11 +3,13 @@ package objstore_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -287,6 +289,51 @@ func TestStaleLease(t *testing.T) {
 	}
 	if after := m.Names(); len(after) != 1 || after[0] == names[0] {
 		t.Fatalf("stale record not removed: %v", after)
+	}
+	if err := rel(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDeadHolderOnThisHost: the record of a process of this host that has
+// ended (a backup that lost the store could not delete it) is removed at
+// once, not after the TTL; a live holder's record still blocks.
+func TestDeadHolderOnThisHost(t *testing.T) {
+	m := objtest.NewMem()
+	lo := objstore.LeaseOptions{TTL: time.Hour, Refresh: time.Hour, Poll: 10 * time.Millisecond}
+	b := newBackend(t, m, objstore.Options{Lease: lo})
+	ctx, cancel := lockCtx(time.Second)
+	defer cancel()
+	if _, err := b.Lock(ctx, "locks/gc", store.Shared); err != nil { // never released
+		t.Fatal(err)
+	}
+	names := m.Names()
+	if len(names) != 1 {
+		t.Fatalf("records %v", names)
+	}
+	// This process is alive: its record blocks an exclusive request.
+	c1, cancel1 := lockCtx(50 * time.Millisecond)
+	defer cancel1()
+	if _, err := b.Lock(c1, "locks/gc", store.Exclusive); !errors.Is(err, lock.ErrBusy) {
+		t.Fatalf("exclusive beside a live shared holder: %v", err)
+	}
+	// Rewrite the record as held by a process that has ended.
+	ended := exec.Command("true")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	h := lock.Self(lock.Shared)
+	h.PID, h.Start = ended.Process.Pid, ""
+	body, _ := json.Marshal(h)
+	if err := m.Put(ctx, names[0], bytes.NewReader(body), int64(len(body)), false); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := b.Lock(ctx, "locks/gc", store.Exclusive)
+	if err != nil {
+		t.Fatalf("exclusive beside a dead holder's record: %v", err)
+	}
+	if after := m.Names(); len(after) != 1 || after[0] == names[0] {
+		t.Fatalf("dead holder's record not removed: %v", after)
 	}
 	if err := rel(); err != nil {
 		t.Fatal(err)

@@ -116,6 +116,7 @@ func (b *Backend) acquire(ctx context.Context, name string, mode store.LockMode)
 	rand.Read(rnd[:])
 	mine := fmt.Sprintf("%s%s-%019d-%s-%d-%s.json", leaseDir(name), kind, time.Now().UnixNano(), lock.FileHost(self.Host), os.Getpid(), hex.EncodeToString(rnd[:]))
 	what := "dedup store " + b.String() + " (lock " + name + ")"
+	myHost := lock.FileHost(self.Host)
 	rctx := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
 	}
@@ -156,6 +157,12 @@ func (b *Backend) acquire(ctx context.Context, name string, mode store.LockMode)
 				del(in.Name) // stale: its holder died or lost the store
 				continue
 			}
+			if leaseHost(in.Name) == myHost {
+				if h, ok := b.record(in.Name); ok && lock.Gone(h) {
+					del(in.Name) // its process on this host has ended
+					continue
+				}
+			}
 			switch {
 			case !excl && r.exclusive:
 				blockers = append(blockers, in.Name)
@@ -191,20 +198,45 @@ func (b *Backend) acquire(ctx context.Context, name string, mode store.LockMode)
 func (b *Backend) holders(names []string) []lock.Holder {
 	var hs []lock.Holder
 	for _, n := range names {
-		c, cancel := context.WithTimeout(context.Background(), requestTimeout)
-		in, err := b.c.Stat(c, b.full(n))
-		if err == nil && in.Size > 0 && in.Size < 1<<16 {
-			buf := make([]byte, in.Size)
-			if b.c.Get(c, b.full(n), 0, buf) == nil {
-				var h lock.Holder
-				if json.Unmarshal(buf, &h) == nil {
-					hs = append(hs, h)
-				}
-			}
+		if h, ok := b.record(n); ok {
+			hs = append(hs, h)
 		}
-		cancel()
 	}
 	return hs
+}
+
+// record reads the lease record n; false when it cannot be read.
+func (b *Backend) record(n string) (lock.Holder, bool) {
+	c, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	var h lock.Holder
+	in, err := b.c.Stat(c, b.full(n))
+	if err != nil || in.Size <= 0 || in.Size >= 1<<16 {
+		return h, false
+	}
+	buf := make([]byte, in.Size)
+	if b.c.Get(c, b.full(n), 0, buf) != nil || json.Unmarshal(buf, &h) != nil {
+		return h, false
+	}
+	return h, true
+}
+
+// leaseHost is the host part of a record's name
+// (KIND-TIME-HOST-PID-RANDOM.json), "" when the name has no such part.
+func leaseHost(name string) string {
+	base := strings.TrimSuffix(name[strings.LastIndexByte(name, '/')+1:], ".json")
+	if len(base) < 23 {
+		return ""
+	}
+	rest := base[22:]
+	for range 2 {
+		i := strings.LastIndexByte(rest, '-')
+		if i < 0 {
+			return ""
+		}
+		rest = rest[:i]
+	}
+	return rest
 }
 
 // hold keeps the record mine fresh until the returned release is called.

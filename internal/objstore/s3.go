@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -123,8 +124,41 @@ func (s *S3) Get(ctx context.Context, name string, off int64, dst []byte) error 
 	return nil
 }
 
-// Stat implements Client.
+// Stat implements Client, with a GET of the object's first byte rather
+// than a HEAD: Swift's s3api (2.30) frames its error answers to a HEAD
+// with a chunked body, which Go's HTTP client must discard with a log
+// line on stderr ("Unsolicited response received on idle HTTP channel")
+// and a lost connection — and a HEAD of a missing object is the common
+// case (every put-if-absent where conditional PUTs are refused). The
+// size is the total of the answer's Content-Range.
 func (s *S3) Stat(ctx context.Context, name string) (Info, error) {
+	var o minio.GetObjectOptions
+	if err := o.SetRange(0, 0); err != nil {
+		return Info{}, err
+	}
+	rc, oi, h, err := s.core.GetObject(ctx, s.bucket, name, o)
+	if err != nil {
+		if minio.ToErrorResponse(err).StatusCode == http.StatusRequestedRangeNotSatisfiable { // an empty object
+			return s.head(ctx, name)
+		}
+		return Info{}, s3Error("GET", name, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(rc, 1<<10))
+	rc.Close()
+	size := oi.Size
+	if cr := h.Get("Content-Range"); cr != "" {
+		_, total, ok := strings.Cut(cr, "/")
+		n, err := strconv.ParseInt(total, 10, 64)
+		if !ok || err != nil {
+			return Info{}, fmt.Errorf("GET %s: Content-Range %q", name, cr)
+		}
+		size = n
+	}
+	return Info{Name: name, Size: size, Modified: oi.LastModified}, nil
+}
+
+// head is Stat by HEAD, for an empty object.
+func (s *S3) head(ctx context.Context, name string) (Info, error) {
 	oi, err := s.c.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
 	if err != nil {
 		return Info{}, s3Error("HEAD", name, err)
