@@ -129,3 +129,8 @@ func newTwofish(key []byte) (cipher.Block, error) { return twofish.NewCipher(key
 func newThreefish(key []byte) (cipher.Block, error) {
 	return threefish.NewCipher(key, make([]byte, 16))
 }
+
+// newThreefishTweak is Threefish with a given tweak (for its test vectors).
+func newThreefishTweak(key, tweak []byte) (cipher.Block, error) {
+	return threefish.NewCipher(key, tweak)
+}
