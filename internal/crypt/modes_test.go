@@ -178,3 +178,16 @@ func TestMulMGM(t *testing.T) {
 		}
 	}
 }
+
+func benchLibMGM(b *testing.B) {
+	blk, _ := kuznyechik.NewCipher(make([]byte, 32))
+	a, _ := libmgm.NewMGM(blk)
+	buf := make([]byte, 64<<10)
+	dst := make([]byte, 0, len(buf)+16)
+	nonce := make([]byte, 16)
+	ad := make([]byte, 32)
+	b.SetBytes(int64(len(buf)))
+	for b.Loop() {
+		dst = a.Seal(dst[:0], nonce, buf, ad)
+	}
+}
