@@ -15,8 +15,8 @@ const AES256GCM = "aes-256-gcm"
 const AES128 = "aes-128"
 
 func init() {
-	register(spec{name: AES256GCM, keySize: 32, def: true, new: newAESGCM})
-	register(spec{name: AES128, keySize: 16, new: newAESGCM})
+	register(spec{name: AES256GCM, keySize: 32, mode: "GCM", def: true, new: newAESGCM})
+	register(spec{name: AES128, keySize: 16, mode: "GCM", new: newAESGCM})
 }
 
 // newAESGCM is the standard library's AES-GCM, with AES and carry-less

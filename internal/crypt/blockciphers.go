@@ -75,12 +75,12 @@ const KuznyechikMGM = "kuznyechik-mgm-256"
 
 func init() {
 	for _, c := range gcmCiphers {
-		register(spec{name: c.name, keySize: c.keySize, new: gcmWith(c.name, c.keySize, c.block)})
+		register(spec{name: c.name, keySize: c.keySize, mode: "GCM", new: gcmWith(c.name, c.keySize, c.block)})
 	}
 	for _, c := range wideCiphers {
-		register(spec{name: c.name, keySize: c.keySize, new: ctrHMACWith(c.name, c.keySize, c.block)})
+		register(spec{name: c.name, keySize: c.keySize, mode: "CTR+HMAC-SHA-256", new: ctrHMACWith(c.name, c.keySize, c.block)})
 	}
-	register(spec{name: KuznyechikMGM, keySize: 32, new: func(key []byte) (cipher.AEAD, error) {
+	register(spec{name: KuznyechikMGM, keySize: 32, mode: "MGM", new: func(key []byte) (cipher.AEAD, error) {
 		b, err := newBlock(KuznyechikMGM, 32, kuznyechik.NewCipher, key)
 		if err != nil {
 			return nil, err

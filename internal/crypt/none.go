@@ -13,7 +13,7 @@ import (
 // chosen explicitly.
 const None = "none"
 
-func init() { register(spec{name: None, new: newNone}) }
+func init() { register(spec{name: None, mode: "BLAKE3 MAC (no secrecy)", new: newNone}) }
 
 // newNone ignores key: the MAC key is derived from 32 zero bytes
 // (docs/format.md, section 3).

@@ -18,6 +18,9 @@ type Cipher interface {
 	// whose MAC key is fixed). Data keys are 32 bytes; CipherKey turns one
 	// into KeySize bytes (docs/format.md, section 3).
 	KeySize() int
+	// Mode is the AEAD construction, for people: "GCM", "MGM",
+	// "CTR+HMAC-SHA-256", "RFC 8439", "BLAKE3 MAC (no secrecy)".
+	Mode() string
 	// Default reports whether this is the cipher of new data when none is
 	// chosen. Exactly one registered cipher is.
 	Default() bool
@@ -41,12 +44,14 @@ var aliases = map[string]string{
 type spec struct {
 	name    string
 	keySize int
+	mode    string
 	def     bool
 	new     func(key []byte) (cipher.AEAD, error)
 }
 
 func (s spec) Name() string                        { return s.name }
 func (s spec) KeySize() int                        { return s.keySize }
+func (s spec) Mode() string                        { return s.mode }
 func (s spec) Default() bool                       { return s.def }
 func (s spec) New(key []byte) (cipher.AEAD, error) { return s.new(key) }
 
