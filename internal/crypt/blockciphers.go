@@ -16,6 +16,7 @@ import (
 	"github.com/deatil/go-cryptobin/cipher/speck"
 	"github.com/deatil/go-cryptobin/cipher/threefish"
 	"github.com/emmansun/gmsm/sm4"
+	//lint:ignore SA1019 Twofish is in the platform's cipher table by requirement; docs/encryption.md says to prefer AES
 	"golang.org/x/crypto/twofish"
 )
 

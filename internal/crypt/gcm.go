@@ -62,16 +62,16 @@ func (g *gcm) tag(j0 *[16]byte, ct, ad []byte) [16]byte {
 	return t
 }
 
-// ctr XORs in with the key stream that starts at inc32(J0).
+// ctr XORs in with the key stream that starts at inc32(J0). Messages are
+// shorter than 2^32-2 blocks (Seal checks), so the low 32 bits of the
+// counter, which start at 2, never wrap and crypto/cipher's CTR (which
+// counts over all 128 bits) gives GCM's inc32 sequence; it also lets a
+// block cipher with a multi-block CTR of its own (SM4 in gmsm, with
+// AES-NI or GFNI S-boxes) use it.
 func (g *gcm) ctr(out, in []byte, j0 *[16]byte) {
 	ctr := *j0
-	var ks [16]byte
-	for len(in) > 0 {
-		binary.BigEndian.PutUint32(ctr[12:], binary.BigEndian.Uint32(ctr[12:])+1)
-		g.b.Encrypt(ks[:], ctr[:])
-		n := subtle.XORBytes(out, in, ks[:])
-		out, in = out[n:], in[n:]
-	}
+	binary.BigEndian.PutUint32(ctr[12:], binary.BigEndian.Uint32(ctr[12:])+1)
+	cipher.NewCTR(g.b, ctr[:]).XORKeyStream(out[:len(in)], in)
 }
 
 func gcmJ0(nonce []byte) (j0 [16]byte) {
@@ -96,7 +96,7 @@ func (g *gcm) Seal(dst, nonce, plaintext, ad []byte) []byte {
 }
 
 func (g *gcm) Open(dst, nonce, ciphertext, ad []byte) ([]byte, error) {
-	if len(nonce) != gcmNonceSize || len(ciphertext) < gcmTagSize {
+	if len(nonce) != gcmNonceSize || len(ciphertext) < gcmTagSize || uint64(len(ciphertext)) > (1<<32-2)*16+gcmTagSize {
 		return nil, ErrAuth
 	}
 	ct, tag := ciphertext[:len(ciphertext)-gcmTagSize], ciphertext[len(ciphertext)-gcmTagSize:]

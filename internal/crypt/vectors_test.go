@@ -20,6 +20,7 @@ import (
 	"github.com/deatil/go-cryptobin/cipher/simon"
 	"github.com/deatil/go-cryptobin/cipher/speck"
 	"github.com/emmansun/gmsm/sm4"
+	//lint:ignore SA1019 Twofish is in the platform's cipher table by requirement; docs/encryption.md says to prefer AES
 	"golang.org/x/crypto/twofish"
 )
 
