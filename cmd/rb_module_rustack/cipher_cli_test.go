@@ -164,3 +164,23 @@ func TestUnknownCipherCLI(t *testing.T) {
 		t.Error("alias aes-256 not written as aes-256-gcm")
 	}
 }
+
+// TestMixedCipherStore: in a dedup store, chunks stored under one cipher are
+// reused by a backup with another (only the packs' headers name a cipher).
+func TestMixedCipherStore(t *testing.T) {
+	f := newCipherFixture(t)
+	dir := t.TempDir()
+	pool, store := filepath.Join(dir, "pool"), filepath.Join(dir, "store")
+	first := imageBackupJSON(t, "--pool", pool, "--store", store, "--key-file", f.key, "--name", "s", "--vm-id", "s", "--disk", "vda="+f.img, "--cipher", "camellia-256")
+	second := imageBackupJSON(t, "--pool", pool, "--store", store, "--key-file", f.key, "--name", "s", "--vm-id", "s", "--disk", "vda="+f.img, "--cipher", "threefish-1024", "--type", "full")
+	if first["new_chunks"].(float64) == 0 || second["new_chunks"].(float64) != 0 {
+		t.Fatalf("second backup with another cipher stored new chunks: %v / %v", first, second)
+	}
+	to := filepath.Join(dir, "restore")
+	if _, errOut, code := engineCLI(t, "restore", second["archive"].(string), "--pool", pool, "--store", store, "--key-file", f.key, "--to-dir", to); code != 0 {
+		t.Fatalf("restore: %d %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(filepath.Join(to, "vda.img")); !bytes.Equal(got, f.data) {
+		t.Fatal("restored image differs")
+	}
+}
