@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -18,9 +19,11 @@ type algorithmList struct {
 }
 
 type cipherInfo struct {
-	Name    string `json:"name"`
-	KeyBits int    `json:"key_bits"`
-	Default bool   `json:"default"`
+	Name    string   `json:"name"`
+	KeyBits int      `json:"key_bits"`
+	Mode    string   `json:"mode"`
+	Aliases []string `json:"aliases,omitempty"`
+	Default bool     `json:"default"`
 }
 
 type codecInfo struct {
@@ -33,8 +36,14 @@ type codecInfo struct {
 // algorithms lists the registered ciphers and codecs.
 func algorithms() algorithmList {
 	l := algorithmList{Ciphers: []cipherInfo{}, Codecs: []codecInfo{}}
+	aliases := map[string][]string{}
+	for a, n := range crypt.Aliases() {
+		aliases[n] = append(aliases[n], a)
+	}
 	for _, c := range crypt.Ciphers() {
-		l.Ciphers = append(l.Ciphers, cipherInfo{Name: c.Name(), KeyBits: 8 * c.KeySize(), Default: c.Default()})
+		al := aliases[c.Name()]
+		slices.Sort(al)
+		l.Ciphers = append(l.Ciphers, cipherInfo{Name: c.Name(), KeyBits: 8 * c.KeySize(), Mode: c.Mode(), Aliases: al, Default: c.Default()})
 	}
 	for _, c := range codec.List() {
 		l.Codecs = append(l.Codecs, codecInfo{Name: c.Name(), Levels: append([]string{}, c.Levels()...), DefaultLevel: c.DefaultLevel(), Default: c.Default()})
@@ -55,7 +64,7 @@ func newAlgorithmsCmd(a *app) *cobra.Command {
 		Use:   "algorithms",
 		Short: "list the ciphers and compression algorithms this version supports",
 		Long: `Lists every cipher (for --cipher and "cipher" in the configuration) with its key
-size, and every compression algorithm (--compression, "compression") with its
+size, AEAD mode and aliases (docs/encryption.md explains how to choose), and every compression algorithm (--compression, "compression") with its
 levels (--compression-level, "compression_level"); the defaults are marked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,9 +73,9 @@ levels (--compression-level, "compression_level"); the defaults are marked.`,
 				return a.printJSON(l)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "CIPHER\tKEY BITS\tDEFAULT")
+			fmt.Fprintln(tw, "CIPHER\tKEY BITS\tMODE\tALIASES\tDEFAULT")
 			for _, c := range l.Ciphers {
-				fmt.Fprintf(tw, "%s\t%d\t%s\n", c.Name, c.KeyBits, yesNo(c.Default))
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", c.Name, c.KeyBits, c.Mode, orDash(strings.Join(c.Aliases, ", ")), yesNo(c.Default))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

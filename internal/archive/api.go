@@ -29,7 +29,7 @@ type Options struct {
 	// Store (an object store: internal/objstore); nil = the directory.
 	StoreBackend store.Backend
 	Key          []byte // 32-byte master key; nil only with Cipher "none"
-	Cipher       string // "aes-256-gcm" | "chacha20-poly1305" | "none"
+	Cipher       string // a registered cipher (crypt.Names) or alias; "" = aes-256-gcm
 	Compression  string // "zstd" | "none"
 	Level        string // "fastest" | "default" | "better"
 	ChunkMin     int

@@ -52,6 +52,7 @@ func Open(opts Options) (*Repo, error) {
 	if opts.Cipher == "" {
 		opts.Cipher = crypt.AES256GCM
 	}
+	opts.Cipher = crypt.Canonical(opts.Cipher) // files record the registered name
 	if !crypt.ValidCipher(opts.Cipher) {
 		return nil, fmt.Errorf("unknown cipher %q: want one of %s", opts.Cipher, strings.Join(crypt.Names(), ", "))
 	}

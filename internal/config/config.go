@@ -45,7 +45,7 @@ type Config struct {
 	Pool             string // archive pool directory; default /opt/rubackup/backup/rustack
 	Store            string // dedup store directory; "" = archive pool mode
 	MasterKeyFile    string // default /opt/rubackup/keys/master-key
-	Cipher           string // "aes-256-gcm" (default) | "chacha20-poly1305" | "none"
+	Cipher           string // a registered cipher name (crypt.Names; aliases stored canonical); default "aes-256-gcm"
 	Compression      string // "zstd" (default) | "none"
 	CompressionLevel string // "fastest" (default) | "default" | "better"
 	ChunkMin         int    // bytes; default 16 KiB

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,7 +102,7 @@ func keys() []keySpec {
 		{name: "pool", kind: kindString, def: "/opt/rubackup/backup/rustack", doc: "archive pool directory", set: str(func(c *Config) *string { return &c.Pool })},
 		{name: "store", kind: kindString, check: checkStore, doc: "dedup store: a directory, swift://CONTAINER[/PREFIX] or s3://BUCKET[/PREFIX]; NONE = archive pool mode", set: str(func(c *Config) *string { return &c.Store })},
 		{name: "master_key_file", kind: kindString, def: "/opt/rubackup/keys/master-key", doc: "master key", set: str(func(c *Config) *string { return &c.MasterKeyFile })},
-		{name: "cipher", kind: kindEnum, def: "aes-256-gcm", choices: crypt.Names(), doc: "chunk and manifest cipher", set: str(func(c *Config) *string { return &c.Cipher })},
+		{name: "cipher", kind: kindEnum, def: "aes-256-gcm", choices: cipherChoices(), doc: "chunk and manifest cipher (rb_module_rustack algorithms lists them; docs/encryption.md)", set: func(c *Config, v value) { c.Cipher = crypt.Canonical(v.s) }},
 		{name: "compression", kind: kindEnum, def: "zstd", choices: codec.Names(), doc: "chunk compression", set: str(func(c *Config) *string { return &c.Compression })},
 		{name: "compression_level", kind: kindEnum, def: "fastest", choices: codec.Levels(), doc: "zstd level", set: str(func(c *Config) *string { return &c.CompressionLevel })},
 		{name: "chunk_min", kind: kindSize, def: "16K", min: 4 * kib, max: 8 * mib, doc: "smallest chunk", set: num(func(c *Config) *int { return &c.ChunkMin })},
@@ -208,4 +209,16 @@ func FormatSize(n int) string {
 		return strconv.Itoa(n/kib) + "K"
 	}
 	return strconv.Itoa(n)
+}
+
+// cipherChoices are the registered cipher names, then their aliases
+// (aes-256 for aes-256-gcm), which the configuration stores canonical.
+func cipherChoices() []string {
+	names := crypt.Names()
+	var al []string
+	for a := range crypt.Aliases() {
+		al = append(al, a)
+	}
+	slices.Sort(al)
+	return append(names, al...)
 }

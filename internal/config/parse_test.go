@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"rb_module_rustack/internal/crypt"
 )
 
 const secretPW = "s3cr3t-Pa55word#with spaces"
@@ -647,5 +649,26 @@ func TestSampleFile(t *testing.T) {
 		if e.Value != defaults[e.Key] {
 			t.Errorf("sample sets %s to %q, the default is %q", e.Key, e.Value, defaults[e.Key])
 		}
+	}
+}
+
+// TestCipherTable: every registered cipher is a valid value, from the file
+// and as a rule parameter; the alias aes-256 is stored as aes-256-gcm; an
+// unknown name is refused with the valid ones listed.
+func TestCipherTable(t *testing.T) {
+	for _, name := range crypt.Names() {
+		if c := mustParse(t, "cipher "+name+"\n", nil); c.Cipher != name {
+			t.Errorf("cipher %s read as %q", name, c.Cipher)
+		}
+		if c := mustParse(t, "cipher aes-256-gcm\n", map[string]string{"cipher": name}); c.Cipher != name {
+			t.Errorf("rule parameter cipher=%s read as %q", name, c.Cipher)
+		}
+	}
+	if c := mustParse(t, "cipher aes-256\n", nil); c.Cipher != crypt.AES256GCM {
+		t.Errorf("alias aes-256 read as %q", c.Cipher)
+	}
+	_, err := parse(t, "cipher kuznyechik-512\n", nil)
+	if err == nil || !strings.Contains(err.Error(), "test.conf:1") || !strings.Contains(err.Error(), "kuznyechik-mgm-256") || !strings.Contains(err.Error(), "threefish-1024") {
+		t.Fatalf("unknown cipher: %v", err)
 	}
 }

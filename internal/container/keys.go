@@ -28,6 +28,7 @@ func NewKeys(cipherName string, master []byte) (*Keys, error) {
 }
 
 func keysFor(cipherName string, master, salt []byte) (*Keys, error) {
+	cipherName = crypt.Canonical(cipherName) // headers record the registered name
 	if cipherName != crypt.None && len(master) != crypt.KeySize {
 		return nil, fmt.Errorf("cipher %s needs a %d-byte master key", cipherName, crypt.KeySize)
 	}

@@ -21,18 +21,23 @@ type Sealer struct {
 	aead cipher.AEAD
 }
 
-// NewSealer returns a sealer for cipher name keyed with key (32 bytes; ignored
-// for "none", whose MAC key is fixed and documented).
+// NewSealer returns a sealer for cipher name (or an alias of it) keyed with
+// the data key key (32 bytes, turned into the cipher's key by CipherKey;
+// ignored for "none", whose MAC key is fixed and documented).
 func NewSealer(name string, key [32]byte) (*Sealer, error) {
 	c, ok := Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown cipher %q (want one of %s)", name, strings.Join(Names(), ", "))
 	}
-	a, err := c.New(key)
+	ck, err := CipherKey(c, key)
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{name: name, aead: a}, nil
+	a, err := c.New(ck)
+	if err != nil {
+		return nil, fmt.Errorf("cipher %s: %w", c.Name(), err)
+	}
+	return &Sealer{name: c.Name(), aead: a}, nil
 }
 
 // Name is the cipher's name.
@@ -56,6 +61,9 @@ func (s *Sealer) Seal(dst, plaintext, ad []byte) []byte {
 		if _, err := rand.Read(dst[off:]); err != nil {
 			panic("crypt: no randomness: " + err.Error()) // crypto/rand never fails on Linux
 		}
+		if f, ok := s.aead.(nonceFixer); ok {
+			f.fixNonce(dst[off:])
+		}
 	}
 	return s.aead.Seal(dst, dst[off:off+ns], plaintext, ad)
 }
@@ -72,4 +80,11 @@ func (s *Sealer) Open(dst, sealed, ad []byte) ([]byte, error) {
 		return nil, ErrAuth
 	}
 	return out, nil
+}
+
+// nonceFixer is an AEAD whose nonces are not every string of NonceSize
+// bytes (MGM's are 127 bits in 16 bytes): the sealer lets it fix a random
+// nonce before use.
+type nonceFixer interface {
+	fixNonce(nonce []byte)
 }

@@ -12,11 +12,11 @@ import (
 const ChaCha20Poly1305 = "chacha20-poly1305"
 
 func init() {
-	register(spec{name: ChaCha20Poly1305, keySize: chacha20poly1305.KeySize, new: newChaCha20Poly1305})
+	register(spec{name: ChaCha20Poly1305, keySize: chacha20poly1305.KeySize, mode: "RFC 8439", new: newChaCha20Poly1305})
 }
 
-func newChaCha20Poly1305(key [32]byte) (cipher.AEAD, error) {
-	a, err := chacha20poly1305.New(key[:])
+func newChaCha20Poly1305(key []byte) (cipher.AEAD, error) {
+	a, err := chacha20poly1305.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("chacha20-poly1305: %w", err)
 	}

@@ -1,6 +1,10 @@
 package crypt
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"fmt"
+
 	"github.com/zeebo/blake3"
 )
 
@@ -66,4 +70,26 @@ func KeyCheck(master []byte, salt []byte) [KeyCheckSize]byte {
 	var k [KeyCheckSize]byte
 	blake3.DeriveKey(ctxKeyCheck, m, k[:])
 	return k
+}
+
+// CipherKey turns a 32-byte data key into the key of cipher c: the data key
+// itself when the cipher takes 32 bytes (so aes-256-gcm and
+// chacha20-poly1305 keep the keys of earlier versions), nothing for a cipher
+// without a key (none), and otherwise KeySize bytes of
+// HKDF-SHA-256(IKM = data key, salt = empty, info = the cipher's name), for
+// 16-byte keys (aes-128, serpent-128, ...) and the 64- and 128-byte keys of
+// kalyna-512 and threefish-512/1024. docs/format.md, section 2.
+func CipherKey(c Cipher, dataKey [32]byte) ([]byte, error) {
+	switch n := c.KeySize(); n {
+	case 0:
+		return nil, nil
+	case len(dataKey):
+		return append([]byte(nil), dataKey[:]...), nil
+	default:
+		k, err := hkdf.Key(sha256.New, dataKey[:], nil, c.Name(), n)
+		if err != nil {
+			return nil, fmt.Errorf("derive the %d-byte key of cipher %s: %w", n, c.Name(), err)
+		}
+		return k, nil
+	}
 }

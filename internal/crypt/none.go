@@ -13,11 +13,11 @@ import (
 // chosen explicitly.
 const None = "none"
 
-func init() { register(spec{name: None, new: newNone}) }
+func init() { register(spec{name: None, mode: "BLAKE3 MAC (no secrecy)", new: newNone}) }
 
 // newNone ignores key: the MAC key is derived from 32 zero bytes
 // (docs/format.md, section 3).
-func newNone([32]byte) (cipher.AEAD, error) {
+func newNone([]byte) (cipher.AEAD, error) {
 	var k [32]byte
 	blake3.DeriveKey(ctxNoneMAC, make([]byte, KeySize), k[:])
 	return noneAEAD{key: k}, nil

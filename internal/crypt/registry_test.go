@@ -61,8 +61,14 @@ func TestSealers(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	if got := strings.Join(Names(), " "); got != "aes-256-gcm chacha20-poly1305 none" {
-		t.Fatalf("names %q: want the default first, then by name", got)
+	want := "aes-256-gcm aes-128 anubis-128 anubis-256 aria-128 aria-256 camellia-128 camellia-256 cast6-128 cast6-256 " +
+		"chacha20-poly1305 kalyna-128 kalyna-256 kalyna-512 kuznyechik-256 kuznyechik-mgm-256 mars-128 mars-256 none " +
+		"serpent-128 serpent-256 simon-128 sm4-128 speck-128 speck-256 threefish-256 threefish-512 threefish-1024 twofish-128 twofish-256"
+	if got := strings.Join(Names(), " "); got != want {
+		t.Fatalf("names %q: want the default first, then by family and key bits", got)
+	}
+	if c, ok := Lookup("aes-256"); !ok || c.Name() != AES256GCM || Canonical("aes-256") != AES256GCM || Canonical("serpent-256") != "serpent-256" {
+		t.Fatal("alias aes-256 does not stand for aes-256-gcm")
 	}
 	defaults := 0
 	for _, c := range Ciphers() {

@@ -34,3 +34,12 @@ func TestRegistry(t *testing.T) {
 	}()
 	r.Add(entry{"a", false})
 }
+
+func TestNaturalCompare(t *testing.T) {
+	names := []string{"threefish-1024", "aes-256", "threefish-256", "kuznyechik-mgm-256", "threefish-512", "aes-128", "kuznyechik-256", "x10", "x9", "x09"}
+	slices.SortFunc(names, NaturalCompare)
+	want := []string{"aes-128", "aes-256", "kuznyechik-256", "kuznyechik-mgm-256", "threefish-256", "threefish-512", "threefish-1024", "x9", "x09", "x10"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("%v, want %v", names, want)
+	}
+}
