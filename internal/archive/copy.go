@@ -95,10 +95,16 @@ func (r *Repo) Copy(ctx context.Context, src *Repo, o CopyOptions) (*CopyReport,
 		return nil, err
 	}
 	from, err := src.storeAt(false)
+	if errors.Is(err, ErrWrongKey) {
+		return nil, fmt.Errorf("copy: source: %w (give the source store's key with --from-key-file)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("copy: source: %w", err)
 	}
 	to, err := r.storeAt(true)
+	if errors.Is(err, ErrWrongKey) {
+		return nil, fmt.Errorf("copy: target: %w (the target store was created with another master key: give that key with --to-key-file)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("copy: target: %w", err)
 	}
