@@ -626,10 +626,10 @@ func (c *copier) publish(ctx context.Context, m *manifestData) (int64, error) {
 // blocks). Every chunk is authenticated (and with cipher none its id
 // recomputed) as a restore does.
 type runReader struct {
-	src   dedup.Source
-	runs  []chunk.Run
-	offs  []int64 // start of each run
-	size  int64
+	src  dedup.Source
+	runs []chunk.Run
+	offs []int64 // start of each run
+	size int64
 	open func(id chunk.ID, ref dedup.BlobRef, scratch, out []byte) ([]byte, []byte, error)
 }
 
