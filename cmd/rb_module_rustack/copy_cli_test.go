@@ -250,3 +250,50 @@ func TestCopyKilled(t *testing.T) {
 		t.Fatalf("copy was killed at only %d point(s)", killed)
 	}
 }
+
+// TestCopyObjectStores: a directory store copied into Swift, that copy
+// into S3 (the real cluster of scripts/swift.sh), verified and restored
+// at each target; a second copy sends nothing.
+func TestCopyObjectStores(t *testing.T) {
+	sw := newObjStore(t, "swift")
+	s3 := newObjStore(t, "s3")
+	s := newCopySource(t)
+	srcChunks := storeChunks(t, s.r)
+	// One configuration that reaches both: Keystone (Swift) and the S3 keys.
+	common := []string{"-c", sw.conf}
+	for i := 0; i+1 < len(s3.args); i++ {
+		if s3.args[i] == "--param" && !strings.HasPrefix(s3.args[i+1], "store=") {
+			common = append(common, "--param", s3.args[i+1])
+		}
+	}
+	copyTo := func(from, to string) copyReport {
+		t.Helper()
+		args := append([]string{"copy", "--from", from, "--to", to, "--pool", s.r.pool, "--key-file", s.r.key, "--json"}, common...)
+		out, errOut, code := engineCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("copy %s -> %s: %d %s", from, to, code, errOut)
+		}
+		return parseCopy(t, out)
+	}
+	at := func(loc string) *retentionRepo {
+		return &retentionRepo{pool: filepath.Join(t.TempDir(), "pool"), key: s.r.key, storeArgs: append(slices.Clone(common), "--param", "store="+loc)}
+	}
+	for _, hop := range []struct{ from, to string }{{s.r.store, sw.loc}, {sw.loc, s3.loc}} {
+		rep := copyTo(hop.from, hop.to)
+		if rep.Mode != "chunks" || rep.ArchivesCopied != 4 || rep.ChunksSent != int64(srcChunks) {
+			t.Fatalf("copy %s -> %s: %+v, want 4 archives and %d chunks", hop.from, hop.to, rep, srcChunks)
+		}
+		t.Logf("%s -> %s: %d archives, %d chunks, %d bytes written in %.2f s", hop.from, hop.to, rep.ArchivesCopied, rep.ChunksSent, rep.BytesSent, rep.Seconds)
+		if rep := copyTo(hop.from, hop.to); rep.ArchivesSkipped != 4 || rep.ChunksSent != 0 || rep.BytesSent != 0 {
+			t.Fatalf("second copy %s -> %s: %+v", hop.from, hop.to, rep)
+		}
+		tgt := at(hop.to)
+		if out, errOut, code := engineCLI(t, append([]string{"verify", "--all"}, tgt.flags()...)...); code != 0 || strings.Contains(out, "note:") {
+			t.Fatalf("verify --all at %s: %d %s %s", hop.to, code, out, errOut)
+		}
+	}
+	tgt := at(s3.loc)
+	for i, id := range s.ids {
+		restoreEquals(t, tgt, id, s.data[i])
+	}
+}
