@@ -3,6 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -79,7 +83,7 @@ flags, an unknown archive or VM, or a lock another process holds (named);
 			defer dst.Close()
 			log := a.engineLog(cfg, "copy")
 			defer log.Close()
-			rep, err := dst.Copy(cmd.Context(), src, archive.CopyOptions{Archives: args, VMs: vms, Hook: testKillHook("RB_TEST_COPY_KILL_AT"), Log: log.Infof})
+			rep, err := dst.Copy(cmd.Context(), src, archive.CopyOptions{Archives: args, VMs: vms, Hook: copyHook(), Log: log.Infof})
 			if err != nil {
 				log.Errorf("copy %s -> %s: %v", from, to, err)
 				return retentionExit(err)
@@ -119,4 +123,24 @@ flags, an unknown archive or VM, or a lock another process holds (named);
 	addRepoFlags(cmd, true)
 	_ = f.MarkHidden(flagStore)
 	return cmd
+}
+
+// copyHook is the fault hook of the tests: RB_TEST_COPY_KILL_AT=N kills
+// the process with SIGKILL right after the N-th object it puts into the
+// target; RB_TEST_COPY_INTERRUPT_AT=N sends it SIGINT there instead (as
+// Ctrl-C would), once.
+func copyHook() func(string) {
+	if h := testKillHook("RB_TEST_COPY_KILL_AT"); h != nil {
+		return h
+	}
+	n, err := strconv.Atoi(os.Getenv("RB_TEST_COPY_INTERRUPT_AT"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	var count atomic.Int64
+	return func(string) {
+		if count.Add(1) == int64(n) {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGINT)
+		}
+	}
 }

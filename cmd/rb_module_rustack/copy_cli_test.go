@@ -249,6 +249,22 @@ func TestCopyKilled(t *testing.T) {
 	if killed < 6 {
 		t.Fatalf("copy was killed at only %d point(s)", killed)
 	}
+
+	// Interrupted (SIGINT) after its first pack: exit 5; the rerun finishes.
+	to := s.target(t, s.r.key)
+	cmd := exec.Command(bin, s.copyArgs(to, "--vm", "vm1")...)
+	cmd.Env = append(os.Environ(), "RB_TEST_COPY_INTERRUPT_AT=1")
+	err := cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != exitCanceled {
+		t.Fatalf("interrupted copy: exit %d (%v), want %d", code, err, exitCanceled)
+	}
+	out, errOut, code = run(t, bin, s.copyArgs(to, "--vm", "vm1")...)
+	if rep := parseCopy(t, out); code != 0 || rep.ArchivesCopied+rep.ArchivesSkipped != 3 || rep.ChunksSent >= whole.ChunksSent {
+		t.Fatalf("rerun after SIGINT: %d %s %s", code, out, errOut)
+	}
+	if out, errOut, code := run(t, bin, append([]string{"verify", "--all"}, to.flags()...)...); code != 0 {
+		t.Fatalf("verify --all after SIGINT and a rerun: %d %s %s", code, out, errOut)
+	}
 }
 
 // TestCopyObjectStores: a directory store copied into Swift, that copy
