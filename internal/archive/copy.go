@@ -96,17 +96,17 @@ func (r *Repo) Copy(ctx context.Context, src *Repo, o CopyOptions) (*CopyReport,
 	}
 	from, err := src.storeAt(false)
 	if errors.Is(err, ErrWrongKey) {
-		return nil, fmt.Errorf("copy: source: %w (give the source store's key with --from-key-file)", err)
+		return nil, fmt.Errorf("copy: source (--from): %w (give the source store's key with --from-key-file)", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("copy: source: %w", err)
+		return nil, fmt.Errorf("copy: source (--from): %w", err)
 	}
 	to, err := r.storeAt(true)
 	if errors.Is(err, ErrWrongKey) {
-		return nil, fmt.Errorf("copy: target: %w (the target store was created with another master key: give that key with --to-key-file)", err)
+		return nil, fmt.Errorf("copy: target (--to): %w (the target store was created with another master key: give that key with --to-key-file)", err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("copy: target: %w", err)
+		return nil, fmt.Errorf("copy: target (--to): %w", err)
 	}
 	if o.Hook != nil {
 		to = to.WithBackend(putHook{Backend: to.Backend(), hook: o.Hook})
@@ -172,15 +172,15 @@ func (r *Repo) Copy(ctx context.Context, src *Repo, o CopyOptions) (*CopyReport,
 	// (an interrupted copy's), whose chunks are durable all the same.
 	ti, err := to.LoadIndex()
 	if err != nil {
-		return nil, fmt.Errorf("copy: target: %w", err)
+		return nil, fmt.Errorf("copy: target (--to): %w", err)
 	}
 	stray, err := to.Stray(ctx, ti)
 	if err != nil {
-		return nil, fmt.Errorf("copy: target: %w", err)
+		return nil, fmt.Errorf("copy: target (--to): %w", err)
 	}
 	si, err := from.LoadIndex()
 	if err != nil {
-		return nil, fmt.Errorf("copy: source: %w", err)
+		return nil, fmt.Errorf("copy: source (--from): %w", err)
 	}
 	ss := dedup.StoreSource(from, si)
 	defer ss.Close()
