@@ -132,8 +132,13 @@ func pruneProgress(a *app, cmd *cobra.Command, asJSON bool) func(done, total int
 // environment the process kills itself with SIGKILL right after prune's
 // N-th change (a file removed or published). Tests use it to prove that
 // a prune killed anywhere loses nothing.
-func pruneHook() func(string) {
-	n, err := strconv.Atoi(os.Getenv("RB_TEST_PRUNE_KILL_AT"))
+func pruneHook() func(string) { return testKillHook("RB_TEST_PRUNE_KILL_AT") }
+
+// testKillHook is a crash-test hook: with env=N in the environment the
+// process kills itself with SIGKILL right after the N-th event (prune:
+// RB_TEST_PRUNE_KILL_AT, copy: RB_TEST_COPY_KILL_AT).
+func testKillHook(env string) func(string) {
+	n, err := strconv.Atoi(os.Getenv(env))
 	if err != nil || n <= 0 {
 		return nil
 	}
@@ -141,7 +146,7 @@ func pruneHook() func(string) {
 	return func(event string) {
 		count++
 		if count >= n {
-			fmt.Fprintf(os.Stderr, "RB_TEST_PRUNE_KILL_AT=%d: killing myself after %q\n", n, event)
+			fmt.Fprintf(os.Stderr, "%s=%d: killing myself after %q\n", env, n, event)
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {}
 		}

@@ -91,9 +91,24 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 // the command writes new data (the key is then required unless the cipher
 // is none). It also returns the configuration.
 func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.Config, error) {
-	cfg, err := a.engineConfig(cmd)
+	rs, cfg, err := a.repoSettings(cmd, write)
 	if err != nil {
 		return nil, nil, err
+	}
+	r, err := repoopen.Open(rs)
+	if err != nil {
+		return nil, nil, repoOpenExit(err)
+	}
+	return r, cfg, nil
+}
+
+// repoSettings are the repository settings of the configuration and the
+// repository flags registered on cmd, flags winning (openRepo).
+func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *config.Config, error) {
+	var none repoopen.Settings
+	cfg, err := a.engineConfig(cmd)
+	if err != nil {
+		return none, nil, err
 	}
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = write
@@ -115,7 +130,7 @@ func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.C
 		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
 			n, err := units.ParseSize(fl.Value.String())
 			if err != nil || n <= 0 || n > 1<<31 {
-				return nil, nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
+				return none, nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
 			}
 			*s.dst = int(n)
 		}
@@ -123,25 +138,21 @@ func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.C
 	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
 		n, err := strconv.Atoi(fl.Value.String())
 		if err != nil || n < 0 || n > 64 {
-			return nil, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
+			return none, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
 		}
 		rs.Archive.Parallelism = n
 	}
 	if fl := f.Lookup(flagLockWait); fl != nil && fl.Changed {
 		d, err := f.GetDuration(flagLockWait)
 		if err != nil || d < 0 {
-			return nil, nil, withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
+			return none, nil, withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
 		}
 		rs.Archive.LockWait = d
 	}
 	if err := checkCipher(flagCipher, rs.Archive.Cipher); err != nil {
-		return nil, nil, err
+		return none, nil, err
 	}
-	r, err := repoopen.Open(rs)
-	if err != nil {
-		return nil, nil, repoOpenExit(err)
-	}
-	return r, cfg, nil
+	return rs, cfg, nil
 }
 
 // repoOpenExit is the exit code of a repository that does not open: a

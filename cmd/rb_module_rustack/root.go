@@ -137,6 +137,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newForgetCmd(a),
 		newDeleteCmd(a),
 		newPruneCmd(a),
+		newCopyCmd(a),
 		newConsolidateCmd(a),
 		newKeygenCmd(a),
 		newKeyCmd(a),

@@ -170,6 +170,15 @@ func (r *Repo) loadManifest(path string) (*manifestData, *container.FileReader, 
 // Load reads the manifest of an archive (id or path), checking its tags.
 func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error) {
 	p, err := r.resolve(idOrPath)
+	if errors.Is(err, ErrNotFound) && validID(idOrPath) {
+		// Not in the pool: the dedup store's copy (an archive copied
+		// into the store from another, or whose pool is on another proxy).
+		if m, serr := r.loadFromStore(ctx, idOrPath); serr == nil {
+			return m.public(), nil
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			return nil, serr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -307,4 +316,17 @@ const minRestoreWorkers = 8
 // faster, 1.52-1.79 s against 1.51-1.75 s: the disk is the limit.)
 func (r *Repo) reader(cipherName string) *dedup.Reader {
 	return &dedup.Reader{Codec: r.codec, IDKey: r.idKeyFor(cipherName), Parallelism: max(r.par*2, minRestoreWorkers)}
+}
+
+// loadFromStore reads the manifest of the store's copy of archive id
+// (fs.ErrNotExist when there is no store or no such copy).
+func (r *Repo) loadFromStore(ctx context.Context, id string) (*manifestData, error) {
+	st, err := r.openStoreIfAny()
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, fs.ErrNotExist
+	}
+	return r.loadStoreManifest(ctx, st, id)
 }
