@@ -56,27 +56,7 @@ func TestHarnessRestoreCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	remove := func(out *cloudRestoreOut) {
-		t.Cleanup(func() {
-			if out.ServerID != "" {
-				if err := cloud.DeleteServer(ctx, out.ServerID); err == nil {
-					if err := cloud.WaitServerDeleted(ctx, out.ServerID, 2*time.Minute); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-			for _, v := range out.Volumes {
-				if _, err := cloud.WaitVolume(ctx, v.ID, 2*time.Minute, "available"); err != nil {
-					continue
-				}
-				if err := cloud.DeleteVolume(ctx, v.ID); err == nil {
-					if err := cloud.WaitVolumeDeleted(ctx, v.ID, 2*time.Minute); err != nil {
-						t.Error(err)
-					}
-				}
-			}
-		})
-	}
+	remove := func(out *cloudRestoreOut) { removeRestored(t, cloud, out) }
 
 	if out, errOut, code := run(t, bin, "keygen", "--key-file", filepath.Join(dir, "master-key")); code != 0 {
 		t.Fatalf("keygen: %d %s %s", code, out, errOut)
@@ -230,4 +210,30 @@ func TestHarnessRestoreCLI(t *testing.T) {
 	if !strings.Contains(string(log), "restore of "+sum.Archive+" done") {
 		t.Errorf("the log does not record the restore:\n%s", log)
 	}
+}
+
+// removeRestored deletes, when the test ends, the server and volumes a
+// restore made (out is read then, so it may be filled in later).
+func removeRestored(t *testing.T, cloud *api.Client, out *cloudRestoreOut) {
+	t.Helper()
+	ctx := context.Background()
+	t.Cleanup(func() {
+		if out.ServerID != "" {
+			if err := cloud.DeleteServer(ctx, out.ServerID); err == nil {
+				if err := cloud.WaitServerDeleted(ctx, out.ServerID, 2*time.Minute); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		for _, v := range out.Volumes {
+			if _, err := cloud.WaitVolume(ctx, v.ID, 2*time.Minute, "available"); err != nil {
+				continue
+			}
+			if err := cloud.DeleteVolume(ctx, v.ID); err == nil {
+				if err := cloud.WaitVolumeDeleted(ctx, v.ID, 2*time.Minute); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
 }
