@@ -57,8 +57,9 @@ func TestAlgorithms(t *testing.T) {
 	if l.Ciphers[0].Name != "aes-256-gcm" || strings.Join(l.Ciphers[0].Aliases, ",") != "aes-256" || l.Ciphers[0].Mode != "GCM" {
 		t.Errorf("first cipher %+v", l.Ciphers[0])
 	}
-	if len(l.Codecs) != 2 || l.Codecs[0].Name != "zstd" || !l.Codecs[0].Default || l.Codecs[0].DefaultLevel != "fastest" ||
-		strings.Join(l.Codecs[0].Levels, ",") != "fastest,default,better" || l.Codecs[1].Name != "none" || l.Codecs[1].Default {
+	if len(l.Codecs) != 3 || l.Codecs[0].Name != "zstd" || !l.Codecs[0].Default || l.Codecs[0].DefaultLevel != "fastest" ||
+		strings.Join(l.Codecs[0].Levels, ",") != "fastest,default,better" || l.Codecs[1].Name != "none" || l.Codecs[1].Default ||
+		l.Codecs[2].Name != "s2" || strings.Join(l.Codecs[2].Levels, ",") != "fastest,better" {
 		t.Errorf("codecs %+v", l.Codecs)
 	}
 
@@ -79,7 +80,7 @@ func TestAlgorithmsConfigChoices(t *testing.T) {
 	for _, tc := range []struct{ key, value, want string }{
 		{"cipher", "rot13", "aes-256-gcm, aes-128, anubis-128, "},
 		{"cipher", "rot13", "threefish-256, threefish-512, threefish-1024, twofish-128, twofish-256, aes-256"},
-		{"compression", "lz5", "zstd, none"},
+		{"compression", "lz5", "zstd, none, s2"},
 		{"compression_level", "ultra", "fastest, default, better"},
 	} {
 		conf := filepath.Join(t.TempDir(), "rb.conf")

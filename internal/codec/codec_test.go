@@ -10,8 +10,10 @@ import (
 	"rb_module_rustack/internal/enginetest"
 )
 
-func benchCompress(b *testing.B, buf []byte) {
-	c := enginetest.Codec(b, "zstd", "fastest", 256<<10, 1)
+func benchCompress(b *testing.B, buf []byte) { benchCompressWith(b, "zstd", "fastest", buf) }
+
+func benchCompressWith(b *testing.B, name, level string, buf []byte) {
+	c := enginetest.Codec(b, name, level, 256<<10, 1)
 	dst := make([]byte, 0, 2*len(buf))
 	var out []byte
 	b.SetBytes(int64(len(buf)))
@@ -25,8 +27,24 @@ func BenchmarkCompressText64K(b *testing.B) { benchCompress(b, enginetest.Text(6
 
 func BenchmarkCompressRandom64K(b *testing.B) { benchCompress(b, enginetest.Random(64<<10)) }
 
-func BenchmarkDecompressText64K(b *testing.B) {
-	c := enginetest.Codec(b, "zstd", "fastest", 256<<10, 1)
+func BenchmarkCompressS2Text64K(b *testing.B) {
+	benchCompressWith(b, "s2", "fastest", enginetest.Text(64<<10))
+}
+
+func BenchmarkCompressS2BetterText64K(b *testing.B) {
+	benchCompressWith(b, "s2", "better", enginetest.Text(64<<10))
+}
+
+func BenchmarkCompressS2Random64K(b *testing.B) {
+	benchCompressWith(b, "s2", "fastest", enginetest.Random(64<<10))
+}
+
+func BenchmarkDecompressText64K(b *testing.B) { benchDecompress(b, "zstd") }
+
+func BenchmarkDecompressS2Text64K(b *testing.B) { benchDecompress(b, "s2") }
+
+func benchDecompress(b *testing.B, name string) {
+	c := enginetest.Codec(b, name, "fastest", 256<<10, 1)
 	text := enginetest.Text(64 << 10)
 	z, flag := c.Compress(nil, text)
 	out := make([]byte, len(text))
@@ -39,7 +57,7 @@ func BenchmarkDecompressText64K(b *testing.B) {
 }
 
 func TestRegistry(t *testing.T) {
-	if got := strings.Join(codec.Names(), " "); got != "zstd none" {
+	if got := strings.Join(codec.Names(), " "); got != "zstd none s2" {
 		t.Fatalf("names %q, want the default (zstd) first, then none", got)
 	}
 	if got := strings.Join(codec.Levels(), " "); got != "fastest default better" {
@@ -65,7 +83,7 @@ func TestRegistry(t *testing.T) {
 	if defaults != 1 {
 		t.Fatalf("%d default algorithms, want 1", defaults)
 	}
-	if _, err := codec.New("lz5", "", 1<<20, 1); err == nil || !strings.Contains(err.Error(), "want zstd or none") {
+	if _, err := codec.New("lz5", "", 1<<20, 1); err == nil || !strings.Contains(err.Error(), "want zstd, none or s2") {
 		t.Fatalf("unknown compression: %v", err)
 	}
 	if _, err := codec.New("zstd", "ultra", 1<<20, 1); err == nil || !strings.Contains(err.Error(), "want fastest, default or better") {

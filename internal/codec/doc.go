@@ -1,5 +1,5 @@
 // Package codec owns chunk compression: a registry of algorithms, one file
-// each (zstd.go, none.go), behind the Algorithm interface, and Codec, which
+// each (zstd.go, s2.go, none.go), behind the Algorithm interface, and Codec, which
 // compresses with the algorithm chosen for new data and decompresses
 // payloads of any registered algorithm by their blob flag byte.
 //

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"rb_module_rustack/internal/codec"
 )
 
 // maxFileSize bounds how much of a configuration file is read.
@@ -125,7 +128,21 @@ func Parse(name string, r io.Reader, params map[string]string) (*Config, error) 
 	if err := c.checkChunks(); err != nil {
 		return nil, err
 	}
+	if err := c.checkCompressionLevel(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkCompressionLevel validates that compression_level is a level of the
+// chosen codec (each key alone only knows every codec's levels).
+func (c *Config) checkCompressionLevel() error {
+	a, ok := codec.Lookup(c.Compression)
+	if !ok || len(a.Levels()) == 0 || slices.Contains(a.Levels(), c.CompressionLevel) {
+		return nil
+	}
+	return fmt.Errorf("%s: key %q: %q is not a level of %s: want %s",
+		c.originText("compression_level"), "compression_level", c.CompressionLevel, a.Name(), strings.Join(a.Levels(), ", "))
 }
 
 // splitLine cuts "key<spaces/tabs>value"; value keeps inner spaces and '#'.

@@ -387,6 +387,17 @@ func TestChunkOrder(t *testing.T) {
 	wantErr(t, "", map[string]string{"chunk_max": "64K"}, `rule parameter "chunk_max": key "chunk_max": chunk_avg 64K`)
 }
 
+// TestCompressionLevel: the level must be one of the chosen codec's.
+func TestCompressionLevel(t *testing.T) {
+	if c := mustParse(t, "compression s2\ncompression_level better\n", nil); c.Compression != "s2" || c.CompressionLevel != "better" {
+		t.Errorf("s2 better: %q %q", c.Compression, c.CompressionLevel)
+	}
+	mustParse(t, "compression s2\n", nil)                             // the default level, fastest, is one of s2's
+	mustParse(t, "compression none\ncompression_level better\n", nil) // none has no levels: ignored
+	wantErr(t, "compression s2\ncompression_level default\n", nil, `test.conf:2: key "compression_level": "default" is not a level of s2: want fastest, better`)
+	wantErr(t, "compression_level default\n", map[string]string{"compression": "s2"}, `"default" is not a level of s2`)
+}
+
 func TestDuplicateKey(t *testing.T) {
 	wantErr(t, "url a\n# c\ntimeout 5\nurl b\n", nil, `test.conf:4: key "url" is set twice, on lines 1 and 4`)
 	// Duplicate secret: names the lines, never the values.
