@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # bench/compare.sh: rb_module_rustack, restic and borg side by side, in one run,
-# on the seeded image from bench/genimage and its two mutations.
+# on the seeded image from bench/genimage and its two mutations, or on a real
+# file-system image and an aged copy of it (--image fs).
 #
-#   bench/compare.sh [--size 2G] [--out FILE] [--work DIR] [--seed N]
-#                    [--tools rustack,restic,borg] [--runs N] [--bin FILE] [--keep]
+#   bench/compare.sh [--image synthetic|fs] [--size 2G] [--out FILE] [--work DIR]
+#                    [--seed N] [--tools rustack,restic,borg] [--runs N] [--bin FILE]
+#                    [--rb-compression NAME] [--keep]
 #
-#   --size   image size (default 2G; 256M for a quick run)
+#   --image  synthetic (default): bench/genimage's image; fs: an ext4 image
+#            of this machine's files from bench/fsimage.sh (needs root), with
+#            the steps first, unchanged, aged (an incremental after the file
+#            system was aged in place) and restore
+#   --size   image size (default 2G, 3G for --image fs; 256M for a quick run)
+#   --rb-compression  rb_module_rustack's codec (default: its default, zstd)
 #   --out    also write the markdown report to FILE
 #   --work   work directory (default /var/tmp/rb-bench); the generated images
 #            are kept there and reused while bench/genimage is unchanged
@@ -54,7 +61,9 @@
 set -euo pipefail
 
 CMDLINE="bench/compare.sh $*"
-SIZE=2G
+SIZE=""
+IMAGE=synthetic
+RB_COMPRESSION=""
 OUT=""
 WORK=""
 SEED=1
@@ -70,6 +79,8 @@ die() { echo "compare.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--size) SIZE=${2:?--size needs a value}; shift 2 ;;
+	--image) IMAGE=${2:?--image needs synthetic or fs}; shift 2 ;;
+	--rb-compression) RB_COMPRESSION=${2:?--rb-compression needs a codec}; shift 2 ;;
 	--out) OUT=${2:?--out needs a file}; shift 2 ;;
 	--work) WORK=${2:?--work needs a directory}; shift 2 ;;
 	--seed) SEED=${2:?--seed needs a number}; shift 2 ;;
@@ -83,6 +94,11 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+case "$IMAGE" in
+synthetic) SIZE=${SIZE:-2G} ;;
+fs) SIZE=${SIZE:-3G} ;;
+*) die "--image: want synthetic or fs" ;;
+esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/var/tmp/rb-bench}
 mkdir -p "$WORK"
@@ -121,9 +137,18 @@ if has_tool rustack; then
 	fi
 fi
 
-IMG="$WORK/images-$SIZE-seed$SEED"
+if [ "$IMAGE" = fs ]; then
+	IMG="$WORK/images-fs-$SIZE-seed$SEED"
+	"$ROOT/bench/fsimage.sh" --dir "$IMG" --size "$SIZE" --seed "$SEED" || die "bench/fsimage.sh failed"
+	IMAGE_DESC="ext4 file system of $SIZE built by bench/fsimage.sh from this machine's /usr ($(du -h "$IMG/base.img" | cut -f1) allocated); aged: files rewritten in place, appended, deleted and added (seed $SEED)"
+else
+	IMG="$WORK/images-$SIZE-seed$SEED"
+	IMAGE_DESC="$SIZE, seed $SEED: 1 MiB extents, 50 % zeros (holes), 30 % random, 20 % text"
+fi
 stamp=$(cat "$ROOT"/bench/genimage/*.go | sha256sum | cut -c1-16)
-if [ "$(cat "$IMG/stamp" 2>/dev/null)" != "$stamp" ]; then
+if [ "$IMAGE" = fs ]; then
+	:
+elif [ "$(cat "$IMG/stamp" 2>/dev/null)" != "$stamp" ]; then
 	echo "generating images in $IMG" >&2
 	rm -rf "$IMG"
 	"$WORK/bin/genimage" -dir "$IMG" -size "$SIZE" -seed "$SEED" >&2
@@ -181,7 +206,8 @@ step_cmd() { # step tool n
 	rustack,*)
 		local type=incremental
 		[ "$step" = first ] && type=full
-		CMD=("$BIN" -c /dev/null image backup --pool "$POOL" --name bench --disk "vda=$SRC" --type "$type" --key-file "$KEY" --json)
+		CMD=("$BIN" -c /dev/null image backup --pool "$POOL" --name bench --disk "vda=$SRC" --type "$type" --key-file "$KEY" --json
+			${RB_COMPRESSION:+--compression "$RB_COMPRESSION"})
 		;;
 	restic,*) CMD=(restic backup --json "$SRC") ;;
 	borg,*) CMD=(borg create --json --list "::b$n" "$SRC") ;;
@@ -348,7 +374,8 @@ SETTLE_TIMEOUTS=0
 
 FAILED=0
 STEPS=(first unchanged scattered clustered restore)
-declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clustered]=clustered [restore]=base)
+[ "$IMAGE" = synthetic ] || STEPS=(first unchanged aged restore)
+declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clustered]=clustered [aged]=aged [restore]=base)
 
 T0=$(date +%s)
 for run in $(seq 1 "$RUNS"); do
@@ -391,6 +418,7 @@ case "$WARM_RESTORE" in
 *) RESTORE_CACHE="restores run with a warm page cache (drop_caches not writable here)" ;;
 esac
 export BENCH_RESTORE_CACHE="$RESTORE_CACHE"
+export BENCH_IMAGE_DESC="$IMAGE_DESC" BENCH_RB_COMPRESSION="${RB_COMPRESSION:-default (zstd)}"
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
 	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null); disk never idle for 1 s before a step: $SETTLE_TIMEOUTS time(s)" \

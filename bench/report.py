@@ -19,6 +19,7 @@ STEPS = [
     ("unchanged", "unchanged re-backup"),
     ("scattered", "scattered 1 % incr."),
     ("clustered", "clustered 1 % incr."),
+    ("aged", "aged file system incr."),
     ("restore", "restore (first backup)"),
 ]
 MIB = 1048576
@@ -42,8 +43,8 @@ def main():
     p = out.append
     p(f"## rb_module_rustack vs restic vs borg ({env['BENCH_DATE']})")
     p("")
-    p(f"Image: {env['BENCH_SIZE']} ({img} bytes), seed {env['BENCH_SEED']}: 1 MiB extents, "
-      "50 % zeros (holes), 30 % random, 20 % text.")
+    p(f"Image: {env.get('BENCH_IMAGE_DESC', env['BENCH_SIZE'])} ({img} bytes).")
+    p(f"rb_module_rustack compression: {env.get('BENCH_RB_COMPRESSION', 'default (zstd)')}.")
     p(f"Machine: {env['BENCH_MACHINE']}.")
     p(f"Restore: {env.get('BENCH_RESTORE_CACHE', 'warm page cache')}.")
     p(f"Versions: {env['BENCH_VERSIONS']}.")
