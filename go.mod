@@ -3,6 +3,7 @@ module rb_module_rustack
 go 1.26.8
 
 require (
+	github.com/DataDog/zstd v1.5.7
 	github.com/deatil/go-cryptobin v1.1.1013
 	github.com/emmansun/gmsm v0.44.0
 	github.com/gophercloud/gophercloud/v2 v2.15.0
