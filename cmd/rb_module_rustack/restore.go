@@ -52,7 +52,7 @@ archives are looked for next to ARCHIVE, then in the pool.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.toDir, "to-dir", "", "write <label>.img per disk (sparse) and vm.json into this directory")
+	f.StringVarP(&o.toDir, "to-dir", "X", "", "write <label>.img per disk (sparse) and vm.json into this directory, without deploying (-X: the platform's spelling)")
 	f.StringArrayVar(&o.disks, "disk", nil, "restore only this disk label (repeatable; default all)")
 	f.BoolVar(&o.force, "force", false, "--to-dir: overwrite existing image files")
 	f.BoolVar(&o.noSync, "no-sync", false, "--to-dir: do not fsync the restored files")

@@ -39,3 +39,47 @@ func TestRoughEdges(t *testing.T) {
 		}
 	})
 }
+
+// TestTestAndList: -t -l runs the test and then, when every check passed,
+// the list; a failed test says that -l did not run.
+func TestTestAndList(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	conf := writeConf(t, "url http://127.0.0.1:1/v3", "username u", "password pw", "domain d", "project_id p", "timeout 1",
+		"log_file "+filepath.Join(dir, "RuBackup.log"), "state_dir "+filepath.Join(dir, "state"))
+	out, errOut, code := run(t, bin, "-c", conf, "-t", "-l")
+	if code != exitCheck || !strings.Contains(out, "OK    configuration") || !strings.Contains(out, "FAIL  keystone") ||
+		!strings.Contains(errOut, "-l not run: the configuration test failed") || strings.Contains(out, "NAME") {
+		t.Errorf("-t -l with an unreachable cloud: exit %d, want %d, the checks and \"-l not run\"\nstdout: %s\nstderr: %s", code, exitCheck, out, errOut)
+	}
+}
+
+// TestRestoreShortFlags: restore takes the platform's -X DIR (= --to-dir)
+// and -x (= --deploy).
+func TestRestoreShortFlags(t *testing.T) {
+	dir := t.TempDir()
+	key, pool := filepath.Join(dir, "key"), filepath.Join(dir, "pool")
+	img := filepath.Join(dir, "vda.img")
+	data := writeImage(t, img, 1<<20, 3)
+	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, errOut, code := engineCLI(t, "image", "backup", "--pool", pool, "--key-file", key, "--name", "vm", "--disk", "vda="+img, "--type", "full", "--json")
+	if code != 0 {
+		t.Fatalf("image backup: %d %s", code, errOut)
+	}
+	id := strings.Split(strings.Split(out, `"archive": "`)[1], `"`)[0]
+	target := filepath.Join(dir, "restored")
+	if out, errOut, code := engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "-X", target); code != 0 {
+		t.Fatalf("restore -X: exit %d\n%s%s", code, out, errOut)
+	}
+	got, err := os.ReadFile(filepath.Join(target, "vda.img"))
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("restore -X: the image differs (%v)", err)
+	}
+	// -x is --deploy: with -X it is the documented conflict.
+	if _, errOut, code := engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "-x", "-X", target); code != exitUsage ||
+		!strings.Contains(errOut, "--to-dir restores locally; it does not go with --deploy") {
+		t.Errorf("restore -x -X: exit %d %s", code, errOut)
+	}
+}
