@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"rb_module_rustack/internal/codec"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/objstore"
 	"rb_module_rustack/internal/repoopen"
 	"rb_module_rustack/internal/units"
 )
@@ -91,9 +93,33 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 // the command writes new data (the key is then required unless the cipher
 // is none). It also returns the configuration.
 func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.Config, error) {
+	return a.openRepoChecked(cmd, write, false, "")
+}
+
+// openRepoToRead is openRepo for a command that reads archives (archives,
+// verify, restore): the pool, or a dedup store directory, must exist and be
+// readable (checkRepoDirs), except the pool when arg (the archive the
+// command reads: an id in the pool, or the path of an archive file) is an
+// archive file's path and --pool was not given. The maintenance commands
+// (forget, delete, prune) do not check: a repository not made yet has
+// nothing to remove, and a prune may run beside the first backup.
+func (a *app) openRepoToRead(cmd *cobra.Command, arg string) (*archive.Repo, *config.Config, error) {
+	return a.openRepoChecked(cmd, false, true, arg)
+}
+
+func (a *app) openRepoChecked(cmd *cobra.Command, write, check bool, arg string) (*archive.Repo, *config.Config, error) {
 	rs, cfg, err := a.repoSettings(cmd, write)
 	if err != nil {
 		return nil, nil, err
+	}
+	if check {
+		poolNeeded := true
+		if st, err := os.Stat(arg); arg != "" && err == nil && st.Mode().IsRegular() {
+			poolNeeded = false
+		}
+		if err := checkRepoDirs(cmd, rs, cfg, poolNeeded); err != nil {
+			return nil, nil, err
+		}
 	}
 	r, err := repoopen.Open(rs)
 	if err != nil {
@@ -186,4 +212,58 @@ func engineExit(err error) error {
 		return withCode(exitFailure, fmt.Errorf("%w (the file system of that file is full or its quota is used up: free space there or write somewhere else, then run the command again; the unfinished file was removed)", err))
 	}
 	return withCode(exitFailure, err)
+}
+
+// checkRepoDirs checks, for a command that reads archives, that the pool
+// (when needed or given with --pool, and no store is set) and a dedup store on a directory are
+// readable directories. A path that does not exist or is not a directory
+// is a usage error (exit 2) naming where it was given (--pool, --store, or
+// the configuration's key); one that cannot be read is an I/O failure (1).
+func checkRepoDirs(cmd *cobra.Command, rs repoopen.Settings, cfg *config.Config, poolNeeded bool) error {
+	where := func(flag, key string) string {
+		if cmd.Flags().Changed(flag) {
+			return "--" + flag
+		}
+		return key + " (" + cfg.Origin(key) + ")"
+	}
+	check := func(what, path, from string) error {
+		st, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			return withCode(exitUsage, fmt.Errorf("%s %s does not exist (given by %s): name the directory of the archives, or write a backup first", what, path, from))
+		case err != nil:
+			return withCode(exitFailure, fmt.Errorf("%s %s (given by %s): %w", what, path, from, err))
+		case !st.IsDir():
+			return withCode(exitUsage, fmt.Errorf("%s %s is not a directory (given by %s)", what, path, from))
+		}
+		f, err := os.Open(path)
+		if err == nil {
+			_, err = f.Readdirnames(1)
+			f.Close()
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return withCode(exitFailure, fmt.Errorf("cannot read %s %s (given by %s): %w", what, path, from, err))
+		}
+		return nil
+	}
+	store := rs.Archive.Store
+	if strings.EqualFold(store, "none") {
+		store = ""
+	}
+	// With a dedup store, the store holds a copy of every archive: the
+	// pool may be empty or not made yet (a copy's target).
+	if store == "" && (poolNeeded || cmd.Flags().Changed(flagPool)) {
+		if err := check("archive pool", rs.Archive.Pool, where(flagPool, "pool")); err != nil {
+			return err
+		}
+	}
+	if store != "" && !objstore.IsObjectStore(store) {
+		if err := check("dedup store", store, where(flagStore, "store")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

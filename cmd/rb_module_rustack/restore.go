@@ -63,7 +63,7 @@ archives are looked for next to ARCHIVE, then in the pool.`,
 }
 
 func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLocalOpts) error {
-	repo, _, err := a.openRepo(cmd, false)
+	repo, _, err := a.openRepoToRead(cmd, archiveArg)
 	if err != nil {
 		return err
 	}

@@ -83,3 +83,45 @@ func TestRestoreShortFlags(t *testing.T) {
 		t.Errorf("restore -x -X: exit %d %s", code, errOut)
 	}
 }
+
+// TestMissingPool: a command that reads archives refuses a pool or a dedup
+// store directory that does not exist (exit 2, naming where it was given)
+// instead of printing an empty list.
+func TestMissingPool(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	for _, args := range [][]string{
+		{"archives", "--pool", missing},
+		{"archives", "--json", "--pool", missing},
+		{"verify", "--all", "--pool", missing},
+		{"verify", "web-20260101T000000.000Z-full-aaaaaa", "--pool", missing},
+		{"restore", "web-20260101T000000.000Z-full-aaaaaa", "--to-dir", filepath.Join(dir, "r"), "--pool", missing},
+		{"archives", "--pool", filepath.Join(file, "sub")},
+	} {
+		out, errOut, code := engineCLI(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "archive pool "+args[len(args)-1]+" does not exist (given by --pool)") {
+			t.Errorf("%v: exit %d, want %d naming the missing pool\nstdout: %s\nstderr: %s", args, code, exitUsage, out, errOut)
+		}
+	}
+	if _, errOut, code := engineCLI(t, "archives", "--pool", file); code != exitUsage || !strings.Contains(errOut, "is not a directory") {
+		t.Errorf("archives --pool FILE: exit %d %s", code, errOut)
+	}
+	pool := filepath.Join(dir, "pool")
+	os.Mkdir(pool, 0o700)
+	if _, errOut, code := engineCLI(t, "archives", "--pool", missing, "--store", missing); code != exitUsage ||
+		!strings.Contains(errOut, "dedup store "+missing+" does not exist (given by --store)") {
+		t.Errorf("archives --store MISSING: exit %d %s", code, errOut)
+	}
+	// From the configuration: the key and its file:line are named.
+	conf := writeConf(t, "pool "+missing)
+	out, errOut, code := engineCLI(t, "-c", conf, "archives")
+	if code != exitUsage || !strings.Contains(errOut, "archive pool "+missing+" does not exist (given by pool ("+conf+":1))") {
+		t.Errorf("archives with a missing configured pool: exit %d\n%s%s", code, out, errOut)
+	}
+	// An empty pool is an empty list.
+	if out, errOut, code := engineCLI(t, "archives", "--pool", pool); code != 0 || !strings.HasPrefix(out, "ID") {
+		t.Errorf("archives of an empty pool: exit %d\n%s%s", code, out, errOut)
+	}
+}
