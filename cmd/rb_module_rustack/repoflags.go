@@ -138,6 +138,14 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	}
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = write
+	if err := applyRepoFlags(cmd, &rs); err != nil {
+		return none, nil, err
+	}
+	return rs, cfg, nil
+}
+
+// applyRepoFlags overrides rs with the repository flags given on cmd.
+func applyRepoFlags(cmd *cobra.Command, rs *repoopen.Settings) error {
 	f := cmd.Flags()
 	for _, s := range []struct {
 		name string
@@ -156,7 +164,7 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
 			n, err := units.ParseSize(fl.Value.String())
 			if err != nil || n <= 0 || n > 1<<31 {
-				return none, nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
+				return withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
 			}
 			*s.dst = int(n)
 		}
@@ -164,21 +172,18 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
 		n, err := strconv.Atoi(fl.Value.String())
 		if err != nil || n < 0 || n > 64 {
-			return none, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
+			return withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
 		}
 		rs.Archive.Parallelism = n
 	}
 	if fl := f.Lookup(flagLockWait); fl != nil && fl.Changed {
 		d, err := f.GetDuration(flagLockWait)
 		if err != nil || d < 0 {
-			return none, nil, withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
+			return withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
 		}
 		rs.Archive.LockWait = d
 	}
-	if err := checkCipher(flagCipher, rs.Archive.Cipher); err != nil {
-		return none, nil, err
-	}
-	return rs, cfg, nil
+	return checkCipher(flagCipher, rs.Archive.Cipher)
 }
 
 // repoOpenExit is the exit code of a repository that does not open: a

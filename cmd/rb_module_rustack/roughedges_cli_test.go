@@ -125,3 +125,40 @@ func TestMissingPool(t *testing.T) {
 		t.Errorf("archives of an empty pool: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestRepoFlagsEverywhere: every command that reads or writes archives
+// takes --pool, --store (copy: --from and --to) and --key-file, and backup uses them (here: the
+// key file named on the command line, which does not exist, stops the
+// backup before it reaches the cloud).
+func TestRepoFlagsEverywhere(t *testing.T) {
+	for _, c := range [][]string{{"backup"}, {"image", "backup"}, {"restore"}, {"archives"}, {"verify"}, {"forget"},
+		{"prune"}, {"delete"}, {"copy"}, {"consolidate"}} {
+		out, errOut, code := engineCLI(t, append(c, "--help")...)
+		for _, fl := range []string{"--pool string", "--store string", "--key-file string"} {
+			if c[0] == "copy" && fl == "--store string" {
+				fl = "--from string" // copy names its two stores --from and --to
+			}
+			if code != 0 || !strings.Contains(out, fl) {
+				t.Errorf("%v --help: exit %d, lacks %q\n%s%s", c, code, fl, out, errOut)
+			}
+		}
+	}
+	dir := t.TempDir()
+	conf := writeConf(t, "url http://127.0.0.1:1/v3", "username u", "password pw", "domain d", "project_id p",
+		"rubackup-vm-id proxy", "timeout 1", "log_file "+filepath.Join(dir, "RuBackup.log"), "state_dir "+filepath.Join(dir, "state"),
+		"pool "+filepath.Join(dir, "pool"), "master_key_file "+filepath.Join(dir, "configured-key"))
+	missingKey := filepath.Join(dir, "flag-key")
+	_, errOut, code := engineCLI(t, "-c", conf, "backup", "--vm", "web", "--key-file", missingKey)
+	if code != exitUsage || !strings.Contains(errOut, "master key file "+missingKey+" does not exist") {
+		t.Errorf("backup --key-file MISSING: exit %d, want %d naming %s\n%s", code, exitUsage, missingKey, errOut)
+	}
+	// --param keeps working, and the flag wins over it.
+	_, errOut, code = engineCLI(t, "-c", conf, "--param", "master_key_file="+missingKey+"2", "backup", "--vm", "web")
+	if code != exitUsage || !strings.Contains(errOut, "master key file "+missingKey+"2 does not exist") {
+		t.Errorf("backup --param master_key_file=MISSING: exit %d\n%s", code, errOut)
+	}
+	_, errOut, code = engineCLI(t, "-c", conf, "--param", "master_key_file="+missingKey+"2", "backup", "--vm", "web", "--key-file", missingKey)
+	if code != exitUsage || !strings.Contains(errOut, "master key file "+missingKey+" does not exist") {
+		t.Errorf("backup --param ... --key-file: exit %d\n%s", code, errOut)
+	}
+}
