@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,5 +164,110 @@ func TestRepoFlagsEverywhere(t *testing.T) {
 	_, errOut, code = engineCLI(t, "-c", conf, "--param", "master_key_file="+missingKey+"2", "backup", "--vm", "web", "--key-file", missingKey)
 	if code != exitUsage || !strings.Contains(errOut, "master key file "+missingKey+" does not exist") {
 		t.Errorf("backup --param ... --key-file: exit %d\n%s", code, errOut)
+	}
+}
+
+// cliWithStdin runs the command in process with stdin and no configuration.
+func cliWithStdin(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := newApp(&out, &errb)
+	root := newRootCmd(a)
+	a.configPath = filepath.Join(t.TempDir(), "no-such.conf")
+	root.SetArgs(args)
+	root.SetIn(strings.NewReader(stdin))
+	err := root.ExecuteContext(context.Background())
+	code := exitOK
+	if err != nil {
+		code = exitFailure
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		errb.WriteString("error: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestKeyShowImport: key import reads back exactly what key show prints,
+// or the 64 hex digits; a mistyped copy is refused with its position and
+// without a digit of the key; an existing key file is replaced only with
+// --force.
+func TestKeyShowImport(t *testing.T) {
+	dir := t.TempDir()
+	orig := filepath.Join(dir, "orig")
+	if _, errOut, code := engineCLI(t, "keygen", "--key-file", orig); code != 0 {
+		t.Fatal(errOut)
+	}
+	keyBytes, _ := os.ReadFile(orig)
+	keyHex := hex.EncodeToString(keyBytes)
+	shown, _, code := engineCLI(t, "key", "show", "--key-file", orig)
+	lines := strings.Split(shown, "\n")
+	if code != 0 || len(lines) != 5 || lines[0] != "# rb_module_rustack master key ("+orig+")" ||
+		!strings.HasPrefix(lines[1], "0000: "+keyHex[:2]+" "+keyHex[2:4]+" ") || !strings.HasPrefix(lines[2], "0010: ") ||
+		!strings.Contains(lines[1], "  | ") || !strings.HasPrefix(lines[3], "checksum: ") {
+		t.Fatalf("key show: exit %d\n%s", code, shown)
+	}
+
+	imported := filepath.Join(dir, "new", "imported")
+	out, errOut, code := cliWithStdin(t, shown, "key", "import", "--key-file", imported)
+	if got, _ := os.ReadFile(imported); code != 0 || !bytes.Equal(got, keyBytes) || !strings.Contains(out, "imported master key into "+imported) {
+		t.Fatalf("key import of key show's output: exit %d\n%s%s", code, out, errOut)
+	}
+	if st, _ := os.Stat(imported); st.Mode().Perm() != 0o600 {
+		t.Errorf("imported key file mode %v", st.Mode())
+	}
+	plain := filepath.Join(dir, "plain")
+	if _, errOut, code := cliWithStdin(t, strings.ToUpper(keyHex)+"\n", "key", "import", "--key-file", plain); code != 0 {
+		t.Fatalf("key import of the hex string: exit %d %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(plain); !bytes.Equal(got, keyBytes) {
+		t.Fatal("the hex string imported another key")
+	}
+
+	// A mistyped digit on the second data line (file line 3).
+	bad := []byte(shown)
+	i := strings.Index(shown, "0010: ") + 9
+	if bad[i] == '0' {
+		bad[i] = '1'
+	} else {
+		bad[i] = '0'
+	}
+	typo := filepath.Join(dir, "typo")
+	out, errOut, code = cliWithStdin(t, string(bad), "key", "import", "--key-file", typo)
+	if code != exitUsage || !strings.Contains(errOut, "line 3: the digits do not match the line check") {
+		t.Errorf("mistyped copy: exit %d, want %d naming line 3\n%s%s", code, exitUsage, out, errOut)
+	}
+	for j := 0; j+6 <= len(keyHex); j++ {
+		if strings.Contains(out+errOut, keyHex[j:j+6]) {
+			t.Fatalf("the refusal shows digits of the key:\n%s%s", out, errOut)
+		}
+	}
+	if _, err := os.Stat(typo); err == nil {
+		t.Error("a refused import wrote a key file")
+	}
+	_, errOut, code = cliWithStdin(t, keyHex[:40]+"zz"+keyHex[42:], "key", "import", "--key-file", typo)
+	if code != exitUsage || !strings.Contains(errOut, "line 1, column 41: not a hex digit") {
+		t.Errorf("non-hex digit: exit %d %s", code, errOut)
+	}
+
+	// An existing file: the same key changes nothing; another key needs --force.
+	if out, errOut, code := cliWithStdin(t, shown, "key", "import", "--key-file", imported); code != 0 || !strings.Contains(out, "already holds this key") {
+		t.Errorf("same key again: exit %d %s%s", code, out, errOut)
+	}
+	other := filepath.Join(dir, "other")
+	engineCLI(t, "keygen", "--key-file", other)
+	otherShown, _, _ := engineCLI(t, "key", "show", "--key-file", other)
+	if _, errOut, code := cliWithStdin(t, otherShown, "key", "import", "--key-file", imported); code != exitUsage || !strings.Contains(errOut, "give --force") {
+		t.Errorf("another key over an existing file: exit %d %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(imported); !bytes.Equal(got, keyBytes) {
+		t.Fatal("the key file was replaced without --force")
+	}
+	if _, errOut, code := cliWithStdin(t, otherShown, "key", "import", "--key-file", imported, "--force"); code != 0 {
+		t.Errorf("--force: exit %d %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(imported); bytes.Equal(got, keyBytes) {
+		t.Error("--force did not replace the key")
 	}
 }
