@@ -170,4 +170,3 @@ func Checksum(key []byte) string {
 	sum := blake3.Sum256(key)
 	return hex.EncodeToString(sum[:8])
 }
-
