@@ -174,6 +174,10 @@ func Cloud(ctx context.Context, r *Run, cfg *config.Config, opts api.Options) {
 // sees the hypervisor attributes.
 func testAdmin(ctx context.Context, r *Run, cfg *config.Config, opts api.Options, ad *accountDiag,
 	domainMissing, projectMissing, vmOK bool) {
+	if err := cfg.CheckScripts(); err != nil {
+		r.Fail(chkAdmin, "%v", err)
+		return
+	}
 	switch {
 	case cfg.AdminName == "":
 		r.Skip(chkAdmin, "admin_name not set (needed only to run guest scripts)")

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestURLNeedsScheme: a URL key written without its scheme fails at parse
 // time, naming file:line and key, and says the scheme is missing.
@@ -16,5 +19,29 @@ func TestURLNeedsScheme(t *testing.T) {
 		if _, err := parse(t, good+"\n", nil); err != nil {
 			t.Errorf("%q: %v", good, err)
 		}
+	}
+}
+
+// TestScriptsNeedAdmin: a configured guest script without the admin
+// account is refused by Require("backup"), naming where it was set.
+func TestScriptsNeedAdmin(t *testing.T) {
+	base := "url http://k/v3\nusername u\npassword p\ndomain d\nproject_id p\nrubackup-vm-id proxy\n"
+	c := mustParse(t, base+"script_before_snapshot /usr/local/bin/freeze\n", nil)
+	err := c.Require("backup")
+	want := `test.conf:7: key "script_before_snapshot" is set, but admin_name and admin_password are not: a guest script runs through the admin account`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("before script without admin: %v, want %q", err, want)
+	}
+	c = mustParse(t, base+"admin_name adm\n", map[string]string{"script_after_snapshot": "/post"})
+	if err := c.Require("backup"); err == nil || !strings.Contains(err.Error(), `rule parameter "script_after_snapshot": key "script_after_snapshot" is set, but admin_password is not`) {
+		t.Errorf("after script without admin password: %v", err)
+	}
+	c = mustParse(t, base+"admin_name adm\nadmin_password secret\nscript_before_snapshot /x\n", nil)
+	if err := c.Require("backup"); err != nil {
+		t.Errorf("with the admin account: %v", err)
+	}
+	// No script: no admin needed.
+	if err := mustParse(t, base, nil).Require("backup"); err != nil {
+		t.Errorf("no script: %v", err)
 	}
 }
