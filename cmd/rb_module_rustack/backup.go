@@ -98,6 +98,7 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 	if err := applyRepoFlags(cmd, &rs); err != nil {
 		return err
 	}
+	a.warnKeyFile(cfg, rs.KeyFile, log)
 	repo, err := repoopen.Open(rs)
 	if err != nil {
 		return repoOpenExit(err)

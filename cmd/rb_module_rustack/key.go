@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
 )
 
@@ -107,6 +108,7 @@ file already holds changes nothing.`,
 // configuration.
 func (a *app) keyFilePath(cmd *cobra.Command, flag string) (string, error) {
 	if cmd.Flags().Changed("key-file") {
+		a.warn(nil, config.FileModeWarning(flag, "master key file", "whoever reads it can read every backup"))
 		return flag, nil
 	}
 	cfg, err := a.engineConfig(cmd)

@@ -78,6 +78,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 			if err != nil {
 				return nil, withCode(exitUsage, err)
 			}
+			a.warnConfig(cfg, nil)
 			return cfg, nil
 		}
 	}
@@ -85,6 +86,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.warnConfig(cfg, nil)
 	return cfg, nil
 }
 
@@ -141,6 +143,7 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	if err := applyRepoFlags(cmd, &rs); err != nil {
 		return none, nil, err
 	}
+	a.warnKeyFile(cfg, rs.KeyFile, nil)
 	return rs, cfg, nil
 }
 

@@ -74,8 +74,13 @@ func TestRestoreShortFlags(t *testing.T) {
 	}
 	id := strings.Split(strings.Split(out, `"archive": "`)[1], `"`)[0]
 	target := filepath.Join(dir, "restored")
-	if out, errOut, code := engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "-X", target); code != 0 {
+	out, errOut, code = engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "-X", target)
+	if code != 0 {
 		t.Fatalf("restore -X: exit %d\n%s%s", code, out, errOut)
+	}
+	// The target is on the pool's file system: a careful tool says so.
+	if !strings.Contains(errOut, "warning: the restore target "+target+" is on the same file system as the archive pool "+pool) {
+		t.Errorf("restore beside the pool: no warning\n%s", errOut)
 	}
 	got, err := os.ReadFile(filepath.Join(target, "vda.img"))
 	if err != nil || string(got) != string(data) {
@@ -269,5 +274,66 @@ func TestKeyShowImport(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(imported); bytes.Equal(got, keyBytes) {
 		t.Error("--force did not replace the key")
+	}
+}
+
+// TestRestoreOtherFileSystemNoWarning: a restore to another file system
+// (/dev/shm, a tmpfs, when it is one) does not warn.
+func TestRestoreOtherFileSystemNoWarning(t *testing.T) {
+	dir := t.TempDir()
+	if sameFileSystem(dir, "/dev/shm") {
+		t.Skip("/dev/shm is on the file system of the temporary directory here")
+	}
+	if !sameFileSystem(dir, filepath.Join(dir, "not", "yet")) {
+		t.Fatal("sameFileSystem: a folder not made yet is not on its parent's file system")
+	}
+	key, pool := filepath.Join(dir, "key"), filepath.Join(dir, "pool")
+	img := filepath.Join(dir, "vda.img")
+	writeImage(t, img, 64<<10, 1)
+	engineCLI(t, "keygen", "--key-file", key)
+	out, errOut, code := engineCLI(t, "image", "backup", "--pool", pool, "--key-file", key, "--name", "vm", "--disk", "vda="+img, "--type", "full", "--json")
+	if code != 0 {
+		t.Fatalf("image backup: %d %s", code, errOut)
+	}
+	id := strings.Split(strings.Split(out, `"archive": "`)[1], `"`)[0]
+	target, err := os.MkdirTemp("/dev/shm", "rb-restore-")
+	if err != nil {
+		t.Skip(err)
+	}
+	defer os.RemoveAll(target)
+	_, errOut, code = engineCLI(t, "restore", id, "--pool", pool, "--key-file", key, "-X", target, "--force")
+	if code != 0 || strings.Contains(errOut, "warning") {
+		t.Errorf("restore to another file system: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestWarningsCLI: a group- or world-readable configuration or key file, and
+// admin_name without admin_password, are warned about (-t: WARN lines).
+func TestWarningsCLI(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	engineCLI(t, "keygen", "--key-file", key)
+	os.Chmod(key, 0o644)
+	_, errOut, code := engineCLI(t, "key", "show", "--key-file", key)
+	if code != 0 || !strings.Contains(errOut, "warning: master key file "+key+" is readable by its group and other users (mode 0644)") {
+		t.Errorf("key show of a 0644 key: exit %d\n%s", code, errOut)
+	}
+	os.Chmod(key, 0o600)
+	pool := filepath.Join(dir, "pool")
+	os.Mkdir(pool, 0o700)
+	conf := writeConf(t, "url http://127.0.0.1:1/v3", "username u", "password pw", "domain d", "project_id p", "timeout 1",
+		"admin_name adm", "master_key_file "+key, "pool "+pool,
+		"log_file "+filepath.Join(dir, "RuBackup.log"), "state_dir "+filepath.Join(dir, "state"))
+	os.Chmod(conf, 0o640)
+	_, errOut, code = engineCLI(t, "-c", conf, "archives")
+	if code != 0 || !strings.Contains(errOut, "warning: configuration file "+conf+" is readable by its group (mode 0640)") ||
+		!strings.Contains(errOut, "warning: "+conf+":7: admin_name is set but admin_password is not") {
+		t.Errorf("archives with a 0640 configuration and no admin_password: exit %d\n%s", code, errOut)
+	}
+	out, errOut, code := run(t, bin, "-c", conf, "-t")
+	if code != exitCheck || !strings.Contains(out, "WARN  configuration: "+conf+":7: admin_name is set but admin_password is not") ||
+		!strings.Contains(out, "WARN  configuration: configuration file "+conf+" is readable") {
+		t.Errorf("-t: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 }

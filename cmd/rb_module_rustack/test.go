@@ -78,6 +78,9 @@ func runTest(ctx context.Context, a *app) error {
 		r.SkipAll(check.CloudChecks, "configuration incomplete")
 	} else {
 		r.OK(check.Configuration, "%s parsed (%d rule parameter(s))", cfg.Path, len(params))
+		for _, w := range cfg.Warnings() {
+			r.Warn(check.Configuration, "%s", w)
+		}
 		check.Cloud(ctx, r, cfg, cloudOptions(cfg, &logging.OnceWarnings{Log: log}))
 	}
 
