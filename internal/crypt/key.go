@@ -21,7 +21,7 @@ const KeySize = 32
 var ErrWrongKey = errors.New("wrong master key: the data was written with another key")
 
 // createHint tells the user how to get a key file.
-const createHint = "create one with `rb_module_rustack keygen --key-file PATH` (and keep a paper copy: `rb_module_rustack key show`), or recreate it from the paper copy's 64 hex digits"
+const createHint = "create one with `rb_module_rustack keygen --key-file PATH` (and keep a paper copy: `rb_module_rustack key show`), or recreate it from its paper copy: `rb_module_rustack key import --key-file PATH < copy.txt`"
 
 // LoadKey reads a master key file. The file holds the 32 key bytes, either
 // raw (as written by keygen) or as 64 hex digits (whitespace and a trailing
