@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -335,5 +337,49 @@ func TestWarningsCLI(t *testing.T) {
 	if code != exitCheck || !strings.Contains(out, "WARN  configuration: "+conf+":7: admin_name is set but admin_password is not") ||
 		!strings.Contains(out, "WARN  configuration: configuration file "+conf+" is readable") {
 		t.Errorf("-t: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+// TestUnreadablePool: a pool that exists but cannot be read is an I/O
+// failure (exit 1), not a usage error. As root, the binary runs as user
+// nobody (65534) against a folder only root may read.
+func TestUnreadablePool(t *testing.T) {
+	bin := buildBinary(t)
+	base, err := os.MkdirTemp("", "rb-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o755)
+	pool := filepath.Join(base, "pool")
+	if err := os.Mkdir(pool, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(base, "rb_module_rustack")
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(base, "rb.conf")
+	if err := os.WriteFile(conf, []byte("# no key: the defaults\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "archives", "--pool", pool, "-c", conf)
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	} else {
+		os.Chmod(pool, 0)
+		defer os.Chmod(pool, 0o700)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure || !strings.Contains(stderr.String(), "cannot read archive pool "+pool+" (given by --pool)") ||
+		!strings.Contains(stderr.String(), "permission denied") {
+		t.Errorf("archives of an unreadable pool: %v, want exit %d\nstdout: %s\nstderr: %s", err, exitFailure, stdout.String(), stderr.String())
 	}
 }
