@@ -21,7 +21,7 @@ store) from their cleartext headers, so no key is needed. Files that cannot be
 read are listed with type "damaged".`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			repo, _, err := a.openRepo(cmd, false)
+			repo, _, err := a.openRepoToRead(cmd, "")
 			if err != nil {
 				return err
 			}

@@ -50,12 +50,13 @@ configuration; 5 interrupted by SIGINT/SIGTERM (after the cleanup).`,
 		Example: `  rb_module_rustack backup --vm web01 --type full
   rb_module_rustack backup --vm 3f0c...e1 --type incremental --param script_before_snapshot=/usr/local/bin/freeze.sh`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd.Context(), a, &o) },
+		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, a, &o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.vm, "vm", "", "VM id or name (required)")
 	f.StringVar(&o.typ, "type", "full", "full | incremental | differential")
 	f.BoolVar(&o.asJSON, "json", false, "print the summary as JSON")
+	addRepoFlags(cmd, true)
 	return cmd
 }
 
@@ -78,7 +79,8 @@ func guestOptions(cfg *config.Config) backup.GuestOptions {
 	}
 }
 
-func runBackup(ctx context.Context, a *app, o *backupOpts) error {
+func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
+	ctx := cmd.Context()
 	if o.vm == "" {
 		return withCode(exitUsage, errors.New("--vm ID|NAME is required"))
 	}
@@ -93,6 +95,10 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	defer log.Close()
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = true
+	if err := applyRepoFlags(cmd, &rs); err != nil {
+		return err
+	}
+	a.warnKeyFile(cfg, rs.KeyFile, log)
 	repo, err := repoopen.Open(rs)
 	if err != nil {
 		return repoOpenExit(err)

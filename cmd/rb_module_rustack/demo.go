@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,6 +70,10 @@ func runDemo(ctx context.Context, a *app, o *demoOpts) error {
 		n, err := strconv.Atoi(ns)
 		if !ok || err != nil || n < 1 || op == "" {
 			return withCode(exitUsage, fmt.Errorf("--fail %q: want OP:N (N >= 1) or device", f))
+		}
+		if !slices.Contains(demo.FaultOperations(), op) {
+			return withCode(exitUsage, fmt.Errorf("--fail %q: unknown operation %q; the fake cloud's operations are %s, and \"device\" hides the attached devices",
+				f, op, strings.Join(demo.FaultOperations(), ", ")))
 		}
 		faults = append(faults, demo.Fault{Op: op, N: n})
 	}

@@ -30,4 +30,11 @@ func TestDemo(t *testing.T) {
 	if _, errOut, code := run(t, bin, "demo", "--fail", "nonsense"); code != exitUsage {
 		t.Errorf("--fail nonsense: exit %d %s", code, errOut)
 	}
+	// An unknown operation is refused before anything runs, with the list
+	// of the valid ones.
+	out, errOut, code = run(t, bin, "demo", "--fail", "Bogus:1")
+	if code != exitUsage || out != "" || !strings.Contains(errOut, `unknown operation "Bogus"`) ||
+		!strings.Contains(errOut, "CreateSnapshot, CreateVolume") || !strings.Contains(errOut, `"device"`) {
+		t.Errorf("--fail Bogus:1: exit %d, want %d and the list of operations\nstdout: %s\nstderr: %s", code, exitUsage, out, errOut)
+	}
 }

@@ -66,7 +66,7 @@ func TestEngineCLI(t *testing.T) {
 		t.Fatalf("keygen over an existing key: %d %s", code, errOut)
 	}
 	out, _, code := engineCLI(t, "key", "show", "--key-file", key)
-	if code != 0 || !strings.Contains(out, "0000: ") || !strings.Contains(out, "checksum: ") {
+	if code != 0 || !strings.Contains(out, "\n0000: ") || !strings.Contains(out, "checksum: ") {
 		t.Fatalf("key show: %d %s", code, out)
 	}
 

@@ -41,6 +41,7 @@ func runList(ctx context.Context, a *app, asJSON bool) error {
 	}
 	log := a.openLogOrStderr(cfg)
 	defer log.Close()
+	a.warnConfig(cfg, log)
 	c, err := connect(ctx, cfg, log, false)
 	if err != nil {
 		log.Infof("list failed: %v", err)

@@ -27,6 +27,7 @@ func (a *app) configAndLog(op string) (*config.Config, *logging.Logger, error) {
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
 	}
+	a.warnConfig(cfg, log)
 	return cfg, log, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"rb_module_rustack/internal/codec"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/objstore"
 	"rb_module_rustack/internal/repoopen"
 	"rb_module_rustack/internal/units"
 )
@@ -76,6 +78,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 			if err != nil {
 				return nil, withCode(exitUsage, err)
 			}
+			a.warnConfig(cfg, nil)
 			return cfg, nil
 		}
 	}
@@ -83,6 +86,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.warnConfig(cfg, nil)
 	return cfg, nil
 }
 
@@ -91,9 +95,33 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 // the command writes new data (the key is then required unless the cipher
 // is none). It also returns the configuration.
 func (a *app) openRepo(cmd *cobra.Command, write bool) (*archive.Repo, *config.Config, error) {
+	return a.openRepoChecked(cmd, write, false, "")
+}
+
+// openRepoToRead is openRepo for a command that reads archives (archives,
+// verify, restore): the pool, or a dedup store directory, must exist and be
+// readable (checkRepoDirs), except the pool when arg (the archive the
+// command reads: an id in the pool, or the path of an archive file) is an
+// archive file's path and --pool was not given. The maintenance commands
+// (forget, delete, prune) do not check: a repository not made yet has
+// nothing to remove, and a prune may run beside the first backup.
+func (a *app) openRepoToRead(cmd *cobra.Command, arg string) (*archive.Repo, *config.Config, error) {
+	return a.openRepoChecked(cmd, false, true, arg)
+}
+
+func (a *app) openRepoChecked(cmd *cobra.Command, write, check bool, arg string) (*archive.Repo, *config.Config, error) {
 	rs, cfg, err := a.repoSettings(cmd, write)
 	if err != nil {
 		return nil, nil, err
+	}
+	if check {
+		poolNeeded := true
+		if st, err := os.Stat(arg); arg != "" && err == nil && st.Mode().IsRegular() {
+			poolNeeded = false
+		}
+		if err := checkRepoDirs(cmd, rs, cfg, poolNeeded); err != nil {
+			return nil, nil, err
+		}
 	}
 	r, err := repoopen.Open(rs)
 	if err != nil {
@@ -112,6 +140,15 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	}
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = write
+	if err := applyRepoFlags(cmd, &rs); err != nil {
+		return none, nil, err
+	}
+	a.warnKeyFile(cfg, rs.KeyFile, nil)
+	return rs, cfg, nil
+}
+
+// applyRepoFlags overrides rs with the repository flags given on cmd.
+func applyRepoFlags(cmd *cobra.Command, rs *repoopen.Settings) error {
 	f := cmd.Flags()
 	for _, s := range []struct {
 		name string
@@ -130,7 +167,7 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 		if fl := f.Lookup(s.name); fl != nil && fl.Changed {
 			n, err := units.ParseSize(fl.Value.String())
 			if err != nil || n <= 0 || n > 1<<31 {
-				return none, nil, withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
+				return withCode(exitUsage, fmt.Errorf("--%s: bad size %q (want e.g. 65536, 64K or 1M)", s.name, fl.Value.String()))
 			}
 			*s.dst = int(n)
 		}
@@ -138,21 +175,18 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	if fl := f.Lookup(flagParallelism); fl != nil && fl.Changed {
 		n, err := strconv.Atoi(fl.Value.String())
 		if err != nil || n < 0 || n > 64 {
-			return none, nil, withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
+			return withCode(exitUsage, fmt.Errorf("--parallelism %q: want 0..64", fl.Value.String()))
 		}
 		rs.Archive.Parallelism = n
 	}
 	if fl := f.Lookup(flagLockWait); fl != nil && fl.Changed {
 		d, err := f.GetDuration(flagLockWait)
 		if err != nil || d < 0 {
-			return none, nil, withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
+			return withCode(exitUsage, fmt.Errorf("--lock-wait %q: want a duration such as 30s, 10m or 1h", fl.Value.String()))
 		}
 		rs.Archive.LockWait = d
 	}
-	if err := checkCipher(flagCipher, rs.Archive.Cipher); err != nil {
-		return none, nil, err
-	}
-	return rs, cfg, nil
+	return checkCipher(flagCipher, rs.Archive.Cipher)
 }
 
 // repoOpenExit is the exit code of a repository that does not open: a
@@ -186,4 +220,58 @@ func engineExit(err error) error {
 		return withCode(exitFailure, fmt.Errorf("%w (the file system of that file is full or its quota is used up: free space there or write somewhere else, then run the command again; the unfinished file was removed)", err))
 	}
 	return withCode(exitFailure, err)
+}
+
+// checkRepoDirs checks, for a command that reads archives, that the pool
+// (when needed or given with --pool, and no store is set) and a dedup store on a directory are
+// readable directories. A path that does not exist or is not a directory
+// is a usage error (exit 2) naming where it was given (--pool, --store, or
+// the configuration's key); one that cannot be read is an I/O failure (1).
+func checkRepoDirs(cmd *cobra.Command, rs repoopen.Settings, cfg *config.Config, poolNeeded bool) error {
+	where := func(flag, key string) string {
+		if cmd.Flags().Changed(flag) {
+			return "--" + flag
+		}
+		return key + " (" + cfg.Origin(key) + ")"
+	}
+	check := func(what, path, from string) error {
+		st, err := os.Stat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			return withCode(exitUsage, fmt.Errorf("%s %s does not exist (given by %s): name the directory of the archives, or write a backup first", what, path, from))
+		case err != nil:
+			return withCode(exitFailure, fmt.Errorf("%s %s (given by %s): %w", what, path, from, err))
+		case !st.IsDir():
+			return withCode(exitUsage, fmt.Errorf("%s %s is not a directory (given by %s)", what, path, from))
+		}
+		f, err := os.Open(path)
+		if err == nil {
+			_, err = f.Readdirnames(1)
+			f.Close()
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return withCode(exitFailure, fmt.Errorf("cannot read %s %s (given by %s): %w", what, path, from, err))
+		}
+		return nil
+	}
+	store := rs.Archive.Store
+	if strings.EqualFold(store, "none") {
+		store = ""
+	}
+	// With a dedup store, the store holds a copy of every archive: the
+	// pool may be empty or not made yet (a copy's target).
+	if store == "" && (poolNeeded || cmd.Flags().Changed(flagPool)) {
+		if err := check("archive pool", rs.Archive.Pool, where(flagPool, "pool")); err != nil {
+			return err
+		}
+	}
+	if store != "" && !objstore.IsObjectStore(store) {
+		if err := check("dedup store", store, where(flagStore, "store")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +54,7 @@ archives are looked for next to ARCHIVE, then in the pool.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.toDir, "to-dir", "", "write <label>.img per disk (sparse) and vm.json into this directory")
+	f.StringVarP(&o.toDir, "to-dir", "X", "", "write <label>.img per disk (sparse) and vm.json into this directory, without deploying (-X: the platform's spelling)")
 	f.StringArrayVar(&o.disks, "disk", nil, "restore only this disk label (repeatable; default all)")
 	f.BoolVar(&o.force, "force", false, "--to-dir: overwrite existing image files")
 	f.BoolVar(&o.noSync, "no-sync", false, "--to-dir: do not fsync the restored files")
@@ -63,7 +65,7 @@ archives are looked for next to ARCHIVE, then in the pool.`,
 }
 
 func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLocalOpts) error {
-	repo, _, err := a.openRepo(cmd, false)
+	repo, cfg, err := a.openRepoToRead(cmd, archiveArg)
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,14 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 		if !slices.ContainsFunc(m.Disks, func(d archive.Disk) bool { return d.Label == l }) {
 			return withCode(exitUsage, fmt.Errorf("--disk %s: archive %s has no such disk", l, m.ID))
 		}
+	}
+	pool := cfg.Pool
+	if cmd.Flags().Changed(flagPool) {
+		pool, _ = cmd.Flags().GetString(flagPool)
+	}
+	if sameFileSystem(pool, o.toDir) {
+		fmt.Fprintf(a.stderr, "warning: the restore target %s is on the same file system as the archive pool %s: the restored images (up to %s) take the space the backups need, and a failure of that disk loses both; restore to another file system if you can\n",
+			o.toDir, pool, units.FormatBytes(restoreSize(m, o.disks)))
 	}
 	res, err := restore.ToDir(ctx, repo, m, restore.DirOptions{
 		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0,
@@ -97,4 +107,37 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 	fmt.Fprintf(a.stdout, "vm description: %s\n", res.VMJSON)
 	fmt.Fprintf(a.stdout, "restored %s (%s, chain of %d) in %s\n", m.ID, m.Type, len(m.Chain), time.Since(t0).Round(time.Millisecond))
 	return nil
+}
+
+// restoreSize is the logical size of the disks a restore writes (all when
+// labels is empty).
+func restoreSize(m *archive.Manifest, labels []string) int64 {
+	var n int64
+	for _, d := range m.Disks {
+		if len(labels) == 0 || slices.Contains(labels, d.Label) {
+			n += d.Size
+		}
+	}
+	return n
+}
+
+// sameFileSystem reports whether dir (or, while it does not exist, its
+// nearest existing parent) is on the file system of pool.
+func sameFileSystem(pool, dir string) bool {
+	var ps, ds syscall.Stat_t
+	if pool == "" || syscall.Stat(pool, &ps) != nil {
+		return false
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for syscall.Stat(d, &ds) != nil {
+		parent := filepath.Dir(d)
+		if parent == d {
+			return false
+		}
+		d = parent
+	}
+	return ps.Dev == ds.Dev
 }

@@ -43,7 +43,7 @@ type restoreCloudOpts struct {
 // addRestoreCloudFlags registers the cloud-restore flags on the restore command.
 func addRestoreCloudFlags(cmd *cobra.Command, o *restoreCloudOpts) {
 	f := cmd.Flags()
-	f.BoolVar(&o.deploy, "deploy", false, "recreate the VM in the cloud: new volumes and a server booted from them")
+	f.BoolVarP(&o.deploy, "deploy", "x", false, "recreate the VM in the cloud: new volumes and a server booted from them (-x: the platform's spelling)")
 	f.BoolVar(&o.volumeOnly, "volume-only", false, "restore one disk (--disk LABEL) into a new available volume")
 	f.StringVar(&o.name, "name", "", "server name (default: the original, or <name>-1, -2, ... if taken)")
 	f.StringVar(&o.flavor, "flavor", "", "flavor id or name (default: the recorded flavor)")

@@ -37,8 +37,9 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 		}
 	}()
 	env.log = a.openLogOrStderr(cfg)
+	a.warnConfig(cfg, env.log)
 	env.closers = append(env.closers, func() { env.log.Close() })
-	repo, _, err := a.openRepo(cmd, false)
+	repo, _, err := a.openRepoToRead(cmd, req.archive)
 	if err != nil {
 		return nil, err
 	}

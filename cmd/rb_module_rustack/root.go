@@ -109,6 +109,14 @@ func newRootCmd(a *app) *cobra.Command {
 			switch {
 			case dedupFlag:
 				return nil // -D: deduplication is supported
+			case testFlag && listFlag:
+				// -t -l: the test, then the list when every check passed.
+				if err := runTest(cmd.Context(), a); err != nil {
+					fmt.Fprintln(a.stderr, "-l not run: the configuration test failed")
+					return err
+				}
+				fmt.Fprintln(a.stdout)
+				return runList(cmd.Context(), a, false)
 			case listFlag:
 				return runList(cmd.Context(), a, false)
 			case testFlag:

@@ -19,13 +19,15 @@ func newTestCmd(a *app) *cobra.Command {
 		Short: "test the configuration, check by check (same as -t)",
 		Long: `Runs every check and prints one line per check:
 
-  OK|FAIL|SKIP  <check>: <detail>
+  OK|FAIL|SKIP|WARN  <check>: <detail>
 
 configuration, keystone (reachable, TLS as configured), user, project,
 rubackup-vm-id (exists, ACTIVE, in the project), cinder, admin (authenticates
 and sees the hypervisor attributes; SKIP without admin_name), state dir and
 log file (writable). A check that depends on a failed one prints SKIP and
-why. The exit code is 0 when every required check passes, 3 otherwise.`,
+why. WARN lines point at what works but deserves a look (a file others
+may read, admin_name without admin_password); they do not fail the test.
+The exit code is 0 when every required check passes, 3 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTest(cmd.Context(), a)
@@ -78,6 +80,9 @@ func runTest(ctx context.Context, a *app) error {
 		r.SkipAll(check.CloudChecks, "configuration incomplete")
 	} else {
 		r.OK(check.Configuration, "%s parsed (%d rule parameter(s))", cfg.Path, len(params))
+		for _, w := range cfg.Warnings() {
+			r.Warn(check.Configuration, "%s", w)
+		}
 		check.Cloud(ctx, r, cfg, cloudOptions(cfg, &logging.OnceWarnings{Log: log}))
 	}
 

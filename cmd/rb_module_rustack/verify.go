@@ -45,7 +45,11 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 				}
 				share = v / 100
 			}
-			repo, _, err := a.openRepo(cmd, false)
+			arg := ""
+			if len(args) == 1 {
+				arg = args[0]
+			}
+			repo, _, err := a.openRepoToRead(cmd, arg)
 			if err != nil {
 				return err
 			}

@@ -34,6 +34,9 @@ func (r *Run) OK(check, f string, a ...any)   { r.line("OK", check, fmt.Sprintf(
 func (r *Run) Fail(check, f string, a ...any) { r.line("FAIL", check, fmt.Sprintf(f, a...)) }
 func (r *Run) Skip(check, f string, a ...any) { r.line("SKIP", check, fmt.Sprintf(f, a...)) }
 
+// Warn prints a WARN line: the check passed, but something deserves a look.
+func (r *Run) Warn(check, f string, a ...any) { r.line("WARN", check, fmt.Sprintf(f, a...)) }
+
 // Check names, in the order they print.
 const (
 	Configuration = "configuration"
@@ -174,6 +177,10 @@ func Cloud(ctx context.Context, r *Run, cfg *config.Config, opts api.Options) {
 // sees the hypervisor attributes.
 func testAdmin(ctx context.Context, r *Run, cfg *config.Config, opts api.Options, ad *accountDiag,
 	domainMissing, projectMissing, vmOK bool) {
+	if err := cfg.CheckScripts(); err != nil {
+		r.Fail(chkAdmin, "%v", err)
+		return
+	}
 	switch {
 	case cfg.AdminName == "":
 		r.Skip(chkAdmin, "admin_name not set (needed only to run guest scripts)")

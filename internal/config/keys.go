@@ -72,7 +72,7 @@ func keys() []keySpec {
 	}
 	return []keySpec{
 		// The platform's keys.
-		{name: "url", kind: kindString, doc: "Keystone v3 endpoint", set: str(func(c *Config) *string { return &c.URL })},
+		{name: "url", kind: kindString, check: checkKeystoneURL, doc: "Keystone v3 endpoint", set: str(func(c *Config) *string { return &c.URL })},
 		{name: "username", kind: kindString, doc: "user name", set: str(func(c *Config) *string { return &c.Username })},
 		{name: "password", kind: kindSecret, doc: "user password", set: str(func(c *Config) *string { return &c.Password })},
 		{name: "domain", kind: kindString, doc: "user domain, by name", set: str(func(c *Config) *string { return &c.Domain })},
@@ -130,7 +130,7 @@ func keys() []keySpec {
 		{name: "keep_within", kind: kindString, check: checkWithin, doc: "retention: keep every archive within this of the VM's newest (e.g. 14d, 6m, 1y)", set: str(func(c *Config) *string { return &c.KeepWithin })},
 		{name: "prune_max_unused", kind: kindInt, def: "10", min: 0, max: 100, doc: "percent of a pack that may be unused before prune rewrites it", set: num(func(c *Config) *int { return &c.PruneMaxUnused })},
 		// The dedup store on object storage (docs/storage.md).
-		{name: "store_auth_url", kind: kindString, doc: "swift:// store in another cloud: its Keystone v3 endpoint (default: url)", set: str(func(c *Config) *string { return &c.StoreAuthURL })},
+		{name: "store_auth_url", kind: kindString, check: checkKeystoneURL, doc: "swift:// store in another cloud: its Keystone v3 endpoint (default: url)", set: str(func(c *Config) *string { return &c.StoreAuthURL })},
 		{name: "store_username", kind: kindString, doc: "swift:// store: user of the store's account (default: username, and then every store_* key defaults to the module's own)", set: str(func(c *Config) *string { return &c.StoreUsername })},
 		{name: "store_password", kind: kindSecret, doc: "swift:// store: that user's password", set: str(func(c *Config) *string { return &c.StorePassword })},
 		{name: "store_domain", kind: kindString, doc: "swift:// store: that user's domain, by name (default: domain)", set: str(func(c *Config) *string { return &c.StoreDomain })},

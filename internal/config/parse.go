@@ -271,6 +271,9 @@ func (c *Config) Require(op string) error {
 		}
 	}
 	if len(missing) == 0 {
+		if op == "backup" {
+			return c.CheckScripts()
+		}
 		return nil
 	}
 	word := "key"
@@ -336,4 +339,36 @@ func (c *Config) Entries() []Entry {
 		out = append(out, Entry{Key: k.name, Value: v, Origin: c.Origin(k.name), Doc: k.doc})
 	}
 	return out
+}
+
+// CheckScripts refuses a configured guest script (script_before_snapshot,
+// script_after_snapshot) without the admin account that runs it: the
+// script reaches the guest through the VM's hypervisor and libvirt domain,
+// which only an administrator can read. The error names where the script
+// was set.
+func (c *Config) CheckScripts() error {
+	var key string
+	switch {
+	case c.ScriptBeforeSnapshot != "":
+		key = "script_before_snapshot"
+	case c.ScriptAfterSnapshot != "":
+		key = "script_after_snapshot"
+	default:
+		return nil
+	}
+	var missing []string
+	for _, k := range []string{"admin_name", "admin_password"} {
+		if c.get(k) == "" {
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	verb := "is"
+	if len(missing) > 1 {
+		verb = "are"
+	}
+	return fmt.Errorf("%s: key %q is set, but %s %s not: a guest script runs through the admin account (only an administrator sees the VM's hypervisor and libvirt domain); set admin_name and admin_password, or remove the script",
+		c.originText(key), key, strings.Join(missing, " and "), verb)
 }

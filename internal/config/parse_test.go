@@ -381,7 +381,7 @@ func TestChunkOrder(t *testing.T) {
 	if c.ChunkMin != 4096 || c.ChunkAvg != 8192 || c.ChunkMax != 8<<20 {
 		t.Errorf("chunks %d %d %d", c.ChunkMin, c.ChunkAvg, c.ChunkMax)
 	}
-	wantErr(t, "url x\nchunk_avg 16K\n", nil, `test.conf:2: key "chunk_avg": chunk_min 16K must be smaller than chunk_avg (16K)`)
+	wantErr(t, "url http://x\nchunk_avg 16K\n", nil, `test.conf:2: key "chunk_avg": chunk_min 16K must be smaller than chunk_avg (16K)`)
 	wantErr(t, "chunk_max 32K\n", nil, `test.conf:1: key "chunk_max": chunk_avg 64K must be smaller than chunk_max (32K)`)
 	wantErr(t, "chunk_min 128K\n", nil, `test.conf:1: key "chunk_min": chunk_min 128K must be smaller than chunk_avg (64K)`)
 	wantErr(t, "", map[string]string{"chunk_max": "64K"}, `rule parameter "chunk_max": key "chunk_max": chunk_avg 64K`)
@@ -399,7 +399,7 @@ func TestCompressionLevel(t *testing.T) {
 }
 
 func TestDuplicateKey(t *testing.T) {
-	wantErr(t, "url a\n# c\ntimeout 5\nurl b\n", nil, `test.conf:4: key "url" is set twice, on lines 1 and 4`)
+	wantErr(t, "url http://a\n# c\ntimeout 5\nurl http://b\n", nil, `test.conf:4: key "url" is set twice, on lines 1 and 4`)
 	// Duplicate secret: names the lines, never the values.
 	err := wantErr(t, "password "+secretPW+"\npassword other-secret\n", nil, `test.conf:2: key "password" is set twice, on lines 1 and 2`)
 	if strings.Contains(err.Error(), "other-secret") {
@@ -408,7 +408,7 @@ func TestDuplicateKey(t *testing.T) {
 }
 
 func TestUnknownKey(t *testing.T) {
-	wantErr(t, "url x\n\nfoo bar\n", nil, `test.conf:3: unknown key "foo"`)
+	wantErr(t, "url http://x\n\nfoo bar\n", nil, `test.conf:3: unknown key "foo"`)
 	wantErr(t, "URL x\n", nil, `test.conf:1: unknown key "URL" (did you mean "url"?)`)
 	wantErr(t, "rubackup_vm_id x\n", nil, `unknown key "rubackup_vm_id" (did you mean "rubackup-vm-id"?)`)
 	wantErr(t, "ssh-user x\n", nil, `(did you mean "ssh_user"?)`)
@@ -466,7 +466,7 @@ func TestParams(t *testing.T) {
 }
 
 func TestRequire(t *testing.T) {
-	full := "url u\nusername n\npassword " + secretPW + "\ndomain d\nproject_id p\n"
+	full := "url http://u\nusername n\npassword " + secretPW + "\ndomain d\nproject_id p\n"
 	c := mustParse(t, full, nil)
 	for _, op := range []string{"list", "test", "image", "verify", "archives", "keygen", "key", "demo"} {
 		if err := c.Require(op); err != nil {

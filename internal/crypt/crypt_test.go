@@ -36,19 +36,22 @@ func TestKeygenAndLoad(t *testing.T) {
 	if err != nil || !bytes.Equal(got, key) {
 		t.Fatalf("load: %v", err)
 	}
-	// The paper copy's hex digits are a valid key file too.
+	// The paper copy, and its hex digits alone, are valid key files too.
 	paper := Paper(key)
 	var hexDigits strings.Builder
 	for _, line := range strings.Split(paper, "\n") {
 		if _, rest, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(line, "checksum") {
-			hexDigits.WriteString(rest + "\n")
+			digits, _, _ := strings.Cut(rest, "|")
+			hexDigits.WriteString(digits + "\n")
 		}
 	}
-	p2 := filepath.Join(dir, "from-paper")
-	os.WriteFile(p2, []byte(hexDigits.String()), 0o600)
-	got, err = LoadKey(p2)
-	if err != nil || !bytes.Equal(got, key) {
-		t.Fatalf("key from paper: %v", err)
+	for name, content := range map[string]string{"from-paper": paper, "from-digits": hexDigits.String()} {
+		p2 := filepath.Join(dir, name)
+		os.WriteFile(p2, []byte(content), 0o600)
+		got, err = LoadKey(p2)
+		if err != nil || !bytes.Equal(got, key) {
+			t.Fatalf("key %s: %v", name, err)
+		}
 	}
 	if !strings.Contains(paper, "checksum: "+Checksum(key)) || strings.Count(paper, "\n") != 3 {
 		t.Fatalf("paper copy:\n%s", paper)

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/zeebo/blake3"
 )
@@ -22,7 +21,7 @@ const KeySize = 32
 var ErrWrongKey = errors.New("wrong master key: the data was written with another key")
 
 // createHint tells the user how to get a key file.
-const createHint = "create one with `rb_module_rustack keygen --key-file PATH` (and keep a paper copy: `rb_module_rustack key show`), or recreate it from the paper copy's 64 hex digits"
+const createHint = "create one with `rb_module_rustack keygen --key-file PATH` (and keep a paper copy: `rb_module_rustack key show`), or recreate it from its paper copy: `rb_module_rustack key import --key-file PATH < copy.txt`"
 
 // LoadKey reads a master key file. The file holds the 32 key bytes, either
 // raw (as written by keygen) or as 64 hex digits (whitespace and a trailing
@@ -45,18 +44,78 @@ func LoadKey(path string) ([]byte, error) {
 	return key, nil
 }
 
-// ParseKey decodes the contents of a key file (raw 32 bytes or 64 hex digits).
+// ParseKey decodes the contents of a key file: 32 raw bytes, 64 hex
+// digits, or the paper copy printed by `key show` (ParsePaper).
 func ParseKey(b []byte) ([]byte, error) {
 	if len(b) == KeySize {
 		return append([]byte(nil), b...), nil
 	}
-	s := strings.Join(strings.Fields(string(b)), "")
-	if len(s) == 2*KeySize {
-		if k, err := hex.DecodeString(s); err == nil {
-			return k, nil
+	k, err := ParsePaper(b)
+	if err != nil {
+		return nil, fmt.Errorf("not a master key (want %d raw bytes, %d hex digits or the paper copy of key show; got %d bytes: %v): %s", KeySize, 2*KeySize, len(b), err, createHint)
+	}
+	return k, nil
+}
+
+// WriteKeyFile writes key to path as a key file (raw, mode 0600, missing
+// parent directories 0700), through a temporary file that is synced and
+// then moved into place, so that path holds either the old or the new key.
+// An existing path is replaced only with force.
+func WriteKeyFile(path string, key []byte, force bool) error {
+	if len(key) != KeySize {
+		return fmt.Errorf("a master key is %d bytes, not %d", KeySize, len(key))
+	}
+	if !force {
+		if _, err := os.Lstat(path); err == nil {
+			return fmt.Errorf("key file %s already exists; refusing to overwrite it (backups written with it would become unreadable): give --force to replace it", path)
 		}
 	}
-	return nil, fmt.Errorf("not a master key (want %d raw bytes or %d hex digits, got %d bytes): %s", KeySize, 2*KeySize, len(b), createHint)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create key directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create key file: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(what string, err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s key file %s: %w", what, path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail("chmod", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		return fail("write", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail("sync", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("close key file %s: %w", path, err)
+	}
+	if force {
+		err = os.Rename(tmp, path)
+	} else {
+		// A link fails when path appeared meanwhile: never replaced.
+		err = os.Link(tmp, path)
+		os.Remove(tmp)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("key file %s already exists; refusing to overwrite it: give --force to replace it", path)
+		}
+		return fmt.Errorf("install key file %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 // GenerateKeyFile writes a new random master key to path with mode 0600,
@@ -110,22 +169,4 @@ func GenerateKeyFile(path string) ([]byte, error) {
 func Checksum(key []byte) string {
 	sum := blake3.Sum256(key)
 	return hex.EncodeToString(sum[:8])
-}
-
-// Paper renders the key as a hexdump for a paper copy, with a checksum line.
-func Paper(key []byte) string {
-	var sb strings.Builder
-	for off := 0; off < len(key); off += 16 {
-		end := min(off+16, len(key))
-		fmt.Fprintf(&sb, "%04x:", off)
-		for i := off; i < end; i++ {
-			if (i-off)%4 == 0 {
-				sb.WriteByte(' ')
-			}
-			fmt.Fprintf(&sb, "%02x", key[i])
-		}
-		sb.WriteByte('\n')
-	}
-	fmt.Fprintf(&sb, "checksum: %s\n", Checksum(key))
-	return sb.String()
 }

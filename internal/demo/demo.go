@@ -332,3 +332,7 @@ func (s *scenario) restore(ctx context.Context, id string) error {
 	fmt.Fprintf(w, "          %s restored and compared  [%s]\n", units.FormatBytes(restored), since(step))
 	return nil
 }
+
+// FaultOperations are the operation names a Fault may have (besides
+// "device"): every operation of the fake cloud.
+func FaultOperations() []string { return fakecloud.Operations() }

@@ -517,3 +517,16 @@ func (c *Cloud) AttachedTo(serverID string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Operations is the name of every operation of the fake cloud that Fail and
+// FailAfter can make fail, sorted. A test keeps it equal to the calls of
+// c.call in this package.
+func Operations() []string {
+	return []string{
+		"AttachVolume", "CreateServer", "CreateSnapshot", "CreateVolume", "DeleteServer",
+		"DeleteSnapshot", "DeleteVolume", "DetachVolume", "GetFlavor", "GetServer",
+		"GetServerAdmin", "GetSnapshot", "GetVolume", "ListAttachments", "ListFlavors",
+		"ListServers", "ListSnapshots", "ListVolumes", "SetBootable", "WaitServer",
+		"WaitServerDeleted", "WaitSnapshot", "WaitSnapshotDeleted", "WaitVolume", "WaitVolumeDeleted",
+	}
+}

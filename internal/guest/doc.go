@@ -28,8 +28,13 @@
 // Scripts implements them for one VM and one backup (docs/guest-scripts.md
 // says the same for operators):
 //
+//   - A configured script (script_before_snapshot, script_after_snapshot)
+//     replaces the default script for both steps: when either is set, the
+//     default script is neither looked for nor run, and a step without a
+//     configured script runs nothing.
 //   - Before: a configured before script (the rule parameter
-//     script_before_snapshot) runs as given, without arguments. Otherwise the
+//     script_before_snapshot) runs as given, without arguments. Otherwise,
+//     when no script is configured, the
 //     default script (guest_script, /opt/rubackup/scripts/rustack.sh) runs
 //     as `rustack.sh before`, but only if `test -f P -a -x P` succeeds in the
 //     guest; if it is absent or not executable the log says "no guest
@@ -39,8 +44,8 @@
 //   - After: runs at most once, and only after Before was called. If Before
 //     started a script, After always runs, even when that script failed or
 //     the snapshots failed: the configured after script
-//     (script_after_snapshot) as given, else `rustack.sh after` (the default
-//     script is checked again only when Before ran a configured script). If
+//     (script_after_snapshot) as given, else `rustack.sh after` when that is
+//     what Before started (nothing when Before ran a configured script). If
 //     Before started nothing, only a configured after script runs, and only
 //     when Before did not fail. After ignores the cancellation of its
 //     context (an interrupted backup must still undo what before did); it is

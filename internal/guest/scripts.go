@@ -44,7 +44,6 @@ type Scripts struct {
 	beforeCalled bool
 	beforeErr    error // the raw outcome of Before, before IgnoreErrors
 	started      bool  // Before started a script (or may have: an unanswered guest-exec)
-	ranDefault   bool  // what Before started was the default script
 	afterCalled  bool
 }
 
@@ -140,8 +139,13 @@ func (s *Scripts) Before(ctx context.Context) error {
 }
 
 func (s *Scripts) before(ctx context.Context) error {
-	if s.o.Before != "" {
+	switch {
+	case s.o.Before != "":
 		return s.run(ctx, "before", s.o.Before, nil, false)
+	case s.o.After != "":
+		// A configured script replaces the default one for both steps.
+		s.o.Log.Infof("no guest script before the snapshots of %s: only script_after_snapshot is configured, and a configured script replaces %s for both steps", s.a.Domain(), s.o.Default)
+		return nil
 	}
 	present, err := s.defaultPresent(ctx, "before")
 	if err != nil || !present {
@@ -179,16 +183,14 @@ func (s *Scripts) after(ctx context.Context) error {
 	case s.o.After != "":
 		s.o.Log.Infof("guest script %q (after) in %s skipped: the before phase failed before any script started", s.o.After, dom)
 		return nil
+	case s.o.Before != "":
+		s.o.Log.Infof("no guest script after the snapshots of %s: only script_before_snapshot is configured, and a configured script replaces %s for both steps", dom, s.o.Default)
+		return nil
 	case !s.started:
 		s.o.Log.Infof("no guest script after the snapshots of %s: none ran before them", dom)
 		return nil
-	case s.ranDefault:
-		return s.run(ctx, "after", s.o.Default, []string{"after"}, true)
 	}
-	present, err := s.defaultPresent(ctx, "after")
-	if err != nil || !present {
-		return err
-	}
+	// What started before was the default script (no script is configured).
 	return s.run(ctx, "after", s.o.Default, []string{"after"}, true)
 }
 
@@ -232,7 +234,7 @@ func (s *Scripts) run(ctx context.Context, phase, path string, args []string, is
 	begin := time.Now()
 	r, err := s.a.Exec(ctx, path, args, s.o.Timeout)
 	if phase == "before" && !refusedToStart(err) {
-		s.started, s.ranDefault = true, isDefault
+		s.started = true
 	}
 	if err != nil {
 		return &ScriptError{Phase: phase, Command: command, Domain: dom, Err: err, Timeout: s.o.Timeout}

@@ -195,19 +195,48 @@ func TestConfiguredScripts(t *testing.T) {
 			t.Fatal("default script checked although both are configured")
 		}
 	})
-	t.Run("before only, default after", func(t *testing.T) {
+	// A configured script replaces rustack.sh for both steps: with only
+	// script_before_snapshot, rustack.sh after does not run (nor is it
+	// looked for), and the log says why.
+	t.Run("before only, default present but not used", func(t *testing.T) {
 		g := newFakeGuest()
 		g.executables[def] = true
 		g.programs[def] = program{}
 		g.programs["/pre"] = program{}
-		s, _ := newTestScripts(g, ScriptOptions{Before: "/pre"})
+		s, l := newTestScripts(g, ScriptOptions{Before: "/pre"})
 		if err := s.Before(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.After(ctx); err != nil {
 			t.Fatal(err)
 		}
-		eq(t, g.runs(), "/pre", def+" after")
+		eq(t, g.runs(), "/pre")
+		if g.probes() != 0 {
+			t.Fatalf("default script checked %d time(s) although a script is configured", g.probes())
+		}
+		if !l.has("only script_before_snapshot is configured") {
+			t.Fatalf("log %q", l.infos)
+		}
+	})
+	t.Run("after only, default present but not used", func(t *testing.T) {
+		g := newFakeGuest()
+		g.executables[def] = true
+		g.programs[def] = program{}
+		g.programs["/post"] = program{}
+		s, l := newTestScripts(g, ScriptOptions{After: "/post"})
+		if err := s.Before(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.After(ctx); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, g.runs(), "/post")
+		if g.probes() != 0 {
+			t.Fatalf("default script checked %d time(s) although a script is configured", g.probes())
+		}
+		if !l.has("only script_after_snapshot is configured") {
+			t.Fatalf("log %q", l.infos)
+		}
 	})
 	t.Run("before only, no default", func(t *testing.T) {
 		g := newFakeGuest()
@@ -220,8 +249,8 @@ func TestConfiguredScripts(t *testing.T) {
 			t.Fatal(err)
 		}
 		eq(t, g.runs(), "/pre")
-		if !l.has("no guest script after") {
-			t.Fatalf("log %q", l.infos)
+		if !l.has("no guest script after") || g.probes() != 0 {
+			t.Fatalf("log %q, %d probe(s)", l.infos, g.probes())
 		}
 	})
 	t.Run("after only", func(t *testing.T) {
