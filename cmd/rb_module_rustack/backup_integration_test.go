@@ -384,7 +384,12 @@ echo "%[5]s script ran for run $n"
 		if code != 0 {
 			t.Fatalf("cleanup: exit %d\n%s%s", code, out, errOut)
 		}
-		var removed []struct{ Job, Kind, ID, Name string }
+		var removed []struct {
+			Job  string `json:"job_id"`
+			Kind string `json:"kind"`
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
 		if err := json.Unmarshal([]byte(out), &removed); err != nil {
 			t.Fatalf("cleanup output: %v\n%s", err, out)
 		}
