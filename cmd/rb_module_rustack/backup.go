@@ -112,7 +112,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	res, err := backup.VM(ctx, repo, backup.VMOptions{
 		Type: typ,
 		Snapshot: snapshot.Options{
-			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir,
+			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir, JobID: a.jobID,
 			Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
 			Scripts: backup.GuestScripts(guestOptions(cfg), log), Log: log,
 		},
@@ -131,15 +131,9 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		} else {
 			err = fmt.Errorf("backup of VM %s failed: %w", o.vm, err)
 		}
-		// Logged once (the log file and stderr); exit 5 when
-		// interrupted, else 1.
-		err = canceledOr(ctx, err)
-		log.Errorf("%v", err)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return &exitError{code: ee.code}
-		}
-		return &exitError{code: exitFailure}
+		// Exit 5 when interrupted, else 1; main prints it and
+		// logFailure logs it as ERROR.
+		return canceledOr(ctx, err)
 	}
 	out := res.Summary(o.typ)
 	applyRetention(ctx, a, repo, cfg, out.VMID, o.asJSON, log)

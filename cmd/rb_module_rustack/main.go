@@ -16,7 +16,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := newApp(os.Stdout, os.Stderr)
-	err := newRootCmd(a).ExecuteContext(ctx)
+	err := execute(ctx, a, newRootCmd(a))
 	stop()
 	if err != nil {
 		var ee *exitError

@@ -57,8 +57,7 @@ removed); 2 bad flags, or a lock another process holds (named); 5 interrupted.`,
 			o := archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, TempGrace: grace, Progress: pruneProgress(a, cmd, asJSON), Hook: pruneHook()}
 			rep, err := repo.Prune(cmd.Context(), o)
 			if err != nil {
-				log.Errorf("prune: %v", err)
-				return retentionExit(err)
+				return retentionExit(err) // logged as ERROR by logFailure
 			}
 			logPrune(log, rep)
 			if asJSON {

@@ -76,6 +76,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 			if err != nil {
 				return nil, withCode(exitUsage, err)
 			}
+			a.cfg = cfg
 			return cfg, nil
 		}
 	}

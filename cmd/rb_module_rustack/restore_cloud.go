@@ -167,6 +167,7 @@ func runRestoreCloud(cmd *cobra.Command, a *app, archive string, o *restoreCloud
 		return err
 	}
 	defer env.close()
+	req.opts.JobID = a.jobID
 	return restoreCloud(ctx, a.stdout, a.stderr, req, env.log)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/logging"
 )
 
@@ -51,10 +52,18 @@ type app struct {
 	params     []string // --param key=value (rule parameters)
 	stdout     io.Writer
 	stderr     io.Writer
+
+	// The job this process runs: its id is in every log line (and in the
+	// journal and summary of a backup or restore), command names it, and
+	// cfg is the configuration it read (nil until then), where a failure
+	// is logged (logFailure).
+	jobID   string
+	command string
+	cfg     *config.Config
 }
 
 func newApp(stdout, stderr io.Writer) *app {
-	return &app{configPath: config.DefaultPath, stdout: stdout, stderr: stderr}
+	return &app{configPath: config.DefaultPath, stdout: stdout, stderr: stderr, jobID: journal.NewJobID()}
 }
 
 // paramMap parses --param key=value pairs.
@@ -80,15 +89,35 @@ func (a *app) loadConfig(op string) (*config.Config, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	a.cfg = cfg
 	if err := cfg.Require(op); err != nil {
 		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
 }
 
-// openLog opens the configured log file with the config's secrets redacted.
+// openLog opens the configured log file with the config's secrets redacted,
+// in its log_format, every line carrying the job id.
 func (a *app) openLog(cfg *config.Config) (*logging.Logger, error) {
-	return logging.Open(cfg.LogFile, a.stderr, cfg.Password, cfg.AdminPassword)
+	return a.openLogTo(cfg, a.stderr)
+}
+
+// openLogTo is openLog with warnings and errors also written to stderr
+// (io.Discard: the file only).
+func (a *app) openLogTo(cfg *config.Config, stderr io.Writer) (*logging.Logger, error) {
+	a.cfg = cfg
+	log, err := logging.Open(cfg.LogFile, stderr, cfg.Secrets()...)
+	if err != nil {
+		return nil, err
+	}
+	a.tagLog(log, cfg)
+	return log, nil
+}
+
+// tagLog gives a logger the job id, the command and the log format.
+func (a *app) tagLog(log *logging.Logger, cfg *config.Config) {
+	log.SetJob(a.jobID, a.command)
+	_ = log.SetFormat(cfg.LogFormat) // validated when the configuration was read
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -117,6 +146,7 @@ func newRootCmd(a *app) *cobra.Command {
 			return cmd.Help()
 		},
 	}
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = jobName(cmd) }
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
