@@ -122,7 +122,7 @@ func TestFailedJobsLoggedAsError(t *testing.T) {
 		for _, l := range lines {
 			var o struct {
 				Time, Level, Program, JobID, Command, Msg string
-				PID                                      int
+				PID                                       int
 			}
 			var raw map[string]any
 			if err := json.Unmarshal([]byte(l), &raw); err != nil {
