@@ -109,8 +109,9 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		fmt.Fprintf(a.stderr, "removed %d leftover resource(s) of killed runs (details in the log)\n", len(n))
 	}
 
+	bars := a.bars("reading", o.asJSON)
 	res, err := backup.VM(ctx, repo, backup.VMOptions{
-		Type: typ,
+		Type: typ, DiskProgress: diskBars(bars),
 		Snapshot: snapshot.Options{
 			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir, JobID: a.jobID,
 			Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
@@ -122,6 +123,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 			}
 		},
 	})
+	bars.Finish()
 	if res != nil && res.Warning != "" {
 		fmt.Fprintln(a.stderr, "warning:", res.Warning)
 	}

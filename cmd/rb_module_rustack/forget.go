@@ -120,7 +120,9 @@ policy, unknown VM, or a lock another process holds (named); 5 interrupted.`,
 			log.Infof("forget (%s)%s: %d archive(s) kept, %d removed", res.Policy, dryNote(dryRun), res.Kept, len(res.Removed))
 			var pr *archive.PruneReport
 			if prune {
-				pr, err = repo.Prune(cmd.Context(), archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, Progress: pruneProgress(a, cmd, asJSON)})
+				bars := a.bars("pruning", asJSON)
+				pr, err = repo.Prune(cmd.Context(), archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, Progress: packBars(bars)})
+				bars.Finish()
 				if err != nil {
 					return retentionExit(fmt.Errorf("prune: %w", err)) // logged as ERROR by logFailure
 				}
@@ -145,7 +147,6 @@ policy, unknown VM, or a lock another process holds (named); 5 interrupted.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan (and the prune report) as JSON")
 	cmd.Flags().BoolVar(&prune, "prune", false, "prune afterwards (as the prune command)")
 	cmd.Flags().StringVar(&maxUnused, "max-unused", "", "with --prune: as prune's --max-unused")
-	addProgressFlag(cmd)
 	addRepoFlags(cmd, false)
 	return cmd
 }

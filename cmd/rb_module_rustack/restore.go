@@ -79,8 +79,10 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 			return withCode(exitUsage, fmt.Errorf("--disk %s: archive %s has no such disk", l, m.ID))
 		}
 	}
+	bars := a.bars("writing", o.asJSON)
+	defer bars.Finish()
 	res, err := restore.ToDir(ctx, repo, m, restore.DirOptions{
-		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0,
+		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0, Progress: diskBars(bars),
 		Written: func(d restore.ImageFile) error {
 			if !o.asJSON {
 				fmt.Fprintf(a.stdout, "disk %s: %s (%s)\n", d.Label, d.Path, units.FormatBytes(d.Size))
@@ -88,6 +90,7 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 			return nil
 		},
 	})
+	bars.Finish()
 	if err != nil {
 		return engineExit(err)
 	}

@@ -60,6 +60,9 @@ type app struct {
 	jobID   string
 	command string
 	cfg     *config.Config
+
+	progress string // --progress auto|always|never
+	quiet    bool   // --quiet: no progress
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -146,13 +149,17 @@ func newRootCmd(a *app) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	root.PersistentPreRun = func(cmd *cobra.Command, args []string) { a.command = jobName(cmd) }
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		a.command = jobName(cmd)
+		return a.checkProgressFlag()
+	}
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
 	f.StringVarP(&a.configPath, "config", "c", config.DefaultPath, "configuration file")
 	f.StringArrayVar(&a.params, "param", nil, "rule parameter key=value (repeatable; overrides the file)")
+	addProgressFlags(root, a)
 	root.Flags().BoolVarP(&listFlag, "list", "l", false, "list the project's VMs (same as the list command)")
 	root.Flags().BoolVarP(&testFlag, "test", "t", false, "test the configuration (same as the test command)")
 	root.Flags().BoolVarP(&dedupFlag, "dedup", "D", false, "exit 0: this module supports deduplication")
