@@ -251,6 +251,10 @@ echo "%[5]s script ran for run $n"
 				}
 			}
 			prevID = s.Archive
+			// The summary's job id is the one on the job's log lines.
+			if !regexp.MustCompile(`job=` + s.JobID + ` job ` + s.JobID + `: backup of VM`).Match(mustRead(t, logFile)) {
+				t.Errorf("no log line of job %s carries its id as job=%s", s.JobID, s.JobID)
+			}
 
 			// The source at the moment of the snapshots: now, except at Y
 			// where the after script wrote once the snapshots existed.
@@ -311,6 +315,23 @@ echo "%[5]s script ran for run $n"
 			t.FailNow()
 		}
 	}
+
+	// Progress: a backup with stderr on a pseudo-terminal draws a bar per
+	// volume and a total there, and nothing on stdout.
+	t.Run("progress on a terminal", func(t *testing.T) {
+		stdout, screen, code := runOnTTY(t, bin, "backup", "-c", cfgPath, "--vm", name, "--type", "incremental")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, screen)
+		}
+		for _, want := range []string{"reading " + boot.ID, "reading " + data.ID, "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("the terminal shows no %q:\n%q", want, screen)
+			}
+		}
+		if strings.Contains(stdout, "\x1b[") || !strings.Contains(stdout, "archive ") {
+			t.Errorf("stdout:\n%q", stdout)
+		}
+	})
 
 	// Signals: a fresh pool, so the next backup is a full with data to
 	// compress (a read of a few seconds), and no scripts.
