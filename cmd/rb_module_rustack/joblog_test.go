@@ -61,8 +61,8 @@ func TestFailedJobsLoggedAsError(t *testing.T) {
 	}{
 		{"list", []string{"list"}, exitFailure, "127.0.0.1:1"},
 		{"list", []string{"-l"}, exitFailure, "127.0.0.1:1"},
-		{"test", []string{"test"}, exitCheck, "check(s) failed"},
-		{"test", []string{"-t"}, exitCheck, "check(s) failed"},
+		{"test", []string{"test"}, exitCheck, "check(s) failed: keystone: "},
+		{"test", []string{"-t"}, exitCheck, "check(s) failed: keystone: "},
 		{"backup", []string{"backup", "--vm", "web01", "--type", "full"}, exitFailure, "127.0.0.1:1"},
 		{"restore", []string{"restore", "web01-20260101T000000.000Z-full-abcdef", "--deploy"}, exitFailure, "web01-20260101T000000.000Z-full-abcdef"},
 		{"restore", []string{"restore", "nosuch", "--to-dir", filepath.Join(dir, "out")}, exitFailure, "nosuch"},

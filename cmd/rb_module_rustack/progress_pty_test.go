@@ -88,6 +88,19 @@ func TestProgressOnTerminal(t *testing.T) {
 		t.Errorf("stdout has bars or lacks the summary:\n%q", stdout)
 	}
 
+	archiveID := regexp.MustCompile(`archive +(\S+)`).FindStringSubmatch(stdout)
+	if archiveID == nil {
+		t.Fatalf("no archive id in %q", stdout)
+	}
+	stdout, screen, code = runOnTTY(t, bin, "verify", archiveID[1], "--pool", pool, "--key-file", key)
+	if code != 0 || !strings.HasPrefix(stdout, "OK ") || !strings.Contains(screen, "verifying vda") || !strings.Contains(screen, "verifying vdb") {
+		t.Errorf("verify: exit %d, stdout %q, terminal:\n%q", code, stdout, screen)
+	}
+	_, screen, code = runOnTTY(t, bin, "restore", archiveID[1], "--pool", pool, "--key-file", key, "--to-dir", filepath.Join(dir, "out"))
+	if code != 0 || !regexp.MustCompile(`writing vda +96\.00 MiB / 96\.00 MiB .* done`).MatchString(screen) {
+		t.Errorf("restore: exit %d, terminal:\n%q", code, screen)
+	}
+
 	for _, extra := range [][]string{{"--progress", "never"}, {"--quiet"}, {"--json"}} {
 		_, screen, code := runOnTTY(t, bin, backup(append([]string{"--type", "incremental"}, extra...)...)...)
 		if code != 0 || strings.Contains(screen, "reading vd") || strings.Contains(screen, "\x1b[") {

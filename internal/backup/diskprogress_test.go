@@ -38,8 +38,8 @@ func (p *progressLog) report(label string, done, size int64) {
 }
 
 // TestDiskProgress backs up two images read at once with a per-disk
-// progress callback, then restores them with one: every disk is reported
-// from 0 to its size, in steps, and never backwards.
+// progress callback, then verifies and restores them with one: every disk
+// is reported up to its total, in steps, and never backwards.
 func TestDiskProgress(t *testing.T) {
 	dir := t.TempDir()
 	sizes := map[string]int64{"vda": 40<<20 + 123, "vdb": 9 << 20}
@@ -80,6 +80,18 @@ func TestDiskProgress(t *testing.T) {
 	written := newProgressLog(t)
 	if _, err := restore.ToDir(ctx, repo, m, restore.DirOptions{Dir: filepath.Join(dir, "out"), Progress: written.report}); err != nil {
 		t.Fatal(err)
+	}
+	checked := newProgressLog(t)
+	rep, err := repo.VerifyWith(ctx, s.ArchiveID, archive.VerifyOptions{Progress: checked.report})
+	if err != nil || len(rep.Damaged) > 0 {
+		t.Fatalf("verify: %v %+v", err, rep)
+	}
+	for l, n := range sizes {
+		// verify reads each distinct chunk once: its total is the disk's
+		// data, less the holes and repeats.
+		if d, tot := checked.last[l], checked.size[l]; d != tot || tot <= 0 || tot > n || checked.n[l] < 3 {
+			t.Errorf("verify: disk %s last reported %d of %d (size %d) after %d reports", l, d, tot, n, checked.n[l])
+		}
 	}
 	for what, p := range map[string]*progressLog{"read": read, "written": written} {
 		for l, n := range sizes {
