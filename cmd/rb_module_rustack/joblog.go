@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -56,27 +57,19 @@ func (a *app) logFailure(err error) {
 		code = ee.code
 	}
 	cfg := a.cfg
+	var secrets []string
 	if cfg == nil {
-		// A usage or configuration error: the defaults, and the secrets
-		// of the rule parameters if any.
-		params, _ := a.paramMap()
-		cfg, _ = config.Parse("(defaults)", strings.NewReader(""), nil)
+		// A usage or configuration error: the log settings the file and
+		// the rule parameters give, else the defaults.
+		cfg, secrets = a.fallbackLogConfig()
 		if cfg == nil {
 			return
-		}
-		if f, ok := params["log_file"]; ok && f != "" {
-			cfg.LogFile = f
-		}
-		for k, v := range params {
-			if strings.Contains(k, "password") || strings.Contains(k, "secret") {
-				cfg.Password = v // redacted as a secret
-			}
 		}
 	}
 	if _, serr := os.Stat(filepath.Dir(cfg.LogFile)); serr != nil {
 		return
 	}
-	log, lerr := logging.Open(cfg.LogFile, io.Discard, cfg.Secrets()...)
+	log, lerr := logging.Open(cfg.LogFile, io.Discard, append(cfg.Secrets(), secrets...)...)
 	if lerr != nil {
 		return
 	}
@@ -91,4 +84,43 @@ func (a *app) logFailure(err error) {
 		name = "command"
 	}
 	log.Errorf("%s failed (exit %d): %s", name, code, cause)
+}
+
+// fallbackLogConfig is the configuration's defaults with the log_file and
+// log_format of the configuration file (read line by line: the file did
+// not parse as a whole) and of the rule parameters, and the values of
+// their password and secret keys, to redact; nil if even the defaults do
+// not parse.
+func (a *app) fallbackLogConfig() (*config.Config, []string) {
+	cfg, err := config.Parse("(defaults)", strings.NewReader(""), nil)
+	if err != nil {
+		return nil, nil
+	}
+	var secrets []string
+	set := func(key, value string) {
+		if strings.Contains(key, "password") || strings.Contains(key, "secret") {
+			secrets = append(secrets, value)
+		}
+		switch key {
+		case "log_file":
+			if value != "" && value != "NONE" {
+				cfg.LogFile = value
+			}
+		case "log_format":
+			if slices.Contains(logging.Formats(), value) {
+				cfg.LogFormat = value
+			}
+		}
+	}
+	if data, err := os.ReadFile(a.configPath); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			key, value, _ := strings.Cut(strings.TrimSpace(line), " ")
+			set(key, strings.TrimSpace(value))
+		}
+	}
+	params, _ := a.paramMap()
+	for k, v := range params {
+		set(k, v)
+	}
+	return cfg, secrets
 }

@@ -161,3 +161,41 @@ func TestFailedJobsLoggedAsError(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigErrorLogged: a configuration that does not parse is logged as
+// ERROR in the log_file it names (read line by line), in its log_format,
+// and its password stays out of the log.
+func TestConfigErrorLogged(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	const password = "Pa55-w0rd#bad-conf"
+	logFile := filepath.Join(dir, "RuBackup.log")
+	conf := filepath.Join(dir, "bad.conf")
+	text := "url http://127.0.0.1:1/v3\npassword " + password + "\nlog_file " + logFile + "\nlog_format json\ntimeout 0\n"
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"-t"}, {"backup", "--vm", "x"}, {"list", "--param", "admin_password=" + password + "-2"}} {
+		_, errOut, code := run(t, bin, append([]string{"-c", conf}, args...)...)
+		if code != exitUsage && code != exitCheck {
+			t.Errorf("%v: exit %d: %s", args, code, errOut)
+		}
+	}
+	lines := logLines(t, logFile)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want one ERROR per failed command:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	for i, job := range []string{"test", "backup", "list"} {
+		var o map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &o); err != nil {
+			t.Fatalf("line %q: %v", lines[i], err)
+		}
+		msg, _ := o["msg"].(string)
+		if o["level"] != "ERROR" || o["command"] != job || !strings.HasPrefix(msg, job+" failed (exit ") || !strings.Contains(msg, `"timeout"`) {
+			t.Errorf("line %d: %q", i, lines[i])
+		}
+	}
+	if data, _ := os.ReadFile(logFile); strings.Contains(string(data), password) {
+		t.Errorf("the log shows a password:\n%s", data)
+	}
+}
