@@ -323,7 +323,8 @@ echo "%[5]s script ran for run $n"
 		if code != 0 {
 			t.Fatalf("exit %d\n%s\n%s", code, stdout, screen)
 		}
-		for _, want := range []string{"reading " + boot.ID, "reading " + data.ID, "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
+		// Volume ids are cut to their first 13 characters and "…".
+		for _, want := range []string{"reading " + boot.ID[:13] + "…", "reading " + data.ID[:13] + "…", "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
 			if !strings.Contains(screen, want) {
 				t.Errorf("the terminal shows no %q:\n%q", want, screen)
 			}

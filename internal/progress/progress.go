@@ -225,13 +225,12 @@ func (b *Bars) Update(name string, done, total int64) {
 }
 
 func (b *Bars) addBar(name string, total int64, priority int, c *clock) *mpb.Bar {
-	label := b.verb + " " + name
+	label := b.verb + " " + shorten(name)
 	if name == "total" {
 		label = "total"
 	}
 	return b.p.AddBar(total,
 		mpb.BarPriority(priority),
-		mpb.BarWidth(24),
 		mpb.PrependDecorators(
 			decor.Name(label, decor.WCSyncSpaceR),
 			decor.Any(func(s decor.Statistics) string {
@@ -246,6 +245,18 @@ func (b *Bars) addBar(name string, total int64, priority int, c *clock) *mpb.Bar
 			decor.Any(func(s decor.Statistics) string { return eta(s, c) }, decor.WCSyncSpace),
 		),
 	)
+}
+
+// maxName is the longest item name shown whole; longer ones (volume ids)
+// are cut, so that the bars keep room on an 80-column terminal.
+const maxName = 14
+
+func shorten(name string) string {
+	r := []rune(name)
+	if len(r) <= maxName {
+		return name
+	}
+	return string(r[:maxName-1]) + "…"
 }
 
 // eta is "ETA m:ss" while a bar runs, "done" or "stopped" after.

@@ -123,3 +123,12 @@ func TestStoppedShort(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 }
+
+func TestShorten(t *testing.T) {
+	for in, want := range map[string]string{"vda": "vda", "12345678901234": "12345678901234",
+		"3f0c2b1a-7d9e-4c55-b1aa-0123456789ab": "3f0c2b1a-7d9e…", "диск-номер-один-два": "диск-номер-од…"} {
+		if got := shorten(in); got != want {
+			t.Errorf("shorten(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
