@@ -115,10 +115,11 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 		fmt.Fprintf(a.stderr, "removed %d leftover resource(s) of killed runs (details in the log)\n", len(n))
 	}
 
+	bars := a.bars("reading", o.asJSON)
 	res, err := backup.VM(ctx, repo, backup.VMOptions{
-		Type: typ,
+		Type: typ, DiskProgress: diskBars(bars),
 		Snapshot: snapshot.Options{
-			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir,
+			Cloud: cloud, VM: o.vm, ProxyID: cfg.ProxyVMID, JournalDir: jdir, JobID: a.jobID,
 			Timeouts: snapshotTimeouts(cfg), DeviceDir: cfg.DeviceDir, DiskParallelism: cfg.DiskParallelism,
 			Scripts: backup.GuestScripts(guestOptions(cfg), log), Log: log,
 		},
@@ -128,6 +129,7 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 			}
 		},
 	})
+	bars.Finish()
 	if res != nil && res.Warning != "" {
 		fmt.Fprintln(a.stderr, "warning:", res.Warning)
 	}
@@ -137,15 +139,9 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 		} else {
 			err = fmt.Errorf("backup of VM %s failed: %w", o.vm, err)
 		}
-		// Logged once (the log file and stderr); exit 5 when
-		// interrupted, else 1.
-		err = canceledOr(ctx, err)
-		log.Errorf("%v", err)
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return &exitError{code: ee.code}
-		}
-		return &exitError{code: exitFailure}
+		// Exit 5 when interrupted, else 1; main prints it and
+		// logFailure logs it as ERROR.
+		return canceledOr(ctx, err)
 	}
 	out := res.Summary(o.typ)
 	applyRetention(ctx, a, repo, cfg, out.VMID, o.asJSON, log)

@@ -251,6 +251,10 @@ echo "%[5]s script ran for run $n"
 				}
 			}
 			prevID = s.Archive
+			// The summary's job id is the one on the job's log lines.
+			if !regexp.MustCompile(`job=` + s.JobID + ` job ` + s.JobID + `: backup of VM`).Match(mustRead(t, logFile)) {
+				t.Errorf("no log line of job %s carries its id as job=%s", s.JobID, s.JobID)
+			}
 
 			// The source at the moment of the snapshots: now, except at Y
 			// where the after script wrote once the snapshots existed.
@@ -311,6 +315,24 @@ echo "%[5]s script ran for run $n"
 			t.FailNow()
 		}
 	}
+
+	// Progress: a backup with stderr on a pseudo-terminal draws a bar per
+	// volume and a total there, and nothing on stdout.
+	t.Run("progress on a terminal", func(t *testing.T) {
+		stdout, screen, code := runOnTTY(t, bin, "backup", "-c", cfgPath, "--vm", name, "--type", "incremental")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, screen)
+		}
+		// Volume ids are cut to their first 13 characters and "…".
+		for _, want := range []string{"reading " + boot.ID[:13] + "…", "reading " + data.ID[:13] + "…", "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("the terminal shows no %q:\n%q", want, screen)
+			}
+		}
+		if strings.Contains(stdout, "\x1b[") || !strings.Contains(stdout, "archive ") {
+			t.Errorf("stdout:\n%q", stdout)
+		}
+	})
 
 	// Signals: a fresh pool, so the next backup is a full with data to
 	// compress (a read of a few seconds), and no scripts.
@@ -384,7 +406,12 @@ echo "%[5]s script ran for run $n"
 		if code != 0 {
 			t.Fatalf("cleanup: exit %d\n%s%s", code, out, errOut)
 		}
-		var removed []struct{ Job, Kind, ID, Name string }
+		var removed []struct {
+			Job  string `json:"job_id"`
+			Kind string `json:"kind"`
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		}
 		if err := json.Unmarshal([]byte(out), &removed); err != nil {
 			t.Fatalf("cleanup output: %v\n%s", err, out)
 		}

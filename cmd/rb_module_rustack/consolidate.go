@@ -39,8 +39,7 @@ process holds; 4 damaged chain or wrong key; 5 interrupted.`,
 			defer log.Close()
 			res, err := repo.Consolidate(cmd.Context(), strings.TrimSuffix(args[0], ".rba"))
 			if err != nil {
-				log.Errorf("consolidate %s: %v", args[0], err)
-				return retentionExit(err)
+				return retentionExit(err) // logged as ERROR by logFailure
 			}
 			log.Infof("consolidate %s: wrote %s (replaced: %v)", res.Archive, res.Full, res.Replaced)
 			if asJSON {

@@ -85,8 +85,7 @@ flags, an unknown archive or VM, or a lock another process holds (named);
 			defer log.Close()
 			rep, err := dst.Copy(cmd.Context(), src, archive.CopyOptions{Archives: args, VMs: vms, Hook: copyHook(), Log: log.Infof})
 			if err != nil {
-				log.Errorf("copy %s -> %s: %v", from, to, err)
-				return retentionExit(err)
+				return retentionExit(fmt.Errorf("copy %s -> %s: %w", from, to, err)) // logged as ERROR by logFailure
 			}
 			log.Infof("copy %s -> %s (%s): %d archive(s) copied, %d skipped; %d chunk(s) sent (%s), %s written in %.1f s",
 				from, to, rep.Mode, rep.ArchivesCopied, rep.ArchivesSkipped, rep.ChunksSent, units.FormatBytes(rep.ChunkBytes), units.FormatBytes(rep.BytesSent), rep.Seconds)

@@ -36,8 +36,7 @@ need, or a lock another process holds (named): nothing was removed;
 			defer log.Close()
 			res, err := repo.Delete(cmd.Context(), args, withDependants, dryRun)
 			if err != nil {
-				log.Errorf("delete: %v", err)
-				return retentionExit(err)
+				return retentionExit(err) // logged as ERROR by logFailure
 			}
 			log.Infof("delete%s: removed %v", dryNote(dryRun), res.Removed)
 			if asJSON {

@@ -115,16 +115,16 @@ policy, unknown VM, or a lock another process holds (named); 5 interrupted.`,
 			defer log.Close()
 			res, err := repo.Forget(cmd.Context(), archive.ForgetOptions{Policy: p, VMs: vms, DryRun: dryRun})
 			if err != nil {
-				log.Errorf("forget: %v", err)
-				return retentionExit(err)
+				return retentionExit(err) // logged as ERROR by logFailure
 			}
 			log.Infof("forget (%s)%s: %d archive(s) kept, %d removed", res.Policy, dryNote(dryRun), res.Kept, len(res.Removed))
 			var pr *archive.PruneReport
 			if prune {
-				pr, err = repo.Prune(cmd.Context(), archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, Progress: pruneProgress(a, cmd, asJSON)})
+				bars := a.bars("pruning", asJSON)
+				pr, err = repo.Prune(cmd.Context(), archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, Progress: packBars(bars)})
+				bars.Finish()
 				if err != nil {
-					log.Errorf("prune: %v", err)
-					return retentionExit(err)
+					return retentionExit(fmt.Errorf("prune: %w", err)) // logged as ERROR by logFailure
 				}
 				logPrune(log, pr)
 			}
@@ -147,7 +147,6 @@ policy, unknown VM, or a lock another process holds (named); 5 interrupted.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan (and the prune report) as JSON")
 	cmd.Flags().BoolVar(&prune, "prune", false, "prune afterwards (as the prune command)")
 	cmd.Flags().StringVar(&maxUnused, "max-unused", "", "with --prune: as prune's --max-unused")
-	addProgressFlag(cmd)
 	addRepoFlags(cmd, false)
 	return cmd
 }
@@ -224,7 +223,7 @@ func (a *app) engineLog(cfg *config.Config, op string) *logging.Logger {
 	if _, err := os.Stat(filepath.Dir(cfg.LogFile)); err != nil {
 		return logging.Discard()
 	}
-	log, err := logging.Open(cfg.LogFile, io.Discard, cfg.Password, cfg.AdminPassword)
+	log, err := a.openLogTo(cfg, io.Discard)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "warning: %s: cannot open the log: %v\n", op, err)
 		return logging.Discard()

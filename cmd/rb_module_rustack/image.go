@@ -99,8 +99,9 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	}
 	defer repo.Close()
 	var note string
+	bars := a.bars("reading", o.asJSON)
 	s, err := backup.Images(cmd.Context(), repo, backup.ImagesOptions{
-		Name: o.name, VMID: o.vmID, Type: typ, Disks: disks, DiskParallelism: cfg.DiskParallelism,
+		Name: o.name, VMID: o.vmID, Type: typ, Disks: disks, DiskParallelism: cfg.DiskParallelism, DiskProgress: diskBars(bars),
 		Note: func(n string) {
 			note = n
 			if !o.asJSON {
@@ -108,6 +109,7 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 			}
 		},
 	})
+	bars.Finish()
 	if err != nil {
 		return engineExit(err)
 	}

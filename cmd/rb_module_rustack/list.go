@@ -44,12 +44,10 @@ func runList(ctx context.Context, a *app, asJSON bool) error {
 	a.warnConfig(cfg, log)
 	c, err := connect(ctx, cfg, log, false)
 	if err != nil {
-		log.Infof("list failed: %v", err)
-		return withCode(exitFailure, fmt.Errorf("list: %w", err))
+		return withCode(exitFailure, fmt.Errorf("list: %w", err)) // logged as ERROR by logFailure
 	}
 	servers, err := c.ListServers(ctx)
 	if err != nil {
-		log.Infof("list failed: %v", err)
 		return withCode(exitFailure, fmt.Errorf("list: %w", err))
 	}
 	rows := make([]vmRow, 0, len(servers))

@@ -9,14 +9,18 @@ import (
 	"os/signal"
 	"runtime"
 	"syscall"
+
+	"rb_module_rustack/internal/progress"
 )
 
 func main() {
 	spareProc()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := newApp(os.Stdout, os.Stderr)
-	err := newRootCmd(a).ExecuteContext(ctx)
+	// Progress bars and everything else written to stderr share the
+	// terminal: text goes above the bars.
+	a := newApp(os.Stdout, progress.NewConsole(os.Stderr))
+	err := execute(ctx, a, newRootCmd(a))
 	stop()
 	if err != nil {
 		var ee *exitError

@@ -14,7 +14,6 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/logging"
-	"rb_module_rustack/internal/progress"
 	"rb_module_rustack/internal/units"
 )
 
@@ -54,11 +53,12 @@ removed); 2 bad flags, or a lock another process holds (named); 5 interrupted.`,
 			}
 			log := a.engineLog(cfg, "prune")
 			defer log.Close()
-			o := archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, TempGrace: grace, Progress: pruneProgress(a, cmd, asJSON), Hook: pruneHook()}
+			bars := a.bars("pruning", asJSON)
+			o := archive.PruneOptions{MaxUnused: mu, DryRun: dryRun, TempGrace: grace, Progress: packBars(bars), Hook: pruneHook()}
 			rep, err := repo.Prune(cmd.Context(), o)
+			bars.Finish()
 			if err != nil {
-				log.Errorf("prune: %v", err)
-				return retentionExit(err)
+				return retentionExit(err) // logged as ERROR by logFailure
 			}
 			logPrune(log, rep)
 			if asJSON {
@@ -72,7 +72,6 @@ removed); 2 bad flags, or a lock another process holds (named); 5 interrupted.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be freed, change nothing")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().DurationVar(&grace, "temp-grace", 0, "leave temporary files younger than this (for writers of versions that take no locks)")
-	addProgressFlag(cmd)
 	addRepoFlags(cmd, false)
 	return cmd
 }
@@ -88,44 +87,6 @@ func maxUnusedFrom(cmd *cobra.Command, s string, cfg *config.Config) (float64, e
 		return 0, withCode(exitUsage, fmt.Errorf("--max-unused %q: want a percentage from 0%% to 100%%, e.g. 10%%", s))
 	}
 	return v / 100, nil
-}
-
-// addProgressFlag registers --progress auto|always|never.
-func addProgressFlag(cmd *cobra.Command) {
-	cmd.Flags().String("progress", "auto", "progress line on stderr: auto (when it is a terminal) | always | never")
-}
-
-// progressMode reads --progress; --json means never.
-func progressMode(cmd *cobra.Command, asJSON bool) progress.Mode {
-	if asJSON {
-		return progress.Never
-	}
-	f := cmd.Flags().Lookup("progress")
-	if f == nil {
-		return progress.Auto
-	}
-	switch f.Value.String() {
-	case "always":
-		return progress.Always
-	case "never":
-		return progress.Never
-	}
-	return progress.Auto
-}
-
-// pruneProgress is a progress line over the packs prune reads and writes.
-func pruneProgress(a *app, cmd *cobra.Command, asJSON bool) func(done, total int64) {
-	p := progress.NewLine(a.stderr, "pruning", progressMode(cmd, asJSON))
-	if !p.On() {
-		return nil
-	}
-	p.SetNoun("store")
-	return func(done, total int64) {
-		p.Update("packs", done, total)
-		if done >= total {
-			p.Finish()
-		}
-	}
 }
 
 // pruneHook is the crash-test hook: with RB_TEST_PRUNE_KILL_AT=N in the

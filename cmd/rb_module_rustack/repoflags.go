@@ -79,6 +79,7 @@ func (a *app) engineConfig(cmd *cobra.Command) (*config.Config, error) {
 				return nil, withCode(exitUsage, err)
 			}
 			a.warnConfig(cfg, nil)
+			a.cfg = cfg
 			return cfg, nil
 		}
 	}

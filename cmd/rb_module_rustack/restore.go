@@ -89,8 +89,10 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 		fmt.Fprintf(a.stderr, "warning: the restore target %s is on the same file system as the archive pool %s: the restored images (up to %s) take the space the backups need, and a failure of that disk loses both; restore to another file system if you can\n",
 			o.toDir, pool, units.FormatBytes(restoreSize(m, o.disks)))
 	}
+	bars := a.bars("writing", o.asJSON)
+	defer bars.Finish()
 	res, err := restore.ToDir(ctx, repo, m, restore.DirOptions{
-		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0,
+		Dir: o.toDir, Disks: o.disks, Force: o.force, NoSync: o.noSync, Started: t0, Progress: diskBars(bars),
 		Written: func(d restore.ImageFile) error {
 			if !o.asJSON {
 				fmt.Fprintf(a.stdout, "disk %s: %s (%s)\n", d.Label, d.Path, units.FormatBytes(d.Size))
@@ -98,6 +100,7 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 			return nil
 		},
 	})
+	bars.Finish()
 	if err != nil {
 		return engineExit(err)
 	}

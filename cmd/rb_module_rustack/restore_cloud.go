@@ -98,7 +98,8 @@ type cloudRequest struct {
 	volumeOnly bool
 	opts       deploy.Options // without Cloud, Source, Manifest, Journal, Progress
 	asJSON     bool
-	journalDir string // "" = no journal (tests)
+	journalDir string        // "" = no journal (tests)
+	progress   progress.Mode // progress bars on stderr
 }
 
 // parse checks the flags and maps them onto deploy.Options.
@@ -167,13 +168,16 @@ func runRestoreCloud(cmd *cobra.Command, a *app, archive string, o *restoreCloud
 		return err
 	}
 	defer env.close()
+	req.opts.JobID = a.jobID
+	req.progress = a.progressMode(req.asJSON)
 	return restoreCloud(ctx, a.stdout, a.stderr, req, env.log)
 }
 
-// restoreCloud runs a parsed request whose Options are complete, prints
-// progress on a terminal, and prints the result (text, or JSON with --json).
+// restoreCloud runs a parsed request whose Options are complete, draws
+// progress bars on stderr (req.progress), and prints the result (text, or
+// JSON with --json).
 func restoreCloud(ctx context.Context, stdout, stderr io.Writer, req *cloudRequest, log logging.Log) error {
-	p := progress.NewLine(stderr, "writing", progress.Auto)
+	p := progress.New(stderr, "writing", req.progress)
 	req.opts.Progress = restoreProgress(p)
 	res, err := deploy.Run(ctx, deploy.Job{Options: req.opts, VolumeOnly: req.volumeOnly, Archive: req.archive,
 		JournalDir: req.journalDir, Log: log})
@@ -232,8 +236,8 @@ func printResult(w io.Writer, r *deploy.Result) {
 }
 
 // restoreProgress shows a restore's events on a terminal: stage messages,
-// and one updating line while disks are written.
-func restoreProgress(p *progress.Line) func(deploy.Event) {
+// and a bar per disk (and a total) while disks are written.
+func restoreProgress(p *progress.Bars) func(deploy.Event) {
 	return func(e deploy.Event) {
 		if e.Stage != "write" {
 			p.Message(e.Msg)

@@ -30,25 +30,27 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 	if err != nil {
 		return nil, err
 	}
-	env = &restoreEnv{}
+	// "return nil, err" sets env to nil before the deferred close runs:
+	// everything is opened and closed through e.
+	e := &restoreEnv{}
 	defer func() {
 		if err != nil {
-			env.close()
+			e.close()
 		}
 	}()
-	env.log = a.openLogOrStderr(cfg)
-	a.warnConfig(cfg, env.log)
-	env.closers = append(env.closers, func() { env.log.Close() })
+	e.log = a.openLogOrStderr(cfg)
+	a.warnConfig(cfg, e.log)
+	e.closers = append(e.closers, func() { e.log.Close() })
 	repo, _, err := a.openRepoToRead(cmd, req.archive)
 	if err != nil {
 		return nil, err
 	}
-	env.closers = append(env.closers, func() { repo.Close() })
+	e.closers = append(e.closers, func() { repo.Close() })
 	m, err := repo.Load(ctx, req.archive)
 	if err != nil {
 		return nil, engineExit(err)
 	}
-	cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: env.log}, false)
+	cloud, err := connect(ctx, cfg, &logging.OnceWarnings{Log: e.log}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -57,5 +59,5 @@ func openRestoreEnv(ctx context.Context, cmd *cobra.Command, a *app, req *cloudR
 	o.ProxyVMID, o.Devices, o.DiskParallelism = cfg.ProxyVMID, blockdev.Finder{Dir: cfg.DeviceDir}, cfg.DiskParallelism
 	o.VolumeTimeout, o.AttachTimeout = cfg.VolumeCreationTimeout, cfg.VolumeAttachmentTimeout
 	req.journalDir = journal.Dir(cfg.StateDir)
-	return env, nil
+	return e, nil
 }

@@ -175,23 +175,29 @@ func TestRestoreCloudOutput(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	var b bytes.Buffer
-	off := restoreProgress(progress.NewLine(&b, "writing", progress.Auto))
+	off := restoreProgress(progress.New(&b, "writing", progress.Auto))
 	off(deploy.Event{Stage: "volume", Msg: "creating"})
 	off(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
 	if b.Len() != 0 {
 		t.Fatalf("printed %q while off (a buffer is not a terminal)", b.String())
 	}
-	event := restoreProgress(progress.NewLine(&b, "writing", progress.Always))
+	bars := progress.New(&b, "writing", progress.Always)
+	event := restoreProgress(bars)
 	event(deploy.Event{Stage: "volume", Msg: "creating volume x"})
 	event(deploy.Event{Stage: "write", Disk: "a", Done: 0, Total: 100})
 	event(deploy.Event{Stage: "write", Disk: "b", Done: 50, Total: 100})
 	event(deploy.Event{Stage: "write", Disk: "a", Done: 100, Total: 100})
 	event(deploy.Event{Stage: "write", Disk: "b", Done: 100, Total: 100})
 	event(deploy.Event{Stage: "server", Msg: "booting"})
+	bars.Finish()
 	s := b.String()
-	if !strings.Contains(s, "creating volume x\n") || !strings.Contains(s, "writing 2 disk(s): 200 B / 200 B (100%") ||
-		!strings.HasSuffix(s, "\nbooting\n") {
-		t.Errorf("progress %q", s)
+	if !strings.HasPrefix(s, "creating volume x\n") || !strings.Contains(s, "\nbooting\n") {
+		t.Errorf("stage messages not on lines of their own: %q", s)
+	}
+	for _, want := range []string{"writing a", "writing b", "total", "200 B / 200 B", "100 %", "done"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("no %q in %q", want, s)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/config"
+	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/logging"
 )
 
@@ -51,10 +52,21 @@ type app struct {
 	params     []string // --param key=value (rule parameters)
 	stdout     io.Writer
 	stderr     io.Writer
+
+	// The job this process runs: its id is in every log line (and in the
+	// journal and summary of a backup or restore), command names it, and
+	// cfg is the configuration it read (nil until then), where a failure
+	// is logged (logFailure).
+	jobID   string
+	command string
+	cfg     *config.Config
+
+	progress string // --progress auto|always|never
+	quiet    bool   // --quiet: no progress
 }
 
 func newApp(stdout, stderr io.Writer) *app {
-	return &app{configPath: config.DefaultPath, stdout: stdout, stderr: stderr}
+	return &app{configPath: config.DefaultPath, stdout: stdout, stderr: stderr, jobID: journal.NewJobID()}
 }
 
 // paramMap parses --param key=value pairs.
@@ -80,15 +92,35 @@ func (a *app) loadConfig(op string) (*config.Config, error) {
 	if err != nil {
 		return nil, withCode(exitUsage, err)
 	}
+	a.cfg = cfg
 	if err := cfg.Require(op); err != nil {
 		return nil, withCode(exitUsage, err)
 	}
 	return cfg, nil
 }
 
-// openLog opens the configured log file with the config's secrets redacted.
+// openLog opens the configured log file with the config's secrets redacted,
+// in its log_format, every line carrying the job id.
 func (a *app) openLog(cfg *config.Config) (*logging.Logger, error) {
-	return logging.Open(cfg.LogFile, a.stderr, cfg.Password, cfg.AdminPassword)
+	return a.openLogTo(cfg, a.stderr)
+}
+
+// openLogTo is openLog with warnings and errors also written to stderr
+// (io.Discard: the file only).
+func (a *app) openLogTo(cfg *config.Config, stderr io.Writer) (*logging.Logger, error) {
+	a.cfg = cfg
+	log, err := logging.Open(cfg.LogFile, stderr, cfg.Secrets()...)
+	if err != nil {
+		return nil, err
+	}
+	a.tagLog(log, cfg)
+	return log, nil
+}
+
+// tagLog gives a logger the job id, the command and the log format.
+func (a *app) tagLog(log *logging.Logger, cfg *config.Config) {
+	log.SetJob(a.jobID, a.command)
+	_ = log.SetFormat(cfg.LogFormat) // validated when the configuration was read
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -125,12 +157,17 @@ func newRootCmd(a *app) *cobra.Command {
 			return cmd.Help()
 		},
 	}
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		a.command = jobName(cmd)
+		return a.checkProgressFlag()
+	}
 	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
 	f.StringVarP(&a.configPath, "config", "c", config.DefaultPath, "configuration file")
 	f.StringArrayVar(&a.params, "param", nil, "rule parameter key=value (repeatable; overrides the file)")
+	addProgressFlags(root, a)
 	root.Flags().BoolVarP(&listFlag, "list", "l", false, "list the project's VMs (same as the list command)")
 	root.Flags().BoolVarP(&testFlag, "test", "t", false, "test the configuration (same as the test command)")
 	root.Flags().BoolVarP(&dedupFlag, "dedup", "D", false, "exit 0: this module supports deduplication")

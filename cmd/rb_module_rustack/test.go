@@ -37,15 +37,19 @@ The exit code is 0 when every required check passes, 3 otherwise.`,
 
 func runTest(ctx context.Context, a *app) error {
 	var log *logging.Logger
+	var failed []string // "check: detail", for the error (and so the log's ERROR line)
 	r := &check.Run{Line: func(status, chk, detail string) {
 		fmt.Fprintf(a.stdout, "%-4s  %s: %s\n", status, chk, detail)
 		if log != nil {
 			log.Infof("test: %s %s: %s", status, chk, detail)
 		}
+		if status == "FAIL" {
+			failed = append(failed, chk+": "+detail)
+		}
 	}}
 	done := func() error {
 		if r.Failed > 0 {
-			return withCode(exitCheck, fmt.Errorf("test: %d check(s) failed", r.Failed))
+			return withCode(exitCheck, fmt.Errorf("test: %d check(s) failed: %s", r.Failed, strings.Join(failed, "; ")))
 		}
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
-	"rb_module_rustack/internal/progress"
 	"rb_module_rustack/internal/units"
 )
 
@@ -57,7 +56,9 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 			if all {
 				return verifyAll(cmd, a, repo, share, asJSON)
 			}
-			rep, err := repo.Verify(cmd.Context(), args[0])
+			bars := a.bars("verifying", asJSON)
+			rep, err := repo.VerifyWith(cmd.Context(), args[0], archive.VerifyOptions{Progress: diskBars(bars)})
+			bars.Finish()
 			if err != nil {
 				return engineExit(err)
 			}
@@ -89,19 +90,15 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	cmd.Flags().BoolVar(&all, "all", false, "verify every archive and the dedup store")
 	cmd.Flags().StringVar(&subset, "read-data-subset", "", "with --all: read only this share of the data, e.g. 10%")
-	addProgressFlag(cmd)
 	addRepoFlags(cmd, false)
 	return cmd
 }
 
 // verifyAll runs verify --all.
 func verifyAll(cmd *cobra.Command, a *app, repo *archive.Repo, share float64, asJSON bool) error {
-	p := progress.NewLine(a.stderr, "verifying", progressMode(cmd, asJSON))
-	p.SetNoun("store")
-	rep, err := repo.VerifyAll(cmd.Context(), archive.VerifyAllOptions{ReadData: share, Progress: func(done, total int64) {
-		p.Update("packs", done, total)
-	}})
-	p.Finish()
+	bars := a.bars("verifying", asJSON)
+	rep, err := repo.VerifyAll(cmd.Context(), archive.VerifyAllOptions{ReadData: share, Progress: packBars(bars)})
+	bars.Finish()
 	if err != nil {
 		return engineExit(err)
 	}

@@ -156,6 +156,7 @@ type RestoreOptions struct {
 //	func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error)
 //	func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst io.WriterAt, o RestoreOptions) error
 //	func (r *Repo) Verify(ctx context.Context, idOrPath string) (*VerifyReport, error)
+//	func (r *Repo) VerifyWith(ctx context.Context, idOrPath string, o VerifyOptions) (*VerifyReport, error)
 //
 //	func (b *Backup) Type() Type      // what is really done (incremental without a base -> full)
 //	func (b *Backup) Note() string    // why it differs from the request, "" otherwise

@@ -58,6 +58,18 @@ func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst i
 // the VerifyReport; an error means verify could not run (not found, wrong
 // key: errors.Is(err, ErrWrongKey)).
 func (r *Repo) Verify(ctx context.Context, idOrPath string) (*VerifyReport, error) {
+	return r.VerifyWith(ctx, idOrPath, VerifyOptions{})
+}
+
+// VerifyOptions tune VerifyWith.
+type VerifyOptions struct {
+	// Progress, if set, is told for each disk the bytes of its distinct
+	// chunks checked so far and their total.
+	Progress func(disk string, done, total int64)
+}
+
+// VerifyWith is Verify with options.
+func (r *Repo) VerifyWith(ctx context.Context, idOrPath string, o VerifyOptions) (*VerifyReport, error) {
 	p, err := r.resolve(idOrPath)
 	if err != nil {
 		return nil, err
@@ -99,6 +111,9 @@ func (r *Repo) Verify(ctx context.Context, idOrPath string) (*VerifyReport, erro
 	}
 	rd := r.reader(md.meta.Cipher)
 	for i, d := range md.meta.Disks {
+		if o.Progress != nil {
+			rd.CheckProgress = func(done, total int64) { o.Progress(d.Label, done, total) }
+		}
 		probs, n, bytes, err := rd.Check(ctx, md.runs[i], src)
 		if err != nil {
 			return nil, err

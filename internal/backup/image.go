@@ -53,6 +53,8 @@ type ImagesOptions struct {
 	DiskParallelism int      // disks read at once; at least 1
 	// Note is called when the archive begun has a note.
 	Note func(note string)
+	// DiskProgress, if set, is told the bytes read of each disk.
+	DiskProgress DiskProgress
 }
 
 // imageDescription is the VM description of an image backup.
@@ -100,7 +102,11 @@ func Images(ctx context.Context, repo *archive.Repo, o ImagesOptions) (*archive.
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			errs[i] = b.AddDisk(ctx, d.Label, d.f, d.Size, nil)
+			var src io.ReaderAt = d.f
+			if o.DiskProgress != nil {
+				src = newCountingReader(d.f, d.Label, d.Size, o.DiskProgress)
+			}
+			errs[i] = b.AddDisk(ctx, d.Label, src, d.Size, nil)
 		}()
 	}
 	wg.Wait()

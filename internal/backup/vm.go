@@ -23,6 +23,8 @@ type VMOptions struct {
 	// resources failed. Otherwise such a backup is complete and kept, and
 	// VMResult.Warning says what is left for the next sweep.
 	StrictCleanup bool
+	// DiskProgress, if set, is told the bytes read of each disk.
+	DiskProgress DiskProgress
 }
 
 // VMResult describes a VM backup.
@@ -70,7 +72,7 @@ func VM(ctx context.Context, repo *archive.Repo, o VMOptions) (res *VMResult, er
 				o.Note(note)
 			}
 		}
-		return b, nil
+		return withDiskProgress(b, o.DiskProgress), nil
 	}
 	run, runErr := snapshot.Run(ctx, so)
 	res = &VMResult{Run: run}

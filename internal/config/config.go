@@ -41,6 +41,7 @@ type Config struct {
 	// Our own keys.
 	StateDir         string // journals, locks; default /opt/rubackup/var/rb_module_rustack
 	LogFile          string // default /opt/rubackup/log/RuBackup.log
+	LogFormat        string // text (default) | json: one JSON object per line
 	DeviceDir        string // default /dev/disk/by-id
 	Pool             string // archive pool directory; default /opt/rubackup/backup/rustack
 	Store            string // dedup store directory; "" = archive pool mode

@@ -98,6 +98,7 @@ func keys() []keySpec {
 		// Our own keys.
 		{name: "state_dir", kind: kindString, def: "/opt/rubackup/var/rb_module_rustack", doc: "journals and locks", set: str(func(c *Config) *string { return &c.StateDir })},
 		{name: "log_file", kind: kindString, def: "/opt/rubackup/log/RuBackup.log", doc: "log file", set: str(func(c *Config) *string { return &c.LogFile })},
+		{name: "log_format", kind: kindEnum, def: "text", choices: []string{"text", "json"}, doc: "log lines: text, or json (one object per line, for log shippers)", set: str(func(c *Config) *string { return &c.LogFormat })},
 		{name: "device_dir", kind: kindString, def: "/dev/disk/by-id", doc: "where attached volumes appear", set: str(func(c *Config) *string { return &c.DeviceDir })},
 		{name: "pool", kind: kindString, def: "/opt/rubackup/backup/rustack", doc: "archive pool directory", set: str(func(c *Config) *string { return &c.Pool })},
 		{name: "store", kind: kindString, check: checkStore, doc: "dedup store: a directory, swift://CONTAINER[/PREFIX] or s3://BUCKET[/PREFIX]; NONE = archive pool mode", set: str(func(c *Config) *string { return &c.Store })},

@@ -47,6 +47,9 @@ type Reader struct {
 	Codec       *codec.Codec
 	IDKey       [32]byte
 	Parallelism int
+	// CheckProgress, if set, is told by Check the bytes of distinct chunks
+	// checked so far and their total (calls are serialized).
+	CheckProgress func(done, total int64)
 }
 
 // restoreBatch bounds the bytes a restore worker assembles before one write.
@@ -412,6 +415,11 @@ func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Pro
 		seen[x.ID] = struct{}{}
 		todo = append(todo, item{x.ID, x.Len})
 	}
+	var total int64
+	for _, it := range todo {
+		total += it.len
+	}
+	var checked int64 // under mu
 	bad := make(map[chunk.ID]error)
 	var mu sync.Mutex
 	ch := make(chan item, 64)
@@ -426,11 +434,16 @@ func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Pro
 				if cap(s.buf) < int(it.len) {
 					s.buf = make([]byte, it.len)
 				}
-				if _, err := s.load(src, it.id, it.len, s.buf[:it.len]); err != nil {
-					mu.Lock()
+				_, err := s.load(src, it.id, it.len, s.buf[:it.len])
+				mu.Lock()
+				if err != nil {
 					bad[it.id] = err
-					mu.Unlock()
 				}
+				checked += it.len
+				if r.CheckProgress != nil {
+					r.CheckProgress(checked, total)
+				}
+				mu.Unlock()
 			}
 		}()
 	}

@@ -9,8 +9,9 @@ import (
 
 // Job is one restore into the cloud as the restore command runs it.
 type Job struct {
-	// Options are complete but for Journal and JobID, which Run sets when
-	// JournalDir is given.
+	// Options are complete but for Journal (and JobID, unless the caller
+	// gives the id its log lines carry), which Run sets when JournalDir is
+	// given.
 	Options
 	VolumeOnly bool        // one disk into a new volume (VolumeOnly), else a new VM (Deploy)
 	Archive    string      // the archive as the user named it (for the log)
@@ -27,7 +28,9 @@ func Run(ctx context.Context, j Job) (*Result, error) {
 		log = logging.Discard()
 	}
 	if j.JournalDir != "" {
-		j.JobID = journal.NewJobID()
+		if j.JobID == "" {
+			j.JobID = journal.NewJobID()
+		}
 		jr, err := journal.Begin(j.JournalDir, j.JobID, "restore")
 		if err != nil {
 			return nil, &JournalError{err}

@@ -56,6 +56,57 @@ type Logger struct {
 	secrets []string // longest first
 	pid     int
 	now     func() time.Time
+	job     string // job id written in every line; "" = none
+	command string // the command the job runs (JSON lines only)
+	json    bool   // one JSON object per line (log_format json)
+}
+
+// Log formats (the log_format key).
+const (
+	FormatText = "text" // time LEVEL program[pid]: job=ID message
+	FormatJSON = "json" // one JSON object per line, for log shippers
+)
+
+// Formats lists the log formats, default first.
+func Formats() []string { return []string{FormatText, FormatJSON} }
+
+// SetJob makes every later line carry the job id (and, in JSON lines, the
+// command the job runs).
+func (l *Logger) SetJob(id, command string) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.job, l.command = id, command
+}
+
+// SetFormat chooses how lines are written: FormatText (the default) or
+// FormatJSON.
+func (l *Logger) SetFormat(format string) error {
+	if l == nil {
+		return nil
+	}
+	switch format {
+	case "", FormatText, FormatJSON:
+	default:
+		return fmt.Errorf("log format %q: want %s", format, strings.Join(Formats(), " or "))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.json = format == FormatJSON
+	return nil
+}
+
+// jsonLine is one line of the JSON log format.
+type jsonLine struct {
+	Time    string `json:"time"`
+	Level   string `json:"level"`
+	Program string `json:"program"`
+	PID     int    `json:"pid"`
+	JobID   string `json:"job_id,omitempty"`
+	Command string `json:"command,omitempty"`
+	Msg     string `json:"msg"`
 }
 
 // Open appends to the log file at path (created 0600, missing parent folders
@@ -121,16 +172,9 @@ func (l *Logger) log(level Level, format string, args ...any) {
 	defer l.mu.Unlock()
 	msg = l.redactLocked(msg)
 	if l.file != nil {
-		prefix := fmt.Sprintf("%s %s %s[%d]: ", l.now().UTC().Format(time.RFC3339), level, Program, l.pid)
-		var b strings.Builder
-		for _, line := range strings.Split(msg, "\n") {
-			b.WriteString(prefix)
-			b.WriteString(strings.TrimRight(line, "\r"))
-			b.WriteByte('\n')
-		}
 		// One write per message, so lines of concurrent writers (other
 		// processes appending to the same file too) do not interleave.
-		_, _ = io.WriteString(l.file, b.String())
+		_, _ = io.WriteString(l.file, l.formatLocked(level, msg))
 	}
 	switch level {
 	case LevelWarn:
@@ -138,6 +182,41 @@ func (l *Logger) log(level Level, format string, args ...any) {
 	case LevelError:
 		fmt.Fprintf(l.stderr, "error: %s\n", msg)
 	}
+}
+
+// formatLocked renders a redacted message as the file's line(s).
+func (l *Logger) formatLocked(level Level, msg string) string {
+	now := l.now().UTC()
+	if l.json {
+		b, err := json.Marshal(jsonLine{Time: now.Format("2006-01-02T15:04:05.000Z07:00"), Level: level.String(),
+			Program: Program, PID: l.pid, JobID: l.job, Command: l.command, Msg: msg})
+		if err != nil {
+			return ""
+		}
+		line := string(b)
+		// Escaping can turn harmless text into the escaped form of a
+		// secret; then the message is withheld.
+		for _, sec := range l.secrets {
+			if strings.Contains(line, sec) {
+				b, _ = json.Marshal(jsonLine{Time: now.Format("2006-01-02T15:04:05.000Z07:00"), Level: level.String(),
+					Program: Program, PID: l.pid, JobID: l.job, Command: l.command, Msg: Withheld})
+				line = string(b)
+				break
+			}
+		}
+		return line + "\n"
+	}
+	prefix := fmt.Sprintf("%s %s %s[%d]: ", now.Format(time.RFC3339), level, Program, l.pid)
+	if l.job != "" {
+		prefix += "job=" + l.job + " "
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(msg, "\n") {
+		b.WriteString(prefix)
+		b.WriteString(strings.TrimRight(line, "\r"))
+		b.WriteByte('\n')
+	}
+	return b.String()
 }
 
 // AddSecret makes later lines redact s too (and its JSON-escaped form).

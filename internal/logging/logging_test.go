@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,5 +240,85 @@ func FuzzRedact(f *testing.F) {
 		if again := l.Redact(out); again != out && out != Withheld {
 			t.Fatalf("Redact is not idempotent: %q -> %q", out, again)
 		}
+		// A JSON log line never shows the secret either, raw or escaped.
+		var file bytes.Buffer
+		j := New(&file, nil, secret)
+		_ = j.SetFormat(FormatJSON)
+		j.Infof("%s", text+secret+text)
+		var line map[string]any
+		if err := json.Unmarshal(file.Bytes(), &line); err != nil {
+			t.Fatalf("JSON line %q: %v", file.String(), err)
+		}
+		if msg, _ := line["msg"].(string); secret != "" && strings.Contains(msg, secret) && msg != Withheld {
+			t.Fatalf("secret %q survives in the JSON line %q", secret, file.String())
+		}
 	})
+}
+
+func TestJobIDOnEveryLine(t *testing.T) {
+	var file bytes.Buffer
+	l := New(&file, nil)
+	l.now = func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }
+	l.pid = 7
+	l.SetJob("k3j4h5g6f7", "backup")
+	l.Infof("one")
+	l.Errorf("two\nthree")
+	want := "2026-11-22T10:00:00Z INFO rb_module_rustack[7]: job=k3j4h5g6f7 one\n" +
+		"2026-11-22T10:00:00Z ERROR rb_module_rustack[7]: job=k3j4h5g6f7 two\n" +
+		"2026-11-22T10:00:00Z ERROR rb_module_rustack[7]: job=k3j4h5g6f7 three\n"
+	if file.String() != want {
+		t.Errorf("file:\n%s\nwant:\n%s", file.String(), want)
+	}
+}
+
+func TestJSONFormat(t *testing.T) {
+	var file, stderr bytes.Buffer
+	l := New(&file, &stderr, pw)
+	l.now = func() time.Time { return time.Date(2026, 11, 22, 13, 0, 0, 5e6, time.FixedZone("MSK", 3*3600)) }
+	l.pid = 42
+	if err := l.SetFormat("xml"); err == nil || !strings.Contains(err.Error(), "text or json") {
+		t.Errorf("SetFormat(xml) = %v", err)
+	}
+	if err := l.SetFormat(FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	l.SetJob("abc123defg", "verify")
+	l.Infof("plain")
+	l.Errorf("verify failed: password %s\nsecond \"line\"", pw)
+	l.Debugf(`body {"password": "unregistered"}`)
+	lines := strings.Split(strings.TrimSuffix(file.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines, want one per message:\n%s", len(lines), file.String())
+	}
+	var got []jsonLine
+	for _, ln := range lines {
+		var j map[string]any
+		if err := json.Unmarshal([]byte(ln), &j); err != nil {
+			t.Fatalf("line %q is not one JSON object: %v", ln, err)
+		}
+		for k := range j {
+			if k != strings.ToLower(k) {
+				t.Errorf("key %q is not snake_case", k)
+			}
+		}
+		var jl jsonLine
+		json.Unmarshal([]byte(ln), &jl)
+		got = append(got, jl)
+	}
+	want0 := jsonLine{Time: "2026-11-22T10:00:00.005Z", Level: "INFO", Program: Program, PID: 42, JobID: "abc123defg", Command: "verify", Msg: "plain"}
+	if got[0] != want0 {
+		t.Errorf("line 1 = %+v, want %+v", got[0], want0)
+	}
+	if got[1].Level != "ERROR" || got[1].Msg != "verify failed: password ***\nsecond \"line\"" {
+		t.Errorf("line 2 = %+v", got[1])
+	}
+	all := file.String() + stderr.String()
+	for _, leak := range []string{"hunter2", "unregistered"} {
+		if strings.Contains(all, leak) {
+			t.Errorf("%q leaked:\n%s", leak, all)
+		}
+	}
+	if stderr.String() != "error: verify failed: password ***\nsecond \"line\"\n" {
+		t.Errorf("stderr stays plain text, got %q", stderr.String())
+	}
 }

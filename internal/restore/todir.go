@@ -29,6 +29,9 @@ type DirOptions struct {
 	// Written is called after each disk is written; an error stops the
 	// restore and is returned.
 	Written func(ImageFile) error
+	// Progress, if set, is told the bytes of a disk written so far and its
+	// size (the holes, which are not written, count once the disk is done).
+	Progress func(label string, done, size int64)
 }
 
 // ImageFile is one restored disk image.
@@ -123,11 +126,18 @@ func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d ar
 		}
 	}
 	ro := archive.RestoreOptions{SkipHoles: true}
+	if o.Progress != nil {
+		o.Progress(d.Label, 0, d.Size)
+		ro.Progress = func(n int64) { o.Progress(d.Label, n, d.Size) }
+	}
 	if w.direct != nil {
 		ro.Align = directAlign
 	}
 	if err := src.RestoreDisk(ctx, m, d.Label, w, ro); err != nil {
 		return fail(err)
+	}
+	if o.Progress != nil {
+		o.Progress(d.Label, d.Size, d.Size) // the holes skipped count too
 	}
 	if err := w.close(); err != nil {
 		return fail(fmt.Errorf("write %s: %w", p, err))

@@ -39,10 +39,10 @@ func (r *resource) String() string {
 
 // Removed is one resource a cleanup or a sweep removed.
 type Removed struct {
-	Job  string
-	Kind string
-	ID   string
-	Name string
+	Job  string `json:"job_id"`
+	Kind string `json:"kind"` // snapshot, volume, attachment or server
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // cleaner removes resources in dependency order with bounded waits and
