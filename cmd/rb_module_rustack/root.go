@@ -117,7 +117,6 @@ func newRootCmd(a *app) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
@@ -146,6 +145,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newConfigCmd(a),
 		newAlgorithmsCmd(a),
 	)
+	addBuildCommands(root, a)
 	usageErrors(root)
 	return root
 }
