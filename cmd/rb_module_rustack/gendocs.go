@@ -36,9 +36,21 @@ configuration, 3 a -t check failed, 4 damaged or missing data or a wrong key,
 // completion command and the hidden gen-docs command to root.
 func addBuildCommands(root *cobra.Command, a *app) {
 	root.Long = rootLong
-	root.SetVersionTemplate(buildInfo().String())
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(newVersionCmd(a), newGenDocsCmd(a))
+	// -v, --version as a flag of our own rather than cobra's Version field:
+	// cobra renders a custom version template with text/template, whose
+	// reflection stops the linker from dropping unused methods (+4 MB).
+	var showVersion bool
+	root.Flags().BoolVarP(&showVersion, "version", "v", false, "print the version, commit, build date and Go version")
+	run := root.RunE
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if showVersion {
+			_, err := fmt.Fprint(a.stdout, buildInfo())
+			return err
+		}
+		return run(cmd, args)
+	}
 }
 
 // newGenDocsCmd writes the man pages and shell completion scripts from the

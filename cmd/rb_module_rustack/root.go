@@ -96,7 +96,6 @@ func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "rb_module_rustack",
 		Short:         "Agentless backup of RUSTACK virtual machines",
-		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
