@@ -93,6 +93,7 @@ got=$(modes "$OPT/etc/rb_module_rustack.conf" "$OPT/keys" "$OPT/var/rb_module_ru
 check "modes $got" test "$got" = "$want"
 check "conffile registered" grep -qx "$OPT/etc/rb_module_rustack.conf" "/var/lib/dpkg/info/$PKG.conffiles"
 check "no dependencies" test -z "$(dpkg-deb -f "$DEB1" Depends Pre-Depends Recommends)"
+check "suggests (for guest scripts): $(dpkg-deb -f "$DEB1" Suggests)" test "$(dpkg-deb -f "$DEB1" Suggests)" = "libvirt-clients, openssh-client"
 check "copyright in /usr/share/doc/$PKG" grep -q '^Files: (compiled in) Go module github.com/spf13/cobra' "/usr/share/doc/$PKG/copyright"
 
 out=$("$BIN" -D 2>&1)
@@ -191,7 +192,8 @@ check "purged: $OPT holds only what policy keeps: $rest" test "$rest" = "$want"
 
 echo "== the .rpm"
 rpm -qpl "$RPM1" 2>/dev/null | sort >"$WORK/rpm.list"
-sed 's|/usr/share/zsh/vendor-completions|/usr/share/zsh/site-functions|' "$WORK/files" | grep -v '^/\.$' | sort >"$WORK/deb.list"
+dpkg-deb -c "$DEB1" | awk '{print $6}' | sed 's|^\./|/|; s|/$||; s|/usr/share/zsh/vendor-completions|/usr/share/zsh/site-functions|' |
+    grep -v '^$' | sort >"$WORK/deb.list"
 # The .deb lists every parent folder; the .rpm only the folders it owns.
 missing=$(comm -23 "$WORK/rpm.list" "$WORK/deb.list" | tr '\n' ' ')
 extra=$(comm -13 "$WORK/rpm.list" "$WORK/deb.list" | while read -r f; do grep -q "^$f/" "$WORK/rpm.list" || echo "$f"; done | tr '\n' ' ')
@@ -202,6 +204,8 @@ flags=$(rpm -qp --queryformat '[%{FILEFLAGS:fflags} %{FILEMODES:perms} %{FILENAM
 check "rpm: $flags" test "$flags" = "cn -rw------- $OPT/etc/rb_module_rustack.conf"
 reqs=$(rpm -qp --requires "$RPM1" 2>/dev/null | grep -v '^rpmlib(' | tr '\n' ' ')
 check "rpm requires nothing but rpmlib features${reqs:+ (requires: $reqs)}" test -z "$reqs"
+sugg=$(rpm -qp --suggests "$RPM1" 2>/dev/null | tr '\n' ' ')
+check "rpm suggests $sugg" test "$sugg" = "libvirt-client openssh-clients "
 keys=$(rpm -qp --queryformat '[%{FILEMODES:perms} %{FILENAMES}\n]' "$RPM1" 2>/dev/null | grep -E " $OPT/(keys|var/rb_module_rustack)$" | tr '\n' ';')
 check "rpm: $keys" test "$keys" = "drwx------ $OPT/keys;drwx------ $OPT/var/rb_module_rustack;"
 
