@@ -2,6 +2,7 @@
 # package_test.sh - builds the packages with scripts/package.sh and tries them
 # on this machine as an administrator would (run as root; scripts/test.sh
 # runs it as a step):
+#   the binary in an empty chroot (no libc): --version and the demo;
 #   dpkg -i the .deb: layout, modes, the /usr/bin link, man pages, bash
 #   completion answered by the installed binary; rb_module_rustack -D,
 #   --version, keygen, -t against the OpenStack harness (its credentials
@@ -81,6 +82,13 @@ RPM1=$(ls "$WORK"/v1/*.rpm)
 V1=$(dpkg-deb -f "$DEB1" Version)
 V1=${V1%-1}
 BUILD_S=$((SECONDS - T0))
+
+echo "== the static binary in an empty chroot (no libc, no /lib, no /etc)"
+mkdir -p "$WORK/chroot/tmp"
+chmod 1777 "$WORK/chroot/tmp"
+cp "$WORK/v1/rb_module_rustack" "$WORK/chroot/"
+check "chroot: --version" sh -c "chroot '$WORK/chroot' /rb_module_rustack --version | grep -qx 'rb_module_rustack $V1'"
+check "chroot: demo" sh -c "chroot '$WORK/chroot' /rb_module_rustack demo --boot-mib 8 --data-mib 4 >'$WORK/chroot-demo.out' 2>&1"
 
 echo "== dpkg -i $(basename "$DEB1")"
 dpkg -i "$DEB1" >"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log"; exit 1; }
