@@ -67,11 +67,11 @@ if [ -e "$OPT" ]; then
     mv "$OPT" "$SAVED" || exit 1
 fi
 
-echo "== tools/mkpkg (a module of its own): go mod tidy -diff, go vet, staticcheck"
-if (cd tools/mkpkg && go mod tidy -diff && go vet ./... && "$HOME/go/bin/staticcheck" ./...); then
+echo "== tools/mkpkg (a module of its own): go mod tidy -diff, go vet, staticcheck, go test"
+if (cd tools/mkpkg && go mod tidy -diff && go vet ./... && "$HOME/go/bin/staticcheck" ./... && go test -count=1 ./...); then
     ok "tools/mkpkg"
 else
-    fail "tools/mkpkg: go mod tidy -diff, go vet or staticcheck"
+    fail "tools/mkpkg: go mod tidy -diff, go vet, staticcheck or go test"
 fi
 
 echo "== build (scripts/package.sh)"
