@@ -2,7 +2,8 @@
 # test.sh - the whole test suite, as CI runs it (.ci/run calls this):
 #   Debian packages and staticcheck, the OpenStack harness (../shared/openstack/up.sh),
 #   a Swift cluster with s3api on its Keystone (scripts/swift.sh up; down at the end),
-#   gofmt, go mod tidy -diff, go vet, staticcheck, go test -race (unit and integration), short fuzz runs.
+#   gofmt, go mod tidy -diff, go vet, staticcheck, go test -race (unit and integration), short fuzz runs,
+#   the .deb installed, upgraded and purged and the .rpm inspected (scripts/package_test.sh).
 # Every step runs even when an earlier one failed; the summary at the end says
 # which failed, and the exit status is non-zero if any did.
 # Environment: FUZZTIME (default 10s per target), TEST_TIMEOUT (default 25m),
@@ -169,6 +170,7 @@ step "go vet" go vet ./...
 step "staticcheck" "$HOME/go/bin/staticcheck" ./...
 step "go test -race" gotest
 step "fuzz ($FUZZTIME per target)" fuzz
+step "packages (package_test.sh)" ./scripts/package_test.sh
 
 echo
 echo "===== summary ($((SECONDS - START))s)"

@@ -128,7 +128,6 @@ func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "rb_module_rustack",
 		Short:         "Agentless backup of RUSTACK virtual machines",
-		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -161,7 +160,6 @@ func newRootCmd(a *app) *cobra.Command {
 		a.command = jobName(cmd)
 		return a.checkProgressFlag()
 	}
-	root.CompletionOptions.HiddenDefaultCmd = true
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	f := root.PersistentFlags()
@@ -191,6 +189,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newConfigCmd(a),
 		newAlgorithmsCmd(a),
 	)
+	addBuildCommands(root, a)
 	usageErrors(root)
 	return root
 }
