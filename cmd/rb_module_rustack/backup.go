@@ -125,6 +125,10 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	if res != nil && res.Warning != "" {
 		fmt.Fprintln(a.stderr, "warning:", res.Warning)
 	}
+	a.job.vm("", o.vm)
+	if res != nil && res.Run != nil && res.Run.VM != nil {
+		a.job.vm(res.Run.VM.ID, res.Run.VM.Name)
+	}
 	if err != nil {
 		if res != nil && res.Read {
 			err = fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err)
@@ -142,6 +146,8 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		return &exitError{code: exitFailure}
 	}
 	out := res.Summary(o.typ)
+	a.job.archive(out.Archive)
+	out.Anomaly = a.job.backupDone(a, out.JobID, o.typ, out.Type, out.Counts, out.Seconds, out.ReadSeconds, diskRecords(res))
 	applyRetention(ctx, a, repo, cfg, out.VMID, o.asJSON, log)
 	if o.asJSON {
 		return a.printJSON(out)
@@ -190,5 +196,8 @@ func printSummary(w io.Writer, s backup.VMSummary) {
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {
 		fmt.Fprintf(w, "warning   %s\n", s.Warning)
+	}
+	if s.Anomaly != nil {
+		fmt.Fprintln(w, anomalyLine(s.Anomaly))
 	}
 }

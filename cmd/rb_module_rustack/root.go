@@ -51,6 +51,7 @@ type app struct {
 	params     []string // --param key=value (rule parameters)
 	stdout     io.Writer
 	stderr     io.Writer
+	job        *jobRun // the monitored job of this run, if any (jobs.go)
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -129,14 +130,14 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(
 		newListCmd(a),
 		newTestCmd(a),
-		newBackupCmd(a),
-		newRestoreCmd(a),
+		monitored(a, "backup", newBackupCmd(a)),
+		monitored(a, "restore", newRestoreCmd(a)),
 		newImageCmd(a),
-		newVerifyCmd(a),
+		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
 		newForgetCmd(a),
 		newDeleteCmd(a),
-		newPruneCmd(a),
+		monitored(a, "prune", newPruneCmd(a)),
 		newCopyCmd(a),
 		newConsolidateCmd(a),
 		newKeygenCmd(a),

@@ -53,6 +53,7 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 			if all {
 				return verifyAll(cmd, a, repo, share, asJSON)
 			}
+			a.job.archive(args[0])
 			rep, err := repo.Verify(cmd.Context(), args[0])
 			if err != nil {
 				return engineExit(err)

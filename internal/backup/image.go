@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"rb_module_rustack/internal/archive"
 )
@@ -53,6 +54,9 @@ type ImagesOptions struct {
 	DiskParallelism int      // disks read at once; at least 1
 	// Note is called when the archive begun has a note.
 	Note func(note string)
+	// DiskRead, when set, is called (from the disk's goroutine) when a
+	// disk has been read, with how long its reading took.
+	DiskRead func(label string, size int64, took time.Duration)
 }
 
 // imageDescription is the VM description of an image backup.
@@ -100,7 +104,11 @@ func Images(ctx context.Context, repo *archive.Repo, o ImagesOptions) (*archive.
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			t0 := time.Now()
 			errs[i] = b.AddDisk(ctx, d.Label, d.f, d.Size, nil)
+			if errs[i] == nil && o.DiskRead != nil {
+				o.DiskRead(d.Label, d.Size, time.Since(t0))
+			}
 		}()
 	}
 	wg.Wait()

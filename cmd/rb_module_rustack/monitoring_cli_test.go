@@ -1,0 +1,264 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"rb_module_rustack/internal/jobrecord"
+)
+
+// influxURL is the InfluxDB of scripts/influxdb.sh, or skips the test.
+func influxURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("RB_INFLUXDB_URL")
+	if u == "" {
+		t.Skip("RB_INFLUXDB_URL is not set: run eval \"$(scripts/influxdb.sh up)\" (scripts/test.sh does)")
+	}
+	return u
+}
+
+// influxQL runs one InfluxQL statement and returns the rows of its first
+// series as column -> value maps.
+func influxQL(t *testing.T, base, db, q string) []map[string]any {
+	t.Helper()
+	v := url.Values{"q": {q}, "epoch": {"ms"}}
+	if db != "" {
+		v.Set("db", db)
+	}
+	resp, err := http.PostForm(base+"/query", v)
+	if err != nil {
+		t.Fatalf("query %q: %v", q, err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Results []struct {
+			Error  string `json:"error"`
+			Series []struct {
+				Columns []string `json:"columns"`
+				Values  [][]any  `json:"values"`
+			} `json:"series"`
+		} `json:"results"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("query %q: HTTP %d %v", q, resp.StatusCode, err)
+	}
+	if len(r.Results) == 0 || r.Results[0].Error != "" {
+		t.Fatalf("query %q: %+v", q, r.Results)
+	}
+	var rows []map[string]any
+	for _, s := range r.Results[0].Series {
+		for _, vals := range s.Values {
+			row := map[string]any{}
+			for i, c := range s.Columns {
+				row[c] = vals[i]
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// newInfluxDB creates a database of its own for the test, dropped at the end.
+func newInfluxDB(t *testing.T, base string) string {
+	t.Helper()
+	db := fmt.Sprintf("rb_t_%d", rand.Uint64())
+	influxQL(t, base, "", "CREATE DATABASE "+db)
+	t.Cleanup(func() { influxQL(t, base, "", "DROP DATABASE "+db) })
+	return db
+}
+
+// monitoredRepo is a pool, a state dir, a log and two images for
+// monitoring tests of image backup.
+type monitoredRepo struct {
+	dir, pool, state, log, img, img2 string
+}
+
+func newMonitoredRepo(t *testing.T) *monitoredRepo {
+	dir := t.TempDir()
+	m := &monitoredRepo{dir: dir, pool: filepath.Join(dir, "pool"), state: filepath.Join(dir, "state"),
+		log: filepath.Join(dir, "log", "rb.log"), img: filepath.Join(dir, "vda.img"), img2: filepath.Join(dir, "vdb.img")}
+	os.MkdirAll(filepath.Dir(m.log), 0o700)
+	writeImage(t, m.img, 2<<20+77, 1)
+	writeImage(t, m.img2, 1<<20, 2)
+	return m
+}
+
+// backup runs image backup --json of VM name with extra --param pairs and
+// returns the summary, stderr and exit code.
+func (m *monitoredRepo) backup(t *testing.T, name, typ string, params ...string) (map[string]any, string, int) {
+	t.Helper()
+	args := []string{"image", "backup", "--json", "--pool", m.pool, "--cipher", "none", "--name", name, "--vm-id", "id-" + name,
+		"--disk", "vda=" + m.img, "--disk", "vdb=" + m.img2, "--type", typ,
+		"--param", "state_dir=" + m.state, "--param", "log_file=" + m.log}
+	for _, p := range params {
+		args = append(args, "--param", p)
+	}
+	out, errOut, code := engineCLI(t, args...)
+	var s map[string]any
+	if code == 0 {
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("summary: %v: %s", err, out)
+		}
+	}
+	return s, errOut, code
+}
+
+// TestInfluxPoints: a backup writes one rb_job point and one rb_disk
+// point per disk to the real InfluxDB; read back with InfluxQL, names,
+// tags and values are the backup's own summary.
+func TestInfluxPoints(t *testing.T) {
+	base := influxURL(t)
+	db := newInfluxDB(t, base)
+	m := newMonitoredRepo(t)
+	s, errOut, code := m.backup(t, "web1", "incremental", "influxdb_url="+base, "influxdb_database="+db)
+	if code != 0 {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	rows := influxQL(t, base, db, "SELECT * FROM rb_job")
+	if len(rows) != 1 {
+		t.Fatalf("rb_job: %d points, want 1: %v", len(rows), rows)
+	}
+	p := rows[0]
+	want := map[string]any{
+		"job": "image_backup", "vm_name": "web1", "vm_id": "id-web1", "requested_type": "incremental", "type": "full",
+		"result": "ok", "archive": s["archive"], "bytes_read": s["bytes_read"], "bytes_zero": s["bytes_zero"],
+		"bytes_new": s["bytes_new"], "bytes_stored": s["bytes_stored"], "chunks": s["chunks"], "new_chunks": s["new_chunks"],
+		"anomaly": false, "failed": float64(0),
+	}
+	for k, v := range want {
+		if p[k] != v {
+			t.Errorf("rb_job %s = %v (%T), want %v (%T)", k, p[k], p[k], v, v)
+		}
+	}
+	if d, _ := p["duration_seconds"].(float64); d <= 0 || d > 60 || p["duration_seconds"] != s["seconds"] {
+		t.Errorf("duration_seconds %v, summary seconds %v", p["duration_seconds"], s["seconds"])
+	}
+	nz := s["bytes_read"].(float64) - s["bytes_zero"].(float64)
+	if r, _ := p["dedup_ratio"].(float64); r != nz/s["bytes_new"].(float64) {
+		t.Errorf("dedup_ratio %v, want %v", p["dedup_ratio"], nz/s["bytes_new"].(float64))
+	}
+	if ts, _ := p["time"].(float64); time.Since(time.UnixMilli(int64(ts))) > time.Minute {
+		t.Errorf("time %v", p["time"])
+	}
+	disks := influxQL(t, base, db, "SELECT * FROM rb_disk")
+	if len(disks) != 2 {
+		t.Fatalf("rb_disk: %d points, want 2", len(disks))
+	}
+	sizes := map[string]float64{"vda": 2<<20 + 77, "vdb": 1 << 20}
+	for _, d := range disks {
+		label, _ := d["disk"].(string)
+		if d["size_bytes"] != sizes[label] || d["vm_name"] != "web1" || d["job_id"] != p["job_id"] {
+			t.Errorf("rb_disk %v", d)
+		}
+		if rs, _ := d["read_seconds"].(float64); rs <= 0 {
+			t.Errorf("rb_disk %s read_seconds %v", label, d["read_seconds"])
+		}
+	}
+}
+
+// TestInfluxDownThenDelivered: with InfluxDB unreachable the backup still
+// succeeds in time, the log has a WARNING and the spool holds its points;
+// the next run, with InfluxDB up, delivers both runs' points, once.
+func TestInfluxDownThenDelivered(t *testing.T) {
+	base := influxURL(t)
+	db := newInfluxDB(t, base)
+	m := newMonitoredRepo(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	start := time.Now()
+	_, errOut, code := m.backup(t, "web2", "full", "influxdb_url="+dead, "influxdb_database="+db, "influxdb_max_delay=1")
+	if code != 0 {
+		t.Fatalf("backup with InfluxDB down: exit %d %s", code, errOut)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("backup took %s", took)
+	}
+	logText, _ := os.ReadFile(m.log)
+	if !strings.Contains(string(logText), " WARN ") || !strings.Contains(string(logText), "spooled for the next run") {
+		t.Fatalf("log without the WARNING:\n%s", logText)
+	}
+	spool, _ := filepath.Glob(filepath.Join(m.state, "metrics-spool", "*.lp"))
+	if len(spool) != 1 {
+		t.Fatalf("spool files: %v", spool)
+	}
+	if _, errOut, code := m.backup(t, "web2", "incremental", "influxdb_url="+base, "influxdb_database="+db); code != 0 {
+		t.Fatalf("second backup: %d %s", code, errOut)
+	}
+	rows := influxQL(t, base, db, "SELECT * FROM rb_job")
+	if len(rows) != 2 || rows[0]["requested_type"] != "full" || rows[1]["requested_type"] != "incremental" {
+		t.Fatalf("rb_job points: %v", rows)
+	}
+	if n := influxQL(t, base, db, "SELECT count(size_bytes) FROM rb_disk"); len(n) != 1 || n[0]["count"] != float64(4) {
+		t.Fatalf("rb_disk count: %v", n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(m.state, "metrics-spool", "*")); len(left) != 0 {
+		t.Fatalf("spool not empty after delivery: %v", left)
+	}
+	recs, err := jobrecord.History(jobrecord.Dir(m.state), "id-web2")
+	if err != nil || len(recs) != 2 || recs[0].Result != jobrecord.OK {
+		t.Fatalf("job records %v %v", recs, err)
+	}
+}
+
+// configCLI runs the command in process with the configuration file conf.
+func configCLI(t *testing.T, conf string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb strings.Builder
+	a := newApp(&out, &errb)
+	root := newRootCmd(a)
+	root.SetArgs(append([]string{"-c", conf}, args...))
+	code := exitOK
+	if err := root.ExecuteContext(t.Context()); err != nil {
+		code = exitFailure
+		if ee, ok := err.(*exitError); ok {
+			code = ee.code
+		}
+		errb.WriteString("error: " + err.Error() + "\n")
+	}
+	return out.String(), errb.String(), code
+}
+
+// TestInfluxCheck: -t pings the real InfluxDB and writes a test point; a
+// database that does not exist fails the check (exit 3) without showing
+// the password.
+func TestInfluxCheck(t *testing.T) {
+	base := influxURL(t)
+	db := newInfluxDB(t, base)
+	dir := t.TempDir()
+	const secret = "influx-Pa55-never-shown"
+	conf := filepath.Join(dir, "rb.conf")
+	text := fmt.Sprintf("url http://127.0.0.1:1/v3\nusername u\npassword p\ndomain d\nproject_id x\nstate_dir %s\nlog_file %s\n"+
+		"influxdb_url %s\ninfluxdb_database %s\ninfluxdb_username w\ninfluxdb_password %s\nprometheus_textfile_dir %s\n",
+		filepath.Join(dir, "state"), filepath.Join(dir, "log"), base, db, secret, dir)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := configCLI(t, conf, "-t")
+	if !strings.Contains(out, "OK    influxdb: "+base) || !strings.Contains(out, "OK    prometheus textfile: ") {
+		t.Fatalf("-t:\n%s", out)
+	}
+	if rows := influxQL(t, base, db, "SELECT * FROM rb_check"); len(rows) != 1 {
+		t.Fatalf("rb_check points: %v", rows)
+	}
+	out, errOut, code := configCLI(t, conf, "-t", "--param", "influxdb_database=no_such_db_here")
+	if code != exitCheck || !strings.Contains(out, "FAIL  influxdb: ") || !strings.Contains(out, "database not found") {
+		t.Fatalf("-t with a missing database: exit %d\n%s", code, out)
+	}
+	logText, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if strings.Contains(out+errOut+string(logText), secret) {
+		t.Fatal("the InfluxDB password was shown")
+	}
+}
