@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -260,5 +261,133 @@ func TestInfluxCheck(t *testing.T) {
 	logText, _ := os.ReadFile(filepath.Join(dir, "log"))
 	if strings.Contains(out+errOut+string(logText), secret) {
 		t.Fatal("the InfluxDB password was shown")
+	}
+}
+
+// patch writes n bytes of text at off in the file at path.
+func patch(t *testing.T, path string, off int64, n int, seed int) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := []byte(strings.Repeat(fmt.Sprintf("changed line %d\n", seed), n/14+1))[:n]
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStatusTextfileAnomaly: ordinary incrementals stay quiet; an image
+// rewritten with random data is flagged (summary, log, job record,
+// textfile, status); a failed job is recorded and shows in status, which
+// exits 1 for the VM without a good backup; the textfile keeps every VM's
+// series and passes promtool.
+func TestStatusTextfileAnomaly(t *testing.T) {
+	m := newMonitoredRepo(t)
+	prom := filepath.Join(m.dir, "textfile")
+	os.MkdirAll(prom, 0o755)
+	p := "prometheus_textfile_dir=" + prom
+	if s, errOut, code := m.backup(t, "web3", "full", p); code != 0 || s["anomaly"] != nil {
+		t.Fatalf("full: %d %s %v", code, errOut, s["anomaly"])
+	}
+	for i := range 3 {
+		patch(t, m.img, int64(1<<20+i*8192), 4096, i)
+		s, errOut, code := m.backup(t, "web3", "incremental", p)
+		if code != 0 || s["type"] != "incremental" {
+			t.Fatalf("incremental %d: %d %s", i, code, errOut)
+		}
+		if s["anomaly"] != nil {
+			t.Fatalf("ordinary incremental %d flagged: %v", i, s["anomaly"])
+		}
+	}
+	randomImage(t, m.img, 2<<20+77, 99)
+	s, errOut, code := m.backup(t, "web3", "incremental", p)
+	if code != 0 {
+		t.Fatalf("incremental after the rewrite: %d %s", code, errOut)
+	}
+	an, _ := s["anomaly"].(map[string]any)
+	t.Logf("anomaly: %v", an)
+	if an == nil || an["share"].(float64) < 0.5 || an["baseline"].(float64) > 0.1 || an["samples"] != float64(3) {
+		t.Fatalf("rewrite with random data not flagged: %v", s["anomaly"])
+	}
+	logText, _ := os.ReadFile(m.log)
+	if !strings.Contains(string(logText), " WARN ") || !strings.Contains(string(logText), "possible mass encryption") {
+		t.Fatalf("log:\n%s", logText)
+	}
+	// The text summary shows it too (a fifth incremental of the same data is quiet).
+	out, _, code := engineCLI(t, "image", "backup", "--pool", m.pool, "--cipher", "none", "--name", "web3", "--vm-id", "id-web3",
+		"--disk", "vda="+m.img, "--disk", "vdb="+m.img2, "--type", "incremental", "--param", "state_dir="+m.state, "--param", "log_file="+m.log, "--param", p)
+	if code != 0 || strings.Contains(out, "ANOMALY") {
+		t.Fatalf("quiet incremental: %d\n%s", code, out)
+	}
+
+	// A failed job: the pool is a regular file.
+	bad := filepath.Join(m.dir, "not-a-dir")
+	os.WriteFile(bad, []byte("x"), 0o600)
+	_, _, code = engineCLI(t, "image", "backup", "--pool", filepath.Join(bad, "pool"), "--cipher", "none", "--name", "broken", "--vm-id", "id-broken",
+		"--disk", "vda="+m.img, "--type", "full", "--param", "state_dir="+m.state, "--param", "log_file="+m.log, "--param", p)
+	if code == 0 {
+		t.Fatal("backup into a file succeeded")
+	}
+	recs, _ := jobrecord.History(jobrecord.Dir(m.state), "id-broken")
+	if len(recs) != 1 || recs[0].Result != jobrecord.Failed || recs[0].Error == "" {
+		t.Fatalf("failed job record: %+v", recs)
+	}
+
+	// status: web3 is fine (its last backup was quiet), broken is STALE: exit 1.
+	out, errOut, code = engineCLI(t, "status", "--pool", m.pool, "--param", "state_dir="+m.state, "--json")
+	if code != exitFailure || !strings.Contains(errOut, "1 VM(s) without a good backup within 26h0m0s: broken") {
+		t.Fatalf("status: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("status json: %v\n%s", err, out)
+	}
+	broken, web := rows[0], rows[1]
+	if broken["vm_name"] != "broken" || broken["stale"] != true || broken["last_result"] != "failed" || broken["age_seconds"] != float64(-1) {
+		t.Errorf("broken: %v", broken)
+	}
+	if web["vm_name"] != "web3" || web["stale"] != false || web["archives"] != float64(6) || web["last_result"] != "ok" ||
+		web["last_type"] != "incremental" || web["age_seconds"].(float64) > 60 {
+		t.Errorf("web3: %v", web)
+	}
+	// Text output; with only web3's pool records (another state dir) it exits 0.
+	out, _, code = engineCLI(t, "status", "--pool", m.pool, "--param", "state_dir="+filepath.Join(m.dir, "empty"))
+	if code != 0 || !strings.Contains(out, "web3") || !strings.Contains(out, "ok") {
+		t.Fatalf("status without records: %d\n%s", code, out)
+	}
+
+	data, err := os.ReadFile(filepath.Join(prom, "rb_module_rustack.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`rb_job_last_result{vm_id="id-web3",vm_name="web3",job_type="image_backup"} 1`,
+		`rb_job_last_result{vm_id="id-broken",vm_name="broken",job_type="image_backup"} 0`,
+		`rb_job_last_anomaly{vm_id="id-web3",vm_name="web3",job_type="image_backup"} 0`,
+		`rb_job_last_success_timestamp_seconds{vm_id="id-web3"`,
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("textfile lacks %s:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), `rb_job_last_success_timestamp_seconds{vm_id="id-broken"`) {
+		t.Errorf("a success timestamp for a VM that never succeeded:\n%s", data)
+	}
+	promtoolCheck(t, data)
+}
+
+// promtoolCheck runs promtool check metrics on data when RB_PROMTOOL is set.
+func promtoolCheck(t *testing.T, data []byte) {
+	t.Helper()
+	promtool := os.Getenv("RB_PROMTOOL")
+	if promtool == "" {
+		t.Skip("RB_PROMTOOL is not set (scripts/test.sh sets it after scripts/influxdb.sh up): promtool check skipped")
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(string(data))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, data)
 	}
 }

@@ -135,6 +135,7 @@ func newRootCmd(a *app) *cobra.Command {
 		newImageCmd(a),
 		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
+		newStatusCmd(a),
 		newForgetCmd(a),
 		newDeleteCmd(a),
 		monitored(a, "prune", newPruneCmd(a)),
