@@ -17,8 +17,8 @@ func TestBuild(t *testing.T) {
 		{VMID: "x", Type: "damaged"},
 	}
 	records := map[string][]jobrecord.Record{
-		"a": {{Job: jobrecord.Backup, VMID: "a", VMName: "web", Type: "incremental", Result: jobrecord.OK, End: now.Add(-10 * time.Hour), Seconds: 12, BytesStored: 9}},
-		"b": {{Job: jobrecord.Backup, VMID: "b", VMName: "db", Requested: "incremental", Result: jobrecord.Failed, Error: "boom", End: now.Add(-2 * time.Hour)}},
+		"a":           {{Job: jobrecord.Backup, VMID: "a", VMName: "web", Type: "incremental", Result: jobrecord.OK, End: now.Add(-10 * time.Hour), Seconds: 12, BytesStored: 9}},
+		"b":           {{Job: jobrecord.Backup, VMID: "b", VMName: "db", Requested: "incremental", Result: jobrecord.Failed, Error: "boom", End: now.Add(-2 * time.Hour)}},
 		"_repository": {{Job: jobrecord.Prune, Result: jobrecord.OK, End: now}},
 	}
 	rows := Build(archives, records, []VM{{ID: "c", Name: "new"}}, now, 26*time.Hour)
