@@ -136,6 +136,7 @@ func newRootCmd(a *app) *cobra.Command {
 		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
 		newStatusCmd(a),
+		newMetricsCmd(a),
 		newForgetCmd(a),
 		newDeleteCmd(a),
 		monitored(a, "prune", newPruneCmd(a)),
