@@ -46,9 +46,9 @@ type Collector struct {
 func New(src Source, ttl, timeout time.Duration) *Collector {
 	vm := []string{"vm_id", "vm_name"}
 	return &Collector{src: src, ttl: ttl, timeout: timeout, now: time.Now,
-		errs:    prometheus.NewCounter(prometheus.CounterOpts{Name: "rb_exporter_read_errors_total", Help: "Readings of the repository that failed."}),
-		scrapes: prometheus.NewCounter(prometheus.CounterOpts{Name: "rb_exporter_reads_total", Help: "Readings of the repository (scrapes within the cache time reuse the last one)."}),
-		dur:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "rb_exporter_read_duration_seconds", Help: "Duration of the last reading of the repository."}),
+		errs:     prometheus.NewCounter(prometheus.CounterOpts{Name: "rb_exporter_read_errors_total", Help: "Readings of the repository that failed."}),
+		scrapes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "rb_exporter_reads_total", Help: "Readings of the repository (scrapes within the cache time reuse the last one)."}),
+		dur:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "rb_exporter_read_duration_seconds", Help: "Duration of the last reading of the repository."}),
 		archives: prometheus.NewDesc("rb_archives", "Archives of the VM in the pool, by type.", append(vm, "type"), nil),
 		age:      prometheus.NewDesc("rb_newest_backup_age_seconds", "Age of the VM's newest archive.", vm, nil),
 		newestTS: prometheus.NewDesc("rb_newest_backup_timestamp_seconds", "Creation time of the VM's newest archive, Unix time.", vm, nil),
