@@ -3,14 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,5 +392,79 @@ func promtoolCheck(t *testing.T, data []byte) {
 	cmd.Stdin = strings.NewReader(string(data))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s\n%s", err, out, data)
+	}
+}
+
+// slowInflux answers /write after delay unless the client gave up first,
+// and counts every line it accepted.
+type slowInflux struct {
+	mu    sync.Mutex
+	delay time.Duration
+	got   map[string]int
+}
+
+func (s *slowInflux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	d := s.delay
+	s.mu.Unlock()
+	select {
+	case <-time.After(d):
+	case <-r.Context().Done():
+		return
+	}
+	s.mu.Lock()
+	for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+		s.got[l]++
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestInfluxSlow: InfluxDB answers after 30 s; the backup still ends
+// within influxdb_max_delay of its work (2 s) and spools its points; the
+// next run, with a fast server, delivers both runs' points, each once.
+func TestInfluxSlow(t *testing.T) {
+	slow := &slowInflux{delay: 30 * time.Second, got: map[string]int{}}
+	srv := httptest.NewServer(slow)
+	defer srv.Close()
+	m := newMonitoredRepo(t)
+	params := []string{"influxdb_url=" + srv.URL, "influxdb_timeout=1", "influxdb_max_delay=2"}
+	start := time.Now()
+	if _, errOut, code := m.backup(t, "web5", "full", params...); code != 0 {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the backup took %s with a 2 s max delay", took)
+	}
+	if spool, _ := filepath.Glob(filepath.Join(m.state, "metrics-spool", "*.lp")); len(spool) != 1 {
+		t.Fatalf("spool: %v", spool)
+	}
+	slow.mu.Lock()
+	slow.delay = 0
+	n := len(slow.got)
+	slow.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("the slow server accepted %d lines", n)
+	}
+	if _, errOut, code := m.backup(t, "web5", "incremental", params...); code != 0 {
+		t.Fatalf("backup: %d %s", code, errOut)
+	}
+	slow.mu.Lock()
+	defer slow.mu.Unlock()
+	jobs := 0
+	for l, c := range slow.got {
+		if c != 1 {
+			t.Errorf("sent %d times: %s", c, l)
+		}
+		if strings.HasPrefix(l, "rb_job,") {
+			jobs++
+		}
+	}
+	if len(slow.got) != 6 || jobs != 2 {
+		t.Fatalf("%d lines (%d rb_job), want 6 (2): %v", len(slow.got), jobs, slow.got)
+	}
+	if left, _ := filepath.Glob(filepath.Join(m.state, "metrics-spool", "*")); len(left) != 0 {
+		t.Fatalf("spool not empty: %v", left)
 	}
 }
