@@ -91,6 +91,7 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 		return err
 	}
 	defer log.Close()
+	a.job.vm("", o.vm)
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = true
 	repo, err := repoopen.Open(rs)
@@ -125,7 +126,6 @@ func runBackup(ctx context.Context, a *app, o *backupOpts) error {
 	if res != nil && res.Warning != "" {
 		fmt.Fprintln(a.stderr, "warning:", res.Warning)
 	}
-	a.job.vm("", o.vm)
 	if res != nil && res.Run != nil && res.Run.VM != nil {
 		a.job.vm(res.Run.VM.ID, res.Run.VM.Name)
 	}

@@ -468,3 +468,59 @@ func TestInfluxSlow(t *testing.T) {
 		t.Fatalf("spool not empty: %v", left)
 	}
 }
+
+// TestDashboardQueries: every InfluxQL query of the Grafana dashboard
+// (etc/grafana) runs on the real InfluxDB against the points real jobs
+// wrote (a full, an incremental, a failed backup) and returns rows; so the
+// dashboard uses the measurement, tag and field names the module writes.
+func TestDashboardQueries(t *testing.T) {
+	base := influxURL(t)
+	db := newInfluxDB(t, base)
+	m := newMonitoredRepo(t)
+	params := []string{"influxdb_url=" + base, "influxdb_database=" + db}
+	for _, typ := range []string{"full", "incremental"} {
+		if _, errOut, code := m.backup(t, "web6", typ, params...); code != 0 {
+			t.Fatalf("backup: %d %s", code, errOut)
+		}
+	}
+	bad := filepath.Join(m.dir, "file")
+	os.WriteFile(bad, nil, 0o600)
+	if _, _, code := engineCLI(t, "image", "backup", "--pool", filepath.Join(bad, "p"), "--cipher", "none", "--name", "web6", "--vm-id", "id-web6",
+		"--disk", "vda="+m.img, "--param", "state_dir="+m.state, "--param", "log_file="+m.log,
+		"--param", params[0], "--param", params[1]); code == 0 {
+		t.Fatal("backup into a file succeeded")
+	}
+	data, err := os.ReadFile(filepath.Join("..", "..", "etc", "grafana", "rb_module_rustack-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				RefID string `json:"refId"`
+				Query string `json:"query"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(data, &dash); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			q := strings.NewReplacer("$timeFilter", "time > now() - 1d", "$__interval", "1h").Replace(tg.Query)
+			rows := influxQL(t, base, db, q)
+			n++
+			if strings.Contains(q, `"anomaly" = true`) {
+				continue // no anomaly in these jobs: the query must only run
+			}
+			if len(rows) == 0 {
+				t.Errorf("panel %q %s: no rows for\n%s", p.Title, tg.RefID, q)
+			}
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d queries in the dashboard", n)
+	}
+}
