@@ -276,7 +276,7 @@ func sendInflux(cfg *config.Config, r *jobrecord.Record, log *logging.Logger) {
 	st := w.Close(cfg.InfluxMaxDelay)
 	if st.Sent > 0 || st.Spooled > 0 || st.Dropped > 0 || st.Rejected > 0 {
 		log.Infof("monitoring: InfluxDB %s: %d point(s) sent (%d from earlier runs), %d spooled, %d refused, %d dropped",
-			cfg.InfluxURL, st.Sent, st.FromSpool, st.Spooled, st.Rejected, st.Dropped)
+			metrics.SafeURL(cfg.InfluxURL), st.Sent, st.FromSpool, st.Spooled, st.Rejected, st.Dropped)
 	}
 }
 

@@ -32,10 +32,10 @@ func Influx(ctx context.Context, r *Run, o metrics.Options) {
 		Fields: map[string]any{"ok": 1}, Time: time.Now()}
 	if err := metrics.WriteNow(ctx, o, p); err != nil {
 		r.Fail(InfluxCheck, "%s answers /ping (version %s) but a test write to database %s fails: %v (check influxdb_database, influxdb_username, influxdb_password, influxdb_retention_policy)",
-			o.URL, ver, o.Database, err)
+			metrics.SafeURL(o.URL), ver, o.Database, err)
 		return
 	}
-	r.OK(InfluxCheck, "%s (version %s): test point written to database %s", o.URL, ver, o.Database)
+	r.OK(InfluxCheck, "%s (version %s): test point written to database %s", metrics.SafeURL(o.URL), ver, o.Database)
 }
 
 // Textfile checks the textfile collector directory takes a new file;

@@ -147,7 +147,7 @@ func keys() []keySpec {
 		{name: "store_parallel", kind: kindInt, def: "4", min: 1, max: 64, doc: "object store: uploads in flight per backup", set: num(func(c *Config) *int { return &c.StoreParallel })},
 		{name: "store_cache", kind: kindSize, def: "64M", min: 4 * mib, max: 1024 * mib, doc: "object store: read cache of a restore or verify", set: num(func(c *Config) *int { return &c.StoreCache })},
 		// Monitoring (docs/monitoring.md).
-		{name: "influxdb_url", kind: kindString, check: checkHTTPURL, doc: "InfluxDB 1.x to send job metrics to, http(s)://HOST:PORT; NONE = off", set: str(func(c *Config) *string { return &c.InfluxURL })},
+		{name: "influxdb_url", kind: kindString, check: checkInfluxURL, doc: "InfluxDB 1.x to send job metrics to, http(s)://HOST:PORT; NONE = off", set: str(func(c *Config) *string { return &c.InfluxURL })},
 		{name: "influxdb_database", kind: kindString, def: "rb_module_rustack", doc: "InfluxDB database", set: str(func(c *Config) *string { return &c.InfluxDatabase })},
 		{name: "influxdb_username", kind: kindString, doc: "InfluxDB user (NONE = no authentication)", set: str(func(c *Config) *string { return &c.InfluxUsername })},
 		{name: "influxdb_password", kind: kindSecret, doc: "InfluxDB password", set: str(func(c *Config) *string { return &c.InfluxPassword })},

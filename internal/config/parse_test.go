@@ -259,6 +259,9 @@ func TestFullFile(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming the line", bad, err)
 		}
 	}
+	if _, err := Parse("t.conf", strings.NewReader("influxdb_url http://w:hidden-pw@influx:8086\n"), nil); err == nil || strings.Contains(err.Error(), "hidden-pw") || !strings.Contains(err.Error(), "influxdb_password") {
+		t.Errorf("influxdb_url with a password: %v", err)
+	}
 	if p, err := c.Retention(); err != nil || p.String() == "" || p.Within.Years != 1 || p.Within.Months != 6 || p.Daily != 7 {
 		t.Errorf("Retention() = %+v, %v", p, err)
 	}

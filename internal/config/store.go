@@ -26,3 +26,13 @@ func checkHTTPURL(s string) error {
 	}
 	return nil
 }
+
+// checkInfluxURL checks influxdb_url: http(s)://HOST[:PORT][/PATH], with
+// no user information (its error does not echo the value then: it may
+// hold a password).
+func checkInfluxURL(s string) error {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return fmt.Errorf("user and password do not go in the URL: set influxdb_username and influxdb_password")
+	}
+	return checkHTTPURL(s)
+}

@@ -135,7 +135,7 @@ func New(o Options) (*Writer, error) {
 func writeURL(o Options) (string, error) {
 	u, err := url.Parse(o.URL)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("InfluxDB URL %q: want http(s)://HOST:PORT", o.URL)
+		return "", fmt.Errorf("InfluxDB URL %q: want http(s)://HOST:PORT", SafeURL(o.URL))
 	}
 	if o.Database == "" {
 		return "", errors.New("InfluxDB: no database given (influxdb_database)")
@@ -362,11 +362,8 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// redactURL is u without its query (it never holds secrets, but is long).
-func redactURL(u string) string {
-	s, _, _ := strings.Cut(u, "?")
-	return s
-}
+// redactURL is u without user information and query.
+func redactURL(u string) string { return SafeURL(u) }
 
 // Close sends what is buffered, waiting at most maxDelay; the rest goes to
 // the spool (bounded; the oldest files are dropped beyond SpoolSize). It
@@ -424,7 +421,7 @@ func Ping(ctx context.Context, o Options) (string, error) {
 	}
 	u, err := url.Parse(o.URL)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("InfluxDB URL %q: want http(s)://HOST:PORT", o.URL)
+		return "", fmt.Errorf("InfluxDB URL %q: want http(s)://HOST:PORT", SafeURL(o.URL))
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/ping"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -437,7 +434,7 @@ func Ping(ctx context.Context, o Options) (string, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent && resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("InfluxDB ping %s: HTTP %d", u, resp.StatusCode)
+		return "", fmt.Errorf("InfluxDB ping %s: HTTP %d", SafeURL(u.String()), resp.StatusCode)
 	}
 	return resp.Header.Get("X-Influxdb-Version"), nil
 }
@@ -483,4 +480,16 @@ func WriteNow(ctx context.Context, o Options, points ...Point) error {
 		return fmt.Errorf("InfluxDB write: HTTP %d %s", status, body)
 	}
 	return nil
+}
+
+// SafeURL is u for messages: without user information (a password may be
+// written there) and without the query.
+func SafeURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User = nil
+	p.RawQuery = ""
+	return p.String()
 }
