@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"rb_module_rustack/internal/harnesstest"
 	"rb_module_rustack/internal/jobrecord"
 )
 
@@ -522,5 +523,43 @@ func TestDashboardQueries(t *testing.T) {
 	}
 	if n < 8 {
 		t.Fatalf("only %d queries in the dashboard", n)
+	}
+}
+
+// TestHarnessStatusProject: status --project lists the VMs of the real
+// project too: the proxy VM, never backed up, is STALE with no age (exit
+// 1), beside a VM known only from the pool.
+func TestHarnessStatusProject(t *testing.T) {
+	h := harnesstest.New(t)
+	dir := t.TempDir()
+	m := newMonitoredRepo(t)
+	conf := newHarnessConf(h.Env, dir).with("pool", m.pool)
+	cfgPath := conf.write(t, filepath.Join(dir, "rb.conf"))
+	if _, errOut, code := configCLI(t, cfgPath, "image", "backup", "--cipher", "none", "--name", "pool-only", "--vm-id", "pool-only-id",
+		"--disk", "vda="+m.img, "--type", "full"); code != 0 {
+		t.Fatalf("image backup: %d %s", code, errOut)
+	}
+	out, errOut, code := configCLI(t, cfgPath, "status", "--project", "--json")
+	if code != exitFailure || !strings.Contains(errOut, "without a good backup within 26h") {
+		t.Fatalf("status --project: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]map[string]any{}
+	for _, r := range rows {
+		seen[r["vm_id"].(string)] = r
+	}
+	proxy, pool := seen[h.Env["OS_HARNESS_PROXY_ID"]], seen["pool-only-id"]
+	if proxy == nil || proxy["stale"] != true || proxy["age_seconds"] != float64(-1) || proxy["vm_name"] == "" {
+		t.Errorf("proxy VM: %v", proxy)
+	}
+	if pool == nil || pool["stale"] != false || pool["last_result"] != "ok" {
+		t.Errorf("pool-only VM: %v", pool)
+	}
+	// Without --project only the pool's VM: exit 0.
+	if out, _, code := configCLI(t, cfgPath, "status"); code != 0 || strings.Contains(out, h.Env["OS_HARNESS_PROXY_ID"]) {
+		t.Errorf("status: exit %d\n%s", code, out)
 	}
 }
