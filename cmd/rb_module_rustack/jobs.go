@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,11 +46,21 @@ func monitored(a *app, kind string, cmd *cobra.Command) *cobra.Command {
 	return cmd
 }
 
-// useConfig tells the job the configuration its command runs with.
+// useConfig tells the job the configuration its command runs with. An
+// engine command run without a configuration file (flags only) and
+// without --param state_dir records nothing unless the default state_dir
+// exists: a test or a one-off run must not create /opt/rubackup/var/...
+// behind the user's back.
 func (j *jobRun) useConfig(cfg *config.Config) {
-	if j != nil && cfg != nil {
-		j.cfg = cfg
+	if j == nil || cfg == nil {
+		return
 	}
+	if strings.HasPrefix(cfg.Path, "(defaults") && cfg.Origin("state_dir") == "default" {
+		if st, err := os.Stat(cfg.StateDir); err != nil || !st.IsDir() {
+			return
+		}
+	}
+	j.cfg = cfg
 }
 
 // vm names the job's VM (before the job knows more, e.g. a failed backup).
