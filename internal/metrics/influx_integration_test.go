@@ -93,3 +93,33 @@ func TestRealInfluxBadPoint(t *testing.T) {
 		t.Fatalf("stats %+v, warnings %s", st, warn.text())
 	}
 }
+
+// TestRealInfluxRetentionPrecision: the retention policy and the
+// precision reach the real server: a point written with rp=short at
+// precision s is in that policy, at the right second; a spooled ms point
+// converted to s lands at the same second.
+func TestRealInfluxRetentionPrecision(t *testing.T) {
+	base, db := realInflux(t)
+	query(t, base, db, "CREATE RETENTION POLICY short ON "+db+" DURATION 2d REPLICATION 1")
+	spool := t.TempDir()
+	now := time.Now().Truncate(time.Second)
+	if k, _ := writeSpool(spool, "ms", []string{fmt.Sprintf("m v=2i %d", now.UnixMilli()+1999)}, 1<<20, t.Logf); k != 1 {
+		t.Fatal("spool")
+	}
+	var warn warnings
+	w, err := New(Options{URL: base, Database: db, RetentionPolicy: "short", Precision: "s", SpoolDir: spool, SpoolSize: 1 << 20, Warn: warn.warn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Add(Point{Measurement: "m", Fields: map[string]any{"v": 1}, Time: now.Add(700 * time.Millisecond)})
+	if st := w.Close(5 * time.Second); st.Sent != 2 {
+		t.Fatalf("%+v %s", st, warn.text())
+	}
+	rows := query(t, base, db, `SELECT v FROM "short".m`)
+	if len(rows) != 2 || rows[0][0] != float64(now.UnixMilli()) || rows[1][0] != float64(now.UnixMilli()+1000) {
+		t.Fatalf("rows %v", rows)
+	}
+	if rows := query(t, base, db, `SELECT v FROM "autogen".m`); len(rows) != 0 {
+		t.Fatalf("in the default policy: %v", rows)
+	}
+}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -370,4 +371,37 @@ func FuzzParseSpool(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTLSWithCA: an https InfluxDB is verified against influxdb_ca_file;
+// without that CA the certificate is refused and the points are spooled.
+func TestTLSWithCA(t *testing.T) {
+	f := &fakeInflux{got: map[string]int{}}
+	s := httptest.NewTLSServer(f)
+	defer s.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var warn warnings
+	o := opts(s.URL, t.TempDir(), &warn)
+	w, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Add(point(1))
+	if st := w.Close(time.Second); st.Sent != 0 || st.Spooled != 1 {
+		t.Fatalf("without the CA: %+v", st)
+	}
+	o.CAFile = ca
+	w, err = New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Close(5 * time.Second); st.Sent != 1 || st.FromSpool != 1 {
+		t.Fatalf("with the CA: %+v %s", st, warn.text())
+	}
+	if _, err := New(Options{URL: s.URL, Database: "db1", CAFile: filepath.Join(t.TempDir(), "none.pem")}); err == nil {
+		t.Fatal("a missing CA file was accepted")
+	}
 }
