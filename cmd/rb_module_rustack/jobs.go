@@ -40,7 +40,7 @@ func monitored(a *app, kind string, cmd *cobra.Command) *cobra.Command {
 		a.job = j
 		err := run(c, args)
 		a.job = nil
-		j.finish(c.Context(), a, err)
+		j.finish(a, err)
 		return err
 	}
 	return cmd
@@ -144,7 +144,7 @@ func errorClass(err error) (result, class string) {
 // finish records the ended job: job records, textfile, InfluxDB. Nothing
 // is recorded when the command never read its configuration (a usage
 // error before it: no state_dir to write to).
-func (j *jobRun) finish(ctx context.Context, a *app, err error) {
+func (j *jobRun) finish(a *app, err error) {
 	if j == nil || j.cfg == nil {
 		return
 	}
