@@ -405,3 +405,36 @@ func TestTLSWithCA(t *testing.T) {
 		t.Fatal("a missing CA file was accepted")
 	}
 }
+
+// TestFlushInterval: a partial batch is sent once the flush interval has
+// passed, before Close.
+func TestFlushInterval(t *testing.T) {
+	f, s := newFake(t)
+	var warn warnings
+	o := opts(s.URL, "", &warn)
+	o.BatchSize = 100
+	o.FlushInterval = 100 * time.Millisecond
+	w, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close(time.Second)
+	w.Add(point(1))
+	w.Add(point(2))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if n, _ := f.count(); n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a partial batch was not sent after the flush interval")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.mu.Lock()
+	reqs := f.requests
+	f.mu.Unlock()
+	if reqs != 1 {
+		t.Fatalf("%d requests for 2 points in one interval", reqs)
+	}
+}
