@@ -2,6 +2,7 @@
 # test.sh - the whole test suite, as CI runs it (.ci/run calls this):
 #   Debian packages and staticcheck, the OpenStack harness (../shared/openstack/up.sh),
 #   a Swift cluster with s3api on its Keystone (scripts/swift.sh up; down at the end),
+#   InfluxDB 1.x (scripts/influxdb.sh up; down at the end) and promtool (Debian's prometheus),
 #   gofmt, go mod tidy -diff, go vet, staticcheck, go test -race (unit and integration), short fuzz runs,
 #   the .deb installed, upgraded and purged and the .rpm inspected (scripts/package_test.sh).
 # Every step runs even when an earlier one failed; the summary at the end says
@@ -16,7 +17,7 @@ FUZZTIME=${FUZZTIME:-10s}
 TEST_TIMEOUT=${TEST_TIMEOUT:-25m}
 STATICCHECK_VERSION=v0.8.2
 WORK=$(mktemp -d /tmp/rb-test.XXXXXX)
-trap '[ "$SWIFT_UP" = 1 ] && "$ROOT/scripts/swift.sh" down >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap '[ "$SWIFT_UP" = 1 ] && "$ROOT/scripts/swift.sh" down >/dev/null 2>&1; [ "$INFLUX_UP" = 1 ] && "$ROOT/scripts/influxdb.sh" down >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 START=$SECONDS
 declare -a RESULTS=()
 FAILED=0
@@ -39,7 +40,7 @@ step() {
 }
 
 setup() {
-    need_debs git:git gcc:gcc || return 1
+    need_debs git:git gcc:gcc promtool:prometheus || return 1
     need_go || return 1
     go version
     local sc=$HOME/go/bin/staticcheck
@@ -100,6 +101,24 @@ swift_store() {
     tail -n 3 "$WORK/swift.log"
 }
 
+# influxdb starts (or checks) the InfluxDB of scripts/influxdb.sh and exports
+# RB_INFLUXDB_URL, which the metrics tests read; RB_PROMTOOL names promtool
+# for the Prometheus format checks. InfluxDB is stopped when this script ends.
+INFLUX_UP=0
+influxdb() {
+    local out
+    out=$("$ROOT/scripts/influxdb.sh" up 2>"$WORK/influxdb.log") || {
+        tail -n 30 "$WORK/influxdb.log"
+        echo "scripts/influxdb.sh up failed (last 30 lines of its log above)" >&2
+        return 1
+    }
+    eval "$out"
+    export RB_INFLUXDB_URL
+    INFLUX_UP=1
+    RB_PROMTOOL=$(command -v promtool) && export RB_PROMTOOL
+    tail -n 2 "$WORK/influxdb.log"
+}
+
 gofmt_check() {
     local files out
     files=$(git ls-files --cached --others --exclude-standard '*.go')
@@ -116,9 +135,13 @@ gotest() {
     local skipflag=()
     # Once the harness is up, an integration test that skips for want of it is a failure.
     # So is one that skips for want of Swift once scripts/swift.sh is up.
-    local pat='up\.sh|harness'
+    # So is one that skips for want of InfluxDB or promtool once scripts/influxdb.sh is up.
+    local pat=''
+    [ $HARNESS_UP = 1 ] && pat='up\.sh|harness'
     [ $SWIFT_UP = 1 ] && pat="$pat|swift\\.sh"
-    [ $HARNESS_UP = 1 ] && skipflag=(-fail-on-skip "$pat")
+    [ $INFLUX_UP = 1 ] && pat="$pat|influxdb\\.sh|promtool"
+    pat=${pat#|}
+    [ -n "$pat" ] && skipflag=(-fail-on-skip "$pat")
     go test -json -race -count=1 -timeout "$TEST_TIMEOUT" ./... 2>&1 |
         tee "$WORK/gotest.json" | "$WORK/testsummary" "${skipflag[@]}" | tee "$WORK/gotest.summary"
 }
@@ -164,6 +187,7 @@ fuzz() {
 step "setup (packages, staticcheck)" setup
 step "OpenStack harness" harness
 step "Swift store (scripts/swift.sh)" swift_store
+step "InfluxDB (scripts/influxdb.sh)" influxdb
 step "gofmt" gofmt_check
 step "go mod tidy" go mod tidy -diff
 step "go vet" go vet ./...

@@ -93,6 +93,7 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 		return err
 	}
 	defer log.Close()
+	a.job.vm("", o.vm)
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = true
 	if err := applyRepoFlags(cmd, &rs); err != nil {
@@ -133,6 +134,9 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 	if res != nil && res.Warning != "" {
 		fmt.Fprintln(a.stderr, "warning:", res.Warning)
 	}
+	if res != nil && res.Run != nil && res.Run.VM != nil {
+		a.job.vm(res.Run.VM.ID, res.Run.VM.Name)
+	}
 	if err != nil {
 		if res != nil && res.Read {
 			err = fmt.Errorf("backup of VM %s: commit archive: %w", o.vm, err)
@@ -144,6 +148,8 @@ func runBackup(cmd *cobra.Command, a *app, o *backupOpts) error {
 		return canceledOr(ctx, err)
 	}
 	out := res.Summary(o.typ)
+	a.job.archive(out.Archive)
+	out.Anomaly = a.job.backupDone(a, out.JobID, o.typ, out.Type, out.Counts, out.Seconds, out.ReadSeconds, diskRecords(res))
 	applyRetention(ctx, a, repo, cfg, out.VMID, o.asJSON, log)
 	if o.asJSON {
 		return a.printJSON(out)
@@ -192,5 +198,8 @@ func printSummary(w io.Writer, s backup.VMSummary) {
 		secs(s.Seconds), s.MBps, secs(s.ReadSeconds), s.ReadMBps)
 	if s.Warning != "" {
 		fmt.Fprintf(w, "warning   %s\n", s.Warning)
+	}
+	if s.Anomaly != nil {
+		fmt.Fprintln(w, anomalyLine(s.Anomaly))
 	}
 }

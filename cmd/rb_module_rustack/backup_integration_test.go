@@ -20,6 +20,7 @@ import (
 
 	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/harnesstest"
+	"rb_module_rustack/internal/jobrecord"
 	"rb_module_rustack/internal/units"
 )
 
@@ -201,7 +202,14 @@ echo "%[5]s script ran for run $n"
 		"pool", filepath.Join(dir, "pool"),
 		"master_key_file", filepath.Join(dir, "master-key"),
 		"volume_creation_timeout", "120", "snapshot_creation_timeout", "120", "volume_attachment_timeout", "120",
+		"prometheus_textfile_dir", dir,
 	)
+	// Monitoring of the real backup path: InfluxDB when scripts/influxdb.sh is up.
+	influxBase, influxDB := os.Getenv("RB_INFLUXDB_URL"), ""
+	if influxBase != "" {
+		influxDB = newInfluxDB(t, influxBase)
+		conf = conf.with("influxdb_url", influxBase, "influxdb_database", influxDB)
+	}
 	cfgPath := conf.write(t, filepath.Join(dir, "rb.conf"))
 	logFile := conf["log_file"]
 	secrets := []string{conf["password"], conf["admin_password"]}
@@ -333,6 +341,34 @@ echo "%[5]s script ran for run $n"
 			t.Errorf("stdout:\n%q", stdout)
 		}
 	})
+
+	// Monitoring: each backup and restore is recorded for the VM (its
+	// server id), in the textfile and, when it runs, in InfluxDB with one
+	// rb_disk point per volume; status shows the VM as ok.
+	recs, err := jobrecord.History(jobrecord.Dir(filepath.Join(dir, "state")), vm.ServerID)
+	if err != nil || len(recs) != 6 {
+		t.Fatalf("job records: %d, %v", len(recs), err)
+	}
+	for i, r := range recs {
+		wantJob := []string{"backup", "restore"}[i%2]
+		if r.Job != wantJob || r.Result != jobrecord.OK || r.VMName != name || (wantJob == "backup" && (len(r.Disks) != 2 || r.Disks[0].ReadSeconds <= 0 || r.BytesRead != 2<<30)) {
+			t.Errorf("record %d: %+v", i, r)
+		}
+	}
+	prom := string(mustRead(t, filepath.Join(dir, "rb_module_rustack.prom")))
+	if !strings.Contains(prom, fmt.Sprintf(`rb_job_last_result{vm_id=%q,vm_name=%q,job_type="backup"} 1`, vm.ServerID, name)) {
+		t.Errorf("textfile:\n%s", prom)
+	}
+	if sout, serr, code := run(t, bin, "status", "-c", cfgPath, "--json"); code != 0 || !strings.Contains(sout, `"last_type": "differential"`) {
+		t.Errorf("status: exit %d\n%s%s", code, sout, serr)
+	}
+	if influxBase != "" {
+		jobs := influxQL(t, influxBase, influxDB, fmt.Sprintf(`SELECT * FROM rb_job WHERE vm_id = '%s' AND job = 'backup'`, vm.ServerID))
+		disks := influxQL(t, influxBase, influxDB, fmt.Sprintf(`SELECT * FROM rb_disk WHERE vm_id = '%s'`, vm.ServerID))
+		if len(jobs) != 3 || len(disks) != 6 || jobs[2]["type"] != "differential" || jobs[0]["bytes_read"] != float64(2<<30) {
+			t.Errorf("InfluxDB: %d rb_job, %d rb_disk points: %v", len(jobs), len(disks), jobs)
+		}
+	}
 
 	// Signals: a fresh pool, so the next backup is a full with data to
 	// compress (a read of a few seconds), and no scripts.

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/backup"
+	"rb_module_rustack/internal/jobrecord"
 )
 
 func newImageCmd(a *app) *cobra.Command {
@@ -18,7 +20,7 @@ func newImageCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newImageBackupCmd(a))
+	cmd.AddCommand(monitored(a, "image_backup", newImageBackupCmd(a)))
 	return cmd
 }
 
@@ -93,6 +95,7 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 		}
 		disks = append(disks, d)
 	}
+	a.job.vm(o.vmID, o.name)
 	repo, cfg, err := a.openRepo(cmd, true)
 	if err != nil {
 		return err
@@ -100,6 +103,8 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	defer repo.Close()
 	var note string
 	bars := a.bars("reading", o.asJSON)
+	var diskMu sync.Mutex
+	var diskTimes []jobrecord.Disk
 	s, err := backup.Images(cmd.Context(), repo, backup.ImagesOptions{
 		Name: o.name, VMID: o.vmID, Type: typ, Disks: disks, DiskParallelism: cfg.DiskParallelism, DiskProgress: diskBars(bars),
 		Note: func(n string) {
@@ -107,6 +112,11 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 			if !o.asJSON {
 				fmt.Fprintln(a.stderr, "note:", n)
 			}
+		},
+		DiskRead: func(label string, size int64, took time.Duration) {
+			diskMu.Lock()
+			diskTimes = append(diskTimes, jobrecord.Disk{Label: label, Size: size, ReadSeconds: took.Seconds()})
+			diskMu.Unlock()
 		},
 	})
 	bars.Finish()
@@ -119,6 +129,12 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	sec := s.Duration.Seconds()
 	out := backup.ImagesSummary{Archive: s.ArchiveID, Path: s.Path, Type: string(s.Type), Requested: o.typ, Note: note,
 		Parent: s.Parent, Counts: backup.CountsOf(s), Seconds: sec, MBps: backup.Rate(s.BytesRead, sec)}
+	a.job.archive(s.ArchiveID)
+	readSec := 0.0
+	for _, d := range diskTimes {
+		readSec = max(readSec, d.ReadSeconds)
+	}
+	out.Anomaly = a.job.backupDone(a, "", o.typ, out.Type, out.Counts, sec, readSec, diskTimes)
 	if o.asJSON {
 		return a.printJSON(out)
 	}
@@ -126,5 +142,8 @@ func runImageBackup(cmd *cobra.Command, a *app, o *imageBackupOpts) error {
 	fmt.Fprintf(a.stdout, "type      %s (parent %s)\n", s.Type, orDash(s.Parent))
 	printDataLines(a.stdout, out.Counts)
 	fmt.Fprintf(a.stdout, "duration  %s (%.0f MB/s)\n", s.Duration.Round(time.Millisecond), out.MBps)
+	if out.Anomaly != nil {
+		fmt.Fprintln(a.stdout, anomalyLine(out.Anomaly))
+	}
 	return nil
 }

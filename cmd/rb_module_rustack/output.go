@@ -23,6 +23,7 @@ func (a *app) configAndLog(op string) (*config.Config, *logging.Logger, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	a.job.useConfig(cfg)
 	log, err := a.openLog(cfg)
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)

@@ -139,6 +139,7 @@ func (a *app) repoSettings(cmd *cobra.Command, write bool) (repoopen.Settings, *
 	if err != nil {
 		return none, nil, err
 	}
+	a.job.useConfig(cfg)
 	rs := repoopen.FromConfig(cfg, toolVersion())
 	rs.Write = write
 	if err := applyRepoFlags(cmd, &rs); err != nil {

@@ -45,6 +45,7 @@ archives are looked for next to ARCHIVE, then in the pool.`,
 				if o.toDir != "" {
 					return withCode(exitUsage, errors.New("--to-dir restores locally; it does not go with --deploy or --volume-only"))
 				}
+				a.job.archive(args[0])
 				return runRestoreCloud(cmd, a, args[0], &co)
 			}
 			if o.toDir == "" {
@@ -72,10 +73,12 @@ func runRestoreLocal(cmd *cobra.Command, a *app, archiveArg string, o *restoreLo
 	defer repo.Close()
 	ctx := cmd.Context()
 	t0 := time.Now()
+	a.job.archive(archiveArg)
 	m, err := repo.Load(ctx, archiveArg)
 	if err != nil {
 		return engineExit(err)
 	}
+	a.job.vm(m.VMID, m.VMName)
 	for _, l := range o.disks {
 		if !slices.ContainsFunc(m.Disks, func(d archive.Disk) bool { return d.Label == l }) {
 			return withCode(exitUsage, fmt.Errorf("--disk %s: archive %s has no such disk", l, m.ID))

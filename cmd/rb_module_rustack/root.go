@@ -63,6 +63,8 @@ type app struct {
 
 	progress string // --progress auto|always|never
 	quiet    bool   // --quiet: no progress
+
+	job        *jobRun // the monitored job of this run, if any (jobs.go)
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -172,14 +174,16 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(
 		newListCmd(a),
 		newTestCmd(a),
-		newBackupCmd(a),
-		newRestoreCmd(a),
+		monitored(a, "backup", newBackupCmd(a)),
+		monitored(a, "restore", newRestoreCmd(a)),
 		newImageCmd(a),
-		newVerifyCmd(a),
+		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
+		newStatusCmd(a),
+		newMetricsCmd(a),
 		newForgetCmd(a),
 		newDeleteCmd(a),
-		newPruneCmd(a),
+		monitored(a, "prune", newPruneCmd(a)),
 		newCopyCmd(a),
 		newConsolidateCmd(a),
 		newKeygenCmd(a),

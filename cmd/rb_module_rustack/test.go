@@ -92,6 +92,8 @@ func runTest(ctx context.Context, a *app) error {
 
 	check.Store(ctx, r, cfg.Store, cfg.Pool, repoopen.ObjectSettings(cfg, &logging.OnceWarnings{Log: log}))
 	check.StateDir(r, cfg.StateDir)
+	check.Influx(ctx, r, influxOptions(cfg))
+	check.Textfile(r, cfg.PrometheusTextfileDir)
 	if logErr != nil {
 		r.Fail(check.LogFile, "%s", strings.TrimPrefix(logErr.Error(), "log file "))
 	} else {

@@ -56,6 +56,7 @@ Exit code 0: intact; 4: damaged or missing data, or a wrong master key.`,
 			if all {
 				return verifyAll(cmd, a, repo, share, asJSON)
 			}
+			a.job.archive(args[0])
 			bars := a.bars("verifying", asJSON)
 			rep, err := repo.VerifyWith(cmd.Context(), args[0], archive.VerifyOptions{Progress: diskBars(bars)})
 			bars.Finish()

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"rb_module_rustack/internal/archive"
 )
@@ -55,6 +56,9 @@ type ImagesOptions struct {
 	Note func(note string)
 	// DiskProgress, if set, is told the bytes read of each disk.
 	DiskProgress DiskProgress
+	// DiskRead, when set, is called (from the disk's goroutine) when a
+	// disk has been read, with how long its reading took.
+	DiskRead func(label string, size int64, took time.Duration)
 }
 
 // imageDescription is the VM description of an image backup.
@@ -106,7 +110,11 @@ func Images(ctx context.Context, repo *archive.Repo, o ImagesOptions) (*archive.
 			if o.DiskProgress != nil {
 				src = newCountingReader(d.f, d.Label, d.Size, o.DiskProgress)
 			}
+			t0 := time.Now()
 			errs[i] = b.AddDisk(ctx, d.Label, src, d.Size, nil)
+			if errs[i] == nil && o.DiskRead != nil {
+				o.DiskRead(d.Label, d.Size, time.Since(t0))
+			}
 		}()
 	}
 	wg.Wait()

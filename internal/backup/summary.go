@@ -1,6 +1,9 @@
 package backup
 
-import "rb_module_rustack/internal/archive"
+import (
+	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/jobrecord"
+)
 
 // Counts are the byte and chunk counts of a committed backup.
 type Counts struct {
@@ -37,6 +40,9 @@ type VMSummary struct {
 	ReadMBps    float64 `json:"read_mb_per_s"` // bytes read / ReadSeconds
 	Scripts     bool    `json:"scripts"`
 	Warning     string  `json:"warning,omitempty"`
+	// Anomaly is set when the backup's new incompressible share is far
+	// above the VM's history (docs/monitoring.md).
+	Anomaly *jobrecord.Anomaly `json:"anomaly,omitempty"`
 }
 
 // SummaryDisk is one disk of a VM backup.
@@ -73,8 +79,9 @@ type ImagesSummary struct {
 	Note      string `json:"note,omitempty"`
 	Parent    string `json:"parent,omitempty"`
 	Counts
-	Seconds float64 `json:"seconds"`
-	MBps    float64 `json:"read_mb_per_s"`
+	Seconds float64            `json:"seconds"`
+	MBps    float64            `json:"read_mb_per_s"`
+	Anomaly *jobrecord.Anomaly `json:"anomaly,omitempty"` // as VMSummary's
 }
 
 // Rate is n bytes over sec seconds in MB/s (0 for no time).

@@ -78,6 +78,25 @@ type Config struct {
 	StoreParallel                                                                        int           // uploads in flight; default 4
 	StoreCache                                                                           int           // read cache bytes; default 64 MiB
 
+	// Monitoring (docs/monitoring.md).
+	InfluxURL             string        // InfluxDB 1.x base URL, http(s)://HOST:PORT; "" = off
+	InfluxDatabase        string        // default "rb_module_rustack"
+	InfluxUsername        string        //
+	InfluxPassword        string        // secret
+	InfluxRetention       string        // retention policy; "" = the database's default
+	InfluxPrecision       string        // ns | u | ms | s; default "ms"
+	InfluxCAFile          string        // CA bundle for https
+	InfluxBatchSize       int           // points per request; default 500
+	InfluxFlushInterval   time.Duration // a partial batch is sent after this; default 1 s
+	InfluxBufferSize      int           // points held in memory at most; default 10000
+	InfluxTimeout         time.Duration // one request; default 5 s
+	InfluxMaxDelay        time.Duration // how long a job may wait for delivery at its end; default 10 s
+	InfluxSpoolSize       int           // bytes of undelivered points kept in state_dir; default 16 MiB
+	PrometheusTextfileDir string        // node_exporter textfile collector directory; "" = off
+	JobHistory            int           // job records kept per VM in state_dir; default 100
+	AnomalyFactor         int           // new-incompressible share above this many times the VM's median warns; 0 = off; default 4
+	AnomalyMinPercent     int           // ... and at least this many percent of the data read; default 20
+
 	// Params holds every rule parameter given with --param, after merge.
 	Params map[string]string
 

@@ -310,7 +310,7 @@ func (c *Config) get(key string) string {
 // Secrets returns the non-empty secret values, for log redaction.
 func (c *Config) Secrets() []string {
 	var s []string
-	for _, v := range []string{c.Password, c.AdminPassword, c.StorePassword, c.S3SecretKey} {
+	for _, v := range []string{c.Password, c.AdminPassword, c.StorePassword, c.S3SecretKey, c.InfluxPassword} {
 		if v != "" {
 			s = append(s, v)
 		}

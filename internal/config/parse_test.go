@@ -149,6 +149,23 @@ func TestFullFile(t *testing.T) {
 		"store_timeout 300",
 		"store_parallel 8",
 		"store_cache 128M",
+		"influxdb_url https://influx.example:8086",
+		"influxdb_database backups",
+		"influxdb_username writer",
+		"influxdb_password " + secretPW + "-influx",
+		"influxdb_retention_policy month",
+		"influxdb_precision s",
+		"influxdb_ca_file /etc/ssl/influx.pem",
+		"influxdb_batch_size 50",
+		"influxdb_flush_interval 3",
+		"influxdb_buffer_size 2000",
+		"influxdb_timeout 7",
+		"influxdb_max_delay 0",
+		"influxdb_spool_size 1M",
+		"prometheus_textfile_dir /var/lib/node",
+		"job_history 20",
+		"anomaly_factor 6",
+		"anomaly_min_percent 30",
 	}, "\n") + "\n"
 	c := mustParse(t, text, nil)
 	checks := []struct {
@@ -222,11 +239,31 @@ func TestFullFile(t *testing.T) {
 		{"store_timeout", c.StoreTimeout, 300 * time.Second},
 		{"store_parallel", c.StoreParallel, 8},
 		{"store_cache", c.StoreCache, 128 << 20},
+		{"influxdb_url", c.InfluxURL, "https://influx.example:8086"},
+		{"influxdb_database", c.InfluxDatabase, "backups"},
+		{"influxdb_username", c.InfluxUsername, "writer"},
+		{"influxdb_password", c.InfluxPassword, secretPW + "-influx"},
+		{"influxdb_retention_policy", c.InfluxRetention, "month"},
+		{"influxdb_precision", c.InfluxPrecision, "s"},
+		{"influxdb_ca_file", c.InfluxCAFile, "/etc/ssl/influx.pem"},
+		{"influxdb_batch_size", c.InfluxBatchSize, 50},
+		{"influxdb_flush_interval", c.InfluxFlushInterval, 3 * time.Second},
+		{"influxdb_buffer_size", c.InfluxBufferSize, 2000},
+		{"influxdb_timeout", c.InfluxTimeout, 7 * time.Second},
+		{"influxdb_max_delay", c.InfluxMaxDelay, time.Duration(0)},
+		{"influxdb_spool_size", c.InfluxSpoolSize, 1 << 20},
+		{"prometheus_textfile_dir", c.PrometheusTextfileDir, "/var/lib/node"},
+		{"job_history", c.JobHistory, 20},
+		{"anomaly_factor", c.AnomalyFactor, 6},
+		{"anomaly_min_percent", c.AnomalyMinPercent, 30},
 	}
 	for _, bad := range []string{"store s3://Bad_Bucket", "store ftp://x/y", "store swift://", "s3_endpoint 127.0.0.1:8080", "store swift://c/.hidden"} {
 		if _, err := Parse("t.conf", strings.NewReader(bad+"\n"), nil); err == nil || !strings.Contains(err.Error(), "t.conf:1") {
 			t.Errorf("%s: %v, want an error naming the line", bad, err)
 		}
+	}
+	if _, err := Parse("t.conf", strings.NewReader("influxdb_url http://w:hidden-pw@influx:8086\n"), nil); err == nil || strings.Contains(err.Error(), "hidden-pw") || !strings.Contains(err.Error(), "influxdb_password") {
+		t.Errorf("influxdb_url with a password: %v", err)
 	}
 	if p, err := c.Retention(); err != nil || p.String() == "" || p.Within.Years != 1 || p.Within.Months != 6 || p.Daily != 7 {
 		t.Errorf("Retention() = %+v, %v", p, err)

@@ -53,3 +53,13 @@ func needScheme(s, suffix string) error {
 	}
 	return fmt.Errorf("%q has no scheme: write https://%s%s (or http://%s%s)", s, s, suffix, s, suffix)
 }
+
+// checkInfluxURL checks influxdb_url: http(s)://HOST[:PORT][/PATH], with
+// no user information (its error does not echo the value then: it may
+// hold a password).
+func checkInfluxURL(s string) error {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return fmt.Errorf("user and password do not go in the URL: set influxdb_username and influxdb_password")
+	}
+	return checkHTTPURL(s)
+}
