@@ -6,6 +6,8 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/codec"
 )
 
 // Set at build time by scripts/package.sh with -ldflags "-X main.commit=...
@@ -24,13 +26,17 @@ type versionInfo struct {
 	BuildDate string `json:"build_date"`
 	GoVersion string `json:"go_version"`
 	Platform  string `json:"platform"`
+	// ZstdEncoder is the encoder compressing zstd chunks: the C library in
+	// a build with cgo, the Go package without (docs/benchmarks.md).
+	ZstdEncoder string `json:"zstd_encoder"`
 }
 
 // buildInfo is this binary's version, commit, build date and Go version.
 // An unknown commit or date reads "unknown".
 func buildInfo() versionInfo {
 	v := versionInfo{Version: version, Commit: commit, BuildDate: buildDate,
-		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
+		GoVersion: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		ZstdEncoder: codec.ZstdEncoder()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		vcs := map[string]string{}
 		for _, s := range bi.Settings {
@@ -57,8 +63,8 @@ func buildInfo() versionInfo {
 
 // String is the text of the version command and of --version.
 func (v versionInfo) String() string {
-	return fmt.Sprintf("rb_module_rustack %s\ncommit      %s\nbuilt       %s\ngo          %s %s\n",
-		v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform)
+	return fmt.Sprintf("rb_module_rustack %s\ncommit      %s\nbuilt       %s\ngo          %s %s\nzstd        %s\n",
+		v.Version, v.Commit, v.BuildDate, v.GoVersion, v.Platform, v.ZstdEncoder)
 }
 
 func newVersionCmd(a *app) *cobra.Command {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/codec"
 )
 
 // TestVersionStamped builds the binary the way scripts/package.sh does and
@@ -26,7 +28,8 @@ func TestVersionStamped(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	want := "rb_module_rustack 4.5.6-pkgtest\ncommit      0123456789abcdef\nbuilt       2026-12-01T10:20:30Z\ngo          " +
-		runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"
+		runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n" +
+		"zstd        Go (github.com/klauspost/compress/zstd)\n" // CGO_ENABLED=0: the Go encoder
 	for _, args := range [][]string{{"version"}, {"--version"}, {"-v"}} {
 		out, errOut, code := run(t, bin, args...)
 		if code != exitOK || out != want || errOut != "" {
@@ -39,7 +42,8 @@ func TestVersionStamped(t *testing.T) {
 		t.Fatalf("version --json: code %d, %v: %q", code, err, out)
 	}
 	wantJSON := map[string]string{"version": "4.5.6-pkgtest", "commit": "0123456789abcdef", "build_date": "2026-12-01T10:20:30Z",
-		"go_version": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+		"go_version": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,
+		"zstd_encoder": "Go (github.com/klauspost/compress/zstd)"}
 	for k, v := range wantJSON {
 		if got[k] != v {
 			t.Errorf("version --json: %s = %q, want %q", k, got[k], v)
@@ -61,8 +65,9 @@ func TestVersionUnstamped(t *testing.T) {
 	}
 	// go test builds without -ldflags; the VCS stamp may or may not be there.
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != 4 || lines[0] != "rb_module_rustack "+version || !strings.HasPrefix(lines[1], "commit      ") ||
-		!strings.HasPrefix(lines[2], "built       ") || lines[3] != "go          "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH {
+	if len(lines) != 5 || lines[0] != "rb_module_rustack "+version || !strings.HasPrefix(lines[1], "commit      ") ||
+		!strings.HasPrefix(lines[2], "built       ") || lines[3] != "go          "+runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH ||
+		lines[4] != "zstd        "+codec.ZstdEncoder() {
 		t.Errorf("version printed %q", out.String())
 	}
 	for _, l := range lines[1:3] {
