@@ -324,24 +324,6 @@ echo "%[5]s script ran for run $n"
 		}
 	}
 
-	// Progress: a backup with stderr on a pseudo-terminal draws a bar per
-	// volume and a total there, and nothing on stdout.
-	t.Run("progress on a terminal", func(t *testing.T) {
-		stdout, screen, code := runOnTTY(t, bin, "backup", "-c", cfgPath, "--vm", name, "--type", "incremental")
-		if code != 0 {
-			t.Fatalf("exit %d\n%s\n%s", code, stdout, screen)
-		}
-		// Volume ids are cut to their first 13 characters and "…".
-		for _, want := range []string{"reading " + boot.ID[:13] + "…", "reading " + data.ID[:13] + "…", "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
-			if !strings.Contains(screen, want) {
-				t.Errorf("the terminal shows no %q:\n%q", want, screen)
-			}
-		}
-		if strings.Contains(stdout, "\x1b[") || !strings.Contains(stdout, "archive ") {
-			t.Errorf("stdout:\n%q", stdout)
-		}
-	})
-
 	// Monitoring: each backup and restore is recorded for the VM (its
 	// server id), in the textfile and, when it runs, in InfluxDB with one
 	// rb_disk point per volume; status shows the VM as ok.
@@ -369,6 +351,24 @@ echo "%[5]s script ran for run $n"
 			t.Errorf("InfluxDB: %d rb_job, %d rb_disk points: %v", len(jobs), len(disks), jobs)
 		}
 	}
+
+	// Progress: a backup with stderr on a pseudo-terminal draws a bar per
+	// volume and a total there, and nothing on stdout.
+	t.Run("progress on a terminal", func(t *testing.T) {
+		stdout, screen, code := runOnTTY(t, bin, "backup", "-c", cfgPath, "--vm", name, "--type", "incremental")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s\n%s", code, stdout, screen)
+		}
+		// Volume ids are cut to their first 13 characters and "…".
+		for _, want := range []string{"reading " + boot.ID[:13] + "…", "reading " + data.ID[:13] + "…", "1.00 GiB / 1.00 GiB", "total", "2.00 GiB / 2.00 GiB", "MB/s", "done"} {
+			if !strings.Contains(screen, want) {
+				t.Errorf("the terminal shows no %q:\n%q", want, screen)
+			}
+		}
+		if strings.Contains(stdout, "\x1b[") || !strings.Contains(stdout, "archive ") {
+			t.Errorf("stdout:\n%q", stdout)
+		}
+	})
 
 	// Signals: a fresh pool, so the next backup is a full with data to
 	// compress (a read of a few seconds), and no scripts.

@@ -16,6 +16,7 @@ import (
 	"rb_module_rustack/internal/deploy"
 	"rb_module_rustack/internal/restore"
 	"rb_module_rustack/internal/snapshot"
+	"rb_module_rustack/internal/status"
 )
 
 // snakeKey is the one naming scheme of every --json output (docs/json.md).
@@ -100,6 +101,8 @@ func TestJSONOutputSnakeCase(t *testing.T) {
 	incr := js(append([]string{"image", "backup", "--name", "vm1", "--disk", "vda=" + img, "--type", "incremental"}, repo...)...)
 	js(append([]string{"image", "backup", "--name", "vm2", "--disk", "vda=" + img, "--type", "full"}, st...)...)
 	js(append([]string{"archives"}, repo...)...)
+	js(append([]string{"status"}, repo...)...)
+	js("version")
 	js(append([]string{"verify", full["archive"].(string)}, repo...)...)
 	js(append([]string{"verify", "--all"}, repo...)...)
 	js(append([]string{"verify", "--all"}, st...)...)
@@ -135,6 +138,7 @@ func TestJSONTypesSnakeCase(t *testing.T) {
 		vmRow{}, backup.VMSummary{}, backup.ImagesSummary{}, deploy.Result{}, restore.DirResult{}, snapshot.Removed{},
 		archive.Info{}, archive.VerifyReport{}, archive.VerifyAllReport{}, archive.PruneReport{},
 		archive.ForgetResult{}, algorithmList{}, archive.DeleteResult{}, archive.ConsolidateResult{}, archive.CopyReport{},
+		status.Row{}, versionInfo{},
 	} {
 		for _, bad := range typeBadKeys(reflect.TypeOf(v), map[reflect.Type]bool{}) {
 			t.Errorf("%T: %s", v, bad)
