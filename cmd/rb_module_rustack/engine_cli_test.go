@@ -20,7 +20,14 @@ func engineCLI(t *testing.T, args ...string) (string, string, int) {
 	var out, errb bytes.Buffer
 	a := newApp(&out, &errb)
 	root := newRootCmd(a)
-	a.configPath = filepath.Join(t.TempDir(), "no-such.conf") // no file: defaults + flags
+	// A configuration with only the state and log of this test: a test
+	// never writes job records or log lines under /opt/rubackup.
+	dir := t.TempDir()
+	a.configPath = filepath.Join(dir, "test.conf")
+	conf := "state_dir " + filepath.Join(dir, "state") + "\nlog_file " + filepath.Join(dir, "RuBackup.log") + "\n"
+	if err := os.WriteFile(a.configPath, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	code := exitOK
