@@ -64,7 +64,7 @@ type app struct {
 	progress string // --progress auto|always|never
 	quiet    bool   // --quiet: no progress
 
-	job        *jobRun // the monitored job of this run, if any (jobs.go)
+	job *jobRun // the monitored job of this run, if any (jobs.go)
 }
 
 func newApp(stdout, stderr io.Writer) *app {
@@ -177,6 +177,7 @@ func newRootCmd(a *app) *cobra.Command {
 		monitored(a, "backup", newBackupCmd(a)),
 		monitored(a, "restore", newRestoreCmd(a)),
 		newImageCmd(a),
+		newMountCmd(a),
 		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
 		newStatusCmd(a),

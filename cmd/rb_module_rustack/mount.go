@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/dedup"
+	"rb_module_rustack/internal/logging"
+	"rb_module_rustack/internal/mount"
+	"rb_module_rustack/internal/units"
+)
+
+func newMountCmd(a *app) *cobra.Command {
+	var cacheSize string
+	cmd := &cobra.Command{
+		Use:   "mount ARCHIVE DIR",
+		Short: "browse an archive read-only: its disks as image files under DIR (FUSE)",
+		Long: `Mounts ARCHIVE (an id from the pool or a path to an archive file; any point
+of a full, incremental or differential chain, pool or dedup store) read-only
+at DIR, which must be an empty directory, without restoring anything:
+DIR/<label>.img for every disk, with its exact size (holes read as zeros),
+and DIR/vm.json with the VM description. Each read fetches, authenticates
+and decodes only the chunks it needs; decoded chunks are kept in a cache of
+--cache-size bytes. Loop-mount an image read-only to browse its files.
+
+It runs in the foreground until SIGINT or SIGTERM (then it unmounts and
+exits 0) or until DIR is unmounted from outside (umount DIR or
+fusermount -u DIR). A read of damaged or missing data fails with EIO and an
+ERROR naming the archive, disk and byte range; the rest stays readable.
+
+Exit codes: 0 unmounted; 1 mount or I/O failure; 2 bad arguments (DIR
+missing, not a directory or not empty, no FUSE in the kernel, bad options);
+4 a wrong master key or a damaged archive.`,
+		Example: `  rb_module_rustack mount web1-20250101T020000.000Z-incremental-9f8e7d /mnt/web1 --pool /backup --key-file /tmp/k
+  losetup -r -f -P --show /mnt/web1/vda.img && mount -o ro,noload /dev/loop0p1 /mnt/web1-root`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cache := int64(dedup.DefaultCacheBytes)
+			if cacheSize != "" {
+				n, err := units.ParseSize(cacheSize)
+				if err != nil || n < 1<<20 {
+					return withCode(exitUsage, fmt.Errorf("--cache-size %q: want a size of at least 1M, e.g. 64M or 1G", cacheSize))
+				}
+				cache = n
+			}
+			return runMount(cmd, a, args[0], args[1], cache)
+		},
+	}
+	cmd.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of decoded chunks kept in memory, e.g. 256M (default 64M)")
+	addRepoFlags(cmd, false)
+	return cmd
+}
+
+func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) error {
+	// The mount point and FUSE first: nothing is opened for a mount that
+	// cannot happen.
+	if err := mount.Check(dir); err != nil {
+		return mountExit(err)
+	}
+	repo, cfg, err := a.openRepoToRead(cmd, archiveArg)
+	if err != nil {
+		return err
+	}
+	defer repo.Close()
+	m, err := repo.Load(cmd.Context(), archiveArg)
+	if errors.Is(err, archive.ErrNotFound) {
+		return withCode(exitUsage, err)
+	}
+	if err != nil {
+		return engineExit(err)
+	}
+	ir, err := repo.OpenImage(m, cache)
+	if err != nil {
+		return engineExit(err)
+	}
+	defer ir.Close()
+
+	// Failed reads go to the log file (when its folder exists) and stderr,
+	// once per damaged range.
+	var log *logging.Logger
+	if _, serr := os.Stat(filepath.Dir(cfg.LogFile)); serr == nil {
+		if log, err = a.openLog(cfg); err != nil {
+			log = nil
+		}
+	}
+	if log != nil {
+		defer log.Close()
+	}
+	var mu sync.Mutex
+	reported := map[string]bool{}
+	readError := func(file string, off, n int64, err error) {
+		key := err.Error()
+		var re *dedup.RangeError
+		if errors.As(err, &re) {
+			key = fmt.Sprintf("%s %d-%d", file, re.Off, re.End)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if reported[key] {
+			return
+		}
+		reported[key] = true
+		msg := fmt.Sprintf("mount %s: read of %s bytes %d-%d failed (EIO): %v", m.ID, file, off, off+n, err)
+		if log != nil {
+			log.Errorf("%s", msg)
+		} else {
+			fmt.Fprintln(a.stderr, "ERROR "+msg)
+		}
+	}
+
+	o := mount.Options{Source: m.ID, ReadError: readError, Created: m.Created}
+	for _, d := range m.Disks {
+		di, err := ir.Disk(d.Label)
+		if err != nil {
+			return withCode(exitFailure, err)
+		}
+		o.Files = append(o.Files, mount.File{Name: d.Label + ".img", Size: di.Size(), Data: di})
+	}
+	vm := m.VM
+	if len(vm) == 0 {
+		vm = []byte("null")
+	}
+	vm = append(append([]byte(nil), vm...), '\n')
+	o.Files = append(o.Files, mount.File{Name: "vm.json", Size: int64(len(vm)), Data: bytes.NewReader(vm)})
+
+	t0 := time.Now()
+	srv, err := mount.Mount(dir, o)
+	if err != nil {
+		return mountExit(err)
+	}
+	for _, f := range o.Files[:len(o.Files)-1] {
+		fmt.Fprintf(a.stdout, "%s (%s)\n", filepath.Join(dir, f.Name), units.FormatBytes(f.Size))
+	}
+	fmt.Fprintf(a.stdout, "mounted %s (%s, chain of %d) read-only at %s in %s; Ctrl-C, SIGTERM or umount %s ends it\n",
+		m.ID, m.Type, len(m.Chain), dir, time.Since(t0).Round(time.Millisecond), dir)
+
+	done := make(chan struct{})
+	go func() { srv.Wait(); close(done) }()
+	select {
+	case <-done:
+		// Unmounted from outside.
+		return nil
+	case <-cmd.Context().Done():
+	}
+	// Busy (a file open, a loop device attached, a shell inside): retry
+	// for a while, then say what holds it.
+	var uerr error
+	for try := 0; try < 10; try++ {
+		if uerr = srv.Unmount(); uerr == nil {
+			<-done
+			fmt.Fprintf(a.stdout, "unmounted %s\n", dir)
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return withCode(exitFailure, fmt.Errorf("%w: close the files open under %s (detach loop devices: losetup -d), then run umount %s", uerr, dir, dir))
+}
+
+// mountExit maps a mount failure to an exit code: a bad mount point or no
+// FUSE is a usage error (2), anything else a failure (1).
+func mountExit(err error) error {
+	if errors.Is(err, mount.ErrNotEmpty) || errors.Is(err, mount.ErrNoFUSE) || errors.Is(err, fs.ErrNotExist) {
+		return withCode(exitUsage, err)
+	}
+	return withCode(exitFailure, err)
+}

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"rb_module_rustack/internal/container"
+	"rb_module_rustack/internal/mount"
+)
+
+// needFUSE skips a test when this machine cannot mount FUSE file systems
+// (no /dev/fuse, or not root for fusermount's sake).
+func needFUSE(t *testing.T) {
+	t.Helper()
+	if err := mount.Check(t.TempDir()); err != nil {
+		t.Skipf("no FUSE here: %v", err)
+	}
+	if _, err := exec.LookPath("fusermount"); err != nil {
+		t.Skip("no fusermount here")
+	}
+}
+
+// mounted reports whether dir is a mount point of ours.
+func mounted(t *testing.T, dir string) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 4 && f[4] == dir && strings.Contains(l, " - "+mount.FSType+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+// mountProc is a running mount command.
+type mountProc struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan error
+}
+
+// startMount runs the mount command and waits until dir is mounted.
+func startMount(t *testing.T, bin, dir string, args ...string) *mountProc {
+	t.Helper()
+	p := &mountProc{cmd: exec.Command(bin, append([]string{"mount"}, args...)...), done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if mounted(t, dir) {
+			exec.Command("fusermount", "-u", "-z", dir).Run()
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for !mounted(t, dir) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("mount exited before mounting: %v\n%s%s", err, p.stdout.String(), p.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not mounted after 20 s: %s%s", p.stdout.String(), p.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// stop sends sig and checks the process ends with exit 0, unmounted.
+func (p *mountProc) stop(t *testing.T, dir string, sig os.Signal) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("mount ended with %v after %v: %s", err, sig, p.stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("mount still running 30 s after %v", sig)
+	}
+	if mounted(t, dir) {
+		t.Fatalf("%s still mounted after %v", dir, sig)
+	}
+}
+
+// TestMountCLI mounts every archive of a full -> incremental chain and
+// reads every image bit-exact through the file system, ends the mounts
+// with SIGTERM and SIGINT, checks the refusals of bad input (nothing
+// mounted), and that a damaged chunk fails its reads with EIO and an
+// ERROR naming archive, disk and range while the rest still reads.
+func TestMountCLI(t *testing.T) {
+	needFUSE(t)
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	key, other := filepath.Join(dir, "key"), filepath.Join(dir, "other")
+	for _, k := range []string{key, other} {
+		if _, errOut, code := engineCLI(t, "keygen", "--key-file", k); code != 0 {
+			t.Fatalf("keygen: %s", errOut)
+		}
+	}
+	pool := filepath.Join(dir, "pool")
+	imgA, imgB := filepath.Join(dir, "a.img"), filepath.Join(dir, "b.img")
+	a := writeImage(t, imgA, 6<<20+4321, 1)
+	b := writeImage(t, imgB, 1<<20, 2)
+	backup := func(typ string) (string, map[string][]byte) {
+		m := imageBackupJSON(t, "--pool", pool, "--key-file", key, "--name", "mvm", "--type", typ,
+			"--disk", "vda="+imgA, "--disk", "vdb="+imgB)
+		return m["archive"].(string), map[string][]byte{"vda.img": bytes.Clone(a), "vdb.img": bytes.Clone(b)}
+	}
+	full, fullWant := backup("full")
+	copy(a[100<<10:], bytes.Repeat([]byte("changed!"), 2000))
+	copy(a[5<<20:], bytes.Repeat([]byte("more"), 3000))
+	if err := os.WriteFile(imgA, a, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inc, incWant := backup("incremental")
+	logFile := filepath.Join(dir, "mount.log")
+	common := []string{"--pool", pool, "--key-file", key, "--param", "log_file=" + logFile}
+
+	for i, c := range []struct {
+		id   string
+		want map[string][]byte
+		sig  os.Signal
+	}{{full, fullWant, syscall.SIGTERM}, {inc, incWant, os.Interrupt}} {
+		mnt := filepath.Join(dir, "mnt"+string(rune('0'+i)))
+		os.Mkdir(mnt, 0o755)
+		p := startMount(t, bin, mnt, append([]string{c.id, mnt}, common...)...)
+		for name, want := range c.want {
+			got, err := os.ReadFile(filepath.Join(mnt, name))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%s %s: read %d bytes (%v), differs from the source", c.id, name, len(got), err)
+			}
+		}
+		vm, err := os.ReadFile(filepath.Join(mnt, "vm.json"))
+		if err != nil || !bytes.Contains(vm, []byte(`"mvm"`)) {
+			t.Fatalf("vm.json: %v %s", err, vm)
+		}
+		if err := os.WriteFile(filepath.Join(mnt, "vda.img"), []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
+			t.Fatalf("write into the mount: %v, want EROFS", err)
+		}
+		if names, _ := os.ReadDir(mnt); len(names) != 3 {
+			t.Fatalf("mount lists %d entries, want vda.img vdb.img vm.json", len(names))
+		}
+		p.stop(t, mnt, c.sig)
+	}
+
+	// Bad input: each refused with its exit code, nothing mounted.
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	busy := filepath.Join(dir, "busy")
+	os.Mkdir(busy, 0o755)
+	os.WriteFile(filepath.Join(busy, "f"), nil, 0o600)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"missing archive", []string{"mvm-20000101T000000.000Z-full-000000", empty, "--pool", pool, "--key-file", key}, exitUsage, "neither a file nor an archive"},
+		{"wrong key", []string{full, empty, "--pool", pool, "--key-file", other}, exitIntegrity, "key"},
+		{"dir not empty", []string{full, busy, "--pool", pool, "--key-file", key}, exitUsage, "not an empty directory"},
+		{"dir is a file", []string{full, imgA, "--pool", pool, "--key-file", key}, exitUsage, "not a directory"},
+		{"dir missing", []string{full, filepath.Join(dir, "nope"), "--pool", pool, "--key-file", key}, exitUsage, "no such file"},
+		{"bad cache size", []string{full, empty, "--pool", pool, "--key-file", key, "--cache-size", "12"}, exitUsage, "--cache-size"},
+	} {
+		_, errOut, code := run(t, bin, append([]string{"mount"}, c.args...)...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%s: exit %d (want %d), stderr %q (want %q)", c.name, code, c.code, errOut, c.msg)
+		}
+		if mounted(t, empty) || mounted(t, busy) {
+			t.Fatalf("%s: left a mount", c.name)
+		}
+	}
+
+	// A damaged chunk in the middle of the full archive.
+	arch := filepath.Join(pool, full+".rba")
+	f, err := container.OpenFile(arch, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := f.BlobArea()
+	f.Close()
+	raw, err := os.ReadFile(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[lo+(hi-lo)/3] ^= 0x04
+	if err := os.WriteFile(arch, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mnt := filepath.Join(dir, "mnt-damaged")
+	os.Mkdir(mnt, 0o755)
+	p := startMount(t, bin, mnt, append([]string{full, mnt}, common...)...)
+	var failed, ok int
+	for _, name := range []string{"vda.img", "vdb.img"} {
+		fh, err := os.Open(filepath.Join(mnt, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fullWant[name]
+		buf := make([]byte, 64<<10)
+		for off := 0; off < len(want); off += len(buf) {
+			n, err := fh.ReadAt(buf, int64(off))
+			switch {
+			case errors.Is(err, syscall.EIO):
+				failed++
+			case err != nil && n != len(want)-off:
+				t.Fatalf("%s at %d: %v", name, off, err)
+			case !bytes.Equal(buf[:n], want[off:off+n]):
+				t.Fatalf("%s at %d: wrong data", name, off)
+			default:
+				ok++
+			}
+		}
+		fh.Close()
+	}
+	p.stop(t, mnt, syscall.SIGTERM)
+	if failed == 0 || ok < failed*4 {
+		t.Fatalf("damaged archive: %d reads failed, %d succeeded: want a few failed and most read", failed, ok)
+	}
+	logb, _ := os.ReadFile(logFile)
+	for _, want := range []string{"ERROR", full, ".img bytes", "disk vd", "disk bytes", "EIO"} {
+		if !bytes.Contains(logb, []byte(want)) {
+			t.Fatalf("log does not name %q:\n%s", want, logb)
+		}
+	}
+}
