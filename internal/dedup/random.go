@@ -17,8 +17,9 @@ const DefaultCacheBytes = 64 << 20
 // chunks in the background; readAheadAfter is how many reads in a row must
 // continue each other before it starts.
 const (
-	readAheadBytes = 4 << 20
+	readAheadBytes = 16 << 20
 	readAheadAfter = 2
+	seqSlack       = 1 << 20
 )
 
 // RangeError is the failure of the chunk that holds disk bytes
@@ -112,7 +113,9 @@ func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
 		d.mu.Unlock()
 		return 0, fmt.Errorf("read at %d: reader closed", off)
 	}
-	if off == d.lastEnd {
+	// Near the end of the previous read counts as sequential: the kernel
+	// sends the read-ahead of a file in several requests, in any order.
+	if off >= d.lastEnd-seqSlack && off <= d.lastEnd+seqSlack {
 		d.streak++
 	} else {
 		d.streak = 0
@@ -159,7 +162,7 @@ func (d *DiskReader) chunk(k int) ([]byte, error) {
 }
 
 // readAhead loads, in the background, the chunks from end up to
-// readAheadBytes past it that are not loaded or being loaded yet, at most
+// readAheadBytes (at most a quarter of the cache) past it that are not loaded or being loaded yet, at most
 // Parallelism at a time (a chunk that would wait for a slot is left for
 // the reader or the next read-ahead).
 func (d *DiskReader) readAhead(end int64) {
@@ -169,7 +172,9 @@ func (d *DiskReader) readAhead(end int64) {
 		return
 	}
 	from := max(end, d.raUntil)
-	until := min(d.size, end+readAheadBytes)
+	// At most a quarter of the cache, so the read-ahead does not evict
+	// what it loaded before it is read.
+	until := min(d.size, end+min(readAheadBytes, d.cache.max/4))
 	if from >= until {
 		return
 	}
