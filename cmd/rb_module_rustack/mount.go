@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/config"
 	"rb_module_rustack/internal/dedup"
 	"rb_module_rustack/internal/logging"
 	"rb_module_rustack/internal/mount"
@@ -66,22 +67,11 @@ func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) e
 	if err := mount.Check(dir); err != nil {
 		return mountExit(err)
 	}
-	repo, cfg, err := a.openRepoToRead(cmd, archiveArg)
+	repo, cfg, m, ir, err := a.openArchiveImage(cmd, archiveArg, cache)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
-	m, err := repo.Load(cmd.Context(), archiveArg)
-	if errors.Is(err, archive.ErrNotFound) {
-		return withCode(exitUsage, err)
-	}
-	if err != nil {
-		return engineExit(err)
-	}
-	ir, err := repo.OpenImage(m, cache)
-	if err != nil {
-		return engineExit(err)
-	}
 	defer ir.Close()
 
 	// Failed reads go to the log file (when its folder exists) and stderr,
@@ -172,4 +162,29 @@ func mountExit(err error) error {
 		return withCode(exitUsage, err)
 	}
 	return withCode(exitFailure, err)
+}
+
+// openArchiveImage opens the repository, loads archive arg and opens it
+// for random reads (mount, files).
+func (a *app) openArchiveImage(cmd *cobra.Command, arg string, cache int64) (*archive.Repo, *config.Config, *archive.Manifest, *archive.ImageReader, error) {
+	repo, cfg, err := a.openRepoToRead(cmd, arg)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	fail := func(err error) (*archive.Repo, *config.Config, *archive.Manifest, *archive.ImageReader, error) {
+		repo.Close()
+		return nil, nil, nil, nil, err
+	}
+	m, err := repo.Load(cmd.Context(), arg)
+	if errors.Is(err, archive.ErrNotFound) {
+		return fail(withCode(exitUsage, err))
+	}
+	if err != nil {
+		return fail(engineExit(err))
+	}
+	ir, err := repo.OpenImage(m, cache)
+	if err != nil {
+		return fail(engineExit(err))
+	}
+	return repo, cfg, m, ir, nil
 }

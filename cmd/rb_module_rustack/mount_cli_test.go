@@ -242,3 +242,121 @@ func TestMountCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesCLI builds a partitioned disk with an ext4 file system from
+// files made here, backs it up (full, then incremental after changing
+// one file), and takes files out of each archive with files get: content
+// bit-exact, mode, owner and modification time kept; files ls lists them;
+// a missing path and a disk without a file system at the offset exit 2;
+// no mount and no temporary folder is left.
+func TestFilesCLI(t *testing.T) {
+	needFUSE(t)
+	for _, tool := range []string{"mkfs.ext4", "sfdisk", "debugfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s (e2fsprogs, fdisk) is not installed", tool)
+		}
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files an owner")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
+		t.Fatal(errOut)
+	}
+	src := filepath.Join(dir, "src")
+	conf := filepath.Join(src, "etc", "nginx", "site.conf")
+	big := filepath.Join(src, "var", "dump.sql")
+	os.MkdirAll(filepath.Dir(conf), 0o755)
+	os.MkdirAll(filepath.Dir(big), 0o755)
+	bigData := writeImage(t, big, 3<<20+17, 5)
+	mtime := time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC)
+	write := func(content string) {
+		if err := os.WriteFile(conf, []byte(content), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(conf, 0o640)
+		os.Chown(conf, 1234, 567)
+		os.Chtimes(conf, mtime, mtime)
+	}
+	disk := filepath.Join(dir, "disk.img")
+	mkdisk := func() {
+		fs := filepath.Join(dir, "fs.img")
+		os.Remove(fs)
+		for _, c := range [][]string{{"truncate", "-s", "40M", fs}, {"mkfs.ext4", "-q", "-F", "-d", src, fs}, {"truncate", "-s", "42M", disk}} {
+			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %v %s", c, err, out)
+			}
+		}
+		sf := exec.Command("sfdisk", "-q", disk)
+		sf.Stdin = strings.NewReader("label: dos\nstart=2048, size=81920, type=83\n")
+		if out, err := sf.CombinedOutput(); err != nil {
+			t.Fatalf("sfdisk: %v %s", err, out)
+		}
+		if out, err := exec.Command("dd", "if="+fs, "of="+disk, "bs=1M", "seek=1", "conv=notrunc", "status=none").CombinedOutput(); err != nil {
+			t.Fatalf("dd: %v %s", err, out)
+		}
+	}
+	pool := filepath.Join(dir, "pool")
+	var ids []string
+	versions := []string{"server { listen 80; }\n", "server { listen 443 ssl; }\n"}
+	for i, v := range versions {
+		write(v)
+		mkdisk()
+		typ := "full"
+		if i > 0 {
+			typ = "incremental"
+		}
+		m := imageBackupJSON(t, "--pool", pool, "--key-file", key, "--name", "fvm", "--type", typ, "--disk", "vda="+disk)
+		ids = append(ids, m["archive"].(string))
+	}
+	repo := []string{"--disk", "vda", "--partition", "1", "--pool", pool, "--key-file", key}
+	for i, id := range ids {
+		to := filepath.Join(dir, "out"+string(rune('0'+i)))
+		out, errOut, code := run(t, bin, append([]string{"files", id, "get", "/etc/nginx/site.conf", "/var", "--to", to}, repo...)...)
+		if code != 0 {
+			t.Fatalf("files get %s: exit %d: %s", id, code, errOut)
+		}
+		if !strings.Contains(out, filepath.Join(to, "site.conf")) {
+			t.Fatalf("files get printed %q", out)
+		}
+		got, err := os.ReadFile(filepath.Join(to, "site.conf"))
+		if err != nil || string(got) != versions[i] {
+			t.Fatalf("%s: site.conf %q (%v), want %q", id, got, err, versions[i])
+		}
+		st, err := os.Stat(filepath.Join(to, "site.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := st.Sys().(*syscall.Stat_t)
+		if st.Mode().Perm() != 0o640 || sys.Uid != 1234 || sys.Gid != 567 || !st.ModTime().Equal(mtime) {
+			t.Fatalf("site.conf: mode %v owner %d:%d mtime %v; want 0640 1234:567 %v", st.Mode(), sys.Uid, sys.Gid, st.ModTime(), mtime)
+		}
+		if got, err := os.ReadFile(filepath.Join(to, "var", "dump.sql")); err != nil || !bytes.Equal(got, bigData) {
+			t.Fatalf("%s: /var/dump.sql differs (%v, %d bytes)", id, err, len(got))
+		}
+	}
+	out, errOut, code := run(t, bin, append([]string{"files", ids[1], "ls", "/etc/nginx", "--json"}, repo...)...)
+	if code != 0 || !strings.Contains(out, `"name": "site.conf"`) || !strings.Contains(out, `"mode": "100640"`) || !strings.Contains(out, `"uid": 1234`) {
+		t.Fatalf("files ls --json: exit %d %s %s", code, out, errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{append([]string{"files", ids[0], "ls", "/no/such"}, repo...), "no such file"},
+		{[]string{"files", ids[0], "ls", "/", "--disk", "vda", "--pool", pool, "--key-file", key}, "no ext2/3/4 file system"},
+		{[]string{"files", ids[0], "ls", "/", "--disk", "vdz", "--pool", pool, "--key-file", key}, "no disk"},
+		{append([]string{"files", ids[0], "get", "/etc"}, repo...), "--to"},
+	} {
+		_, errOut, code := run(t, bin, c.args...)
+		if code != exitUsage || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.msg)
+		}
+	}
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	if bytes.Contains(b, []byte("rb_module_rustack-files-")) {
+		t.Fatalf("files left a mount:\n%s", b)
+	}
+}

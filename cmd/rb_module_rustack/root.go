@@ -178,6 +178,7 @@ func newRootCmd(a *app) *cobra.Command {
 		monitored(a, "restore", newRestoreCmd(a)),
 		newImageCmd(a),
 		newMountCmd(a),
+		newFilesCmd(a),
 		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
 		newStatusCmd(a),
