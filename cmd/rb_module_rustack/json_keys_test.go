@@ -14,6 +14,7 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/deploy"
+	"rb_module_rustack/internal/fileget"
 	"rb_module_rustack/internal/restore"
 	"rb_module_rustack/internal/snapshot"
 )
@@ -135,6 +136,7 @@ func TestJSONTypesSnakeCase(t *testing.T) {
 		vmRow{}, backup.VMSummary{}, backup.ImagesSummary{}, deploy.Result{}, restore.DirResult{}, snapshot.Removed{},
 		archive.Info{}, archive.VerifyReport{}, archive.VerifyAllReport{}, archive.PruneReport{},
 		archive.ForgetResult{}, algorithmList{}, archive.DeleteResult{}, archive.ConsolidateResult{}, archive.CopyReport{},
+		fileget.Entry{},
 	} {
 		for _, bad := range typeBadKeys(reflect.TypeOf(v), map[reflect.Type]bool{}) {
 			t.Errorf("%T: %s", v, bad)
