@@ -86,7 +86,7 @@ func runFiles(cmd *cobra.Command, a *app, archiveArg, verb string, paths []strin
 	if o.partition < 0 {
 		return withCode(exitUsage, fmt.Errorf("--partition %d: want 1 or more", o.partition))
 	}
-	tmp, err := os.MkdirTemp("", "rb_module_rustack-files-")
+	tmp, err := os.MkdirTemp("", mount.FilesDirPrefix)
 	if err != nil {
 		return withCode(exitFailure, err)
 	}

@@ -114,7 +114,7 @@ func TestJSONOutputSnakeCase(t *testing.T) {
 
 	// Every command with a --json flag is either run above or checked by
 	// type below; a new one must be added to one of them.
-	byType := map[string]bool{"list": true, "backup": true, "restore": true, "cleanup": true}
+	byType := map[string]bool{"list": true, "backup": true, "restore": true, "cleanup": true, "files": true}
 	var walk func(prefix string, cmds []*cobra.Command)
 	walk = func(prefix string, cmds []*cobra.Command) {
 		for _, c := range cmds {

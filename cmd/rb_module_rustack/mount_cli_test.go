@@ -235,6 +235,27 @@ func TestMountCLI(t *testing.T) {
 	if failed == 0 || ok < failed*4 {
 		t.Fatalf("damaged archive: %d reads failed, %d succeeded: want a few failed and most read", failed, ok)
 	}
+	// SIGKILL leaves a dead mount; cleanup removes it (before it even
+	// reads a configuration, which this one lacks), a live one it keeps.
+	live := filepath.Join(dir, "mnt-live")
+	os.Mkdir(live, 0o755)
+	pl := startMount(t, bin, live, append([]string{inc, live}, common...)...)
+	p = startMount(t, bin, mnt, append([]string{full, mnt}, common...)...)
+	p.cmd.Process.Kill()
+	<-p.done
+	var sfs syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &sfs); !errors.Is(err, syscall.ENOTCONN) || !mounted(t, mnt) {
+		t.Fatalf("after SIGKILL: %v, mounted %v; want a dead mount (ENOTCONN)", err, mounted(t, mnt))
+	}
+	_, errOut, _ := run(t, bin, "cleanup", "-c", filepath.Join(dir, "no.conf"))
+	if mounted(t, mnt) || !strings.Contains(errOut, "removed dead mount "+mnt) {
+		t.Fatalf("cleanup left the dead mount (mounted %v): %s", mounted(t, mnt), errOut)
+	}
+	if !mounted(t, live) || strings.Contains(errOut, live) {
+		t.Fatalf("cleanup touched the live mount: %s", errOut)
+	}
+	pl.stop(t, live, syscall.SIGTERM)
+
 	logb, _ := os.ReadFile(logFile)
 	for _, want := range []string{"ERROR", full, ".img bytes", "disk vd", "disk bytes", "EIO"} {
 		if !bytes.Contains(logb, []byte(want)) {
