@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/config"
@@ -22,6 +27,7 @@ import (
 
 func newMountCmd(a *app) *cobra.Command {
 	var cacheSize string
+	var daemon bool
 	cmd := &cobra.Command{
 		Use:   "mount ARCHIVE DIR",
 		Short: "browse an archive read-only: its disks as image files under DIR (FUSE)",
@@ -35,7 +41,9 @@ and decodes only the chunks it needs; decoded chunks are kept in a cache of
 
 It runs in the foreground until SIGINT or SIGTERM (then it unmounts and
 exits 0) or until DIR is unmounted from outside (umount DIR or
-fusermount -u DIR). A read of damaged or missing data fails with EIO and an
+fusermount -u DIR). With --daemon it returns once DIR is mounted (with the
+exit code of a failed mount otherwise) and serves it in the background
+until umount DIR, SIGINT or SIGTERM; its errors then go to the log file. A read of damaged or missing data fails with EIO and an
 ERROR naming the archive, disk and byte range; the rest stays readable.
 
 Exit codes: 0 unmounted; 1 mount or I/O failure; 2 bad arguments (DIR
@@ -53,10 +61,14 @@ missing, not a directory or not empty, no FUSE in the kernel, bad options);
 				}
 				cache = n
 			}
+			if daemon {
+				return runMountDaemon(a, args[1])
+			}
 			return runMount(cmd, a, args[0], args[1], cache)
 		},
 	}
 	cmd.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of decoded chunks kept in memory, e.g. 256M (default 64M)")
+	cmd.Flags().BoolVar(&daemon, "daemon", false, "return once mounted and serve in the background until umount DIR")
 	addRepoFlags(cmd, false)
 	return cmd
 }
@@ -132,6 +144,16 @@ func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) e
 	}
 	fmt.Fprintf(a.stdout, "mounted %s (%s, chain of %d) read-only at %s in %s; Ctrl-C, SIGTERM or umount %s ends it\n",
 		m.ID, m.Type, len(m.Chain), dir, time.Since(t0).Round(time.Millisecond), dir)
+	if os.Getenv(daemonEnv) == "1" {
+		// The background process of --daemon: tell the parent, then
+		// let go of its pipe (errors go to the log file from now on).
+		fmt.Fprintf(a.stdout, "%s %d\n", daemonReady, os.Getpid())
+		if null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0); err == nil {
+			unix.Dup2(int(null.Fd()), 1)
+			unix.Dup2(int(null.Fd()), 2)
+			null.Close()
+		}
+	}
 
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
@@ -187,4 +209,59 @@ func (a *app) openArchiveImage(cmd *cobra.Command, arg string, cache int64) (*ar
 		return fail(engineExit(err))
 	}
 	return repo, cfg, m, ir, nil
+}
+
+// The --daemon handshake: the background process runs with daemonEnv=1,
+// its stdout and stderr a pipe to the parent; once mounted it writes
+// daemonReady and its pid, then closes them.
+const (
+	daemonEnv   = "RB_MODULE_RUSTACK_MOUNT_DAEMON"
+	daemonReady = "serving in the background as process"
+)
+
+// runMountDaemon starts the mount again in a new session without
+// --daemon and returns when it has mounted dir (exit 0) or failed (its
+// exit code and error).
+func runMountDaemon(a *app, dir string) error {
+	if err := mount.Check(dir); err != nil {
+		return mountExit(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return withCode(exitFailure, err)
+	}
+	var args []string
+	for _, s := range os.Args[1:] {
+		if s != "--daemon" && s != "--daemon=true" {
+			args = append(args, s)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return withCode(exitFailure, err)
+	}
+	c := exec.Command(exe, args...)
+	c.Env = append(os.Environ(), daemonEnv+"=1")
+	c.Stdout, c.Stderr = w, w
+	c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = c.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
+		return withCode(exitFailure, fmt.Errorf("start the background mount: %w", err))
+	}
+	out, _ := io.ReadAll(r) // until the child has mounted, or has ended
+	r.Close()
+	if strings.Contains(string(out), daemonReady) {
+		a.stdout.Write(out)
+		c.Process.Release()
+		return nil
+	}
+	werr := c.Wait()
+	msg := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "error: "))
+	var ee *exec.ExitError
+	if errors.As(werr, &ee) && ee.ExitCode() > 0 {
+		return withCode(ee.ExitCode(), errors.New(msg))
+	}
+	return withCode(exitFailure, fmt.Errorf("the background mount ended: %v %s", werr, msg))
 }

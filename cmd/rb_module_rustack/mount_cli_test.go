@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,6 +162,41 @@ func TestMountCLI(t *testing.T) {
 		p.stop(t, mnt, c.sig)
 	}
 
+	// --daemon returns once mounted; umount from outside ends the
+	// background process.
+	dmnt := filepath.Join(dir, "mnt-daemon")
+	os.Mkdir(dmnt, 0o755)
+	out, errOut, code := run(t, bin, append([]string{"mount", "--daemon", inc, dmnt}, common...)...)
+	if code != 0 || !mounted(t, dmnt) {
+		t.Fatalf("mount --daemon: exit %d, mounted %v: %s %s", code, mounted(t, dmnt), out, errOut)
+	}
+	var pid int
+	if i := strings.LastIndex(out, daemonReady); i < 0 {
+		t.Fatalf("mount --daemon printed no pid: %s", out)
+	} else if _, err := fmt.Sscan(out[i+len(daemonReady):], &pid); err != nil || pid <= 0 {
+		t.Fatalf("mount --daemon: pid in %q: %v", out, err)
+	}
+	if got, err := os.ReadFile(filepath.Join(dmnt, "vdb.img")); err != nil || !bytes.Equal(got, incWant["vdb.img"]) {
+		t.Fatalf("read through the daemon's mount: %v", err)
+	}
+	if o, err := exec.Command("fusermount", "-u", dmnt).CombinedOutput(); err != nil {
+		t.Fatalf("fusermount -u: %v %s", err, o)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); bytes.Contains(b, []byte(") Z ")) {
+			break // a zombie: ended, its parent (reaped by init later) gone
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background mount %d still runs 10 s after umount", pid)
+		}
+	}
+	if _, e, code := run(t, bin, append([]string{"mount", "--daemon", "mvm-20000101T000000.000Z-full-000000", dmnt}, common...)...); code != exitUsage || !strings.Contains(e, "neither a file") || mounted(t, dmnt) {
+		t.Fatalf("mount --daemon of a missing archive: exit %d %s", code, e)
+	}
+
 	// Bad input: each refused with its exit code, nothing mounted.
 	empty := filepath.Join(dir, "empty")
 	os.Mkdir(empty, 0o755)
@@ -247,7 +283,7 @@ func TestMountCLI(t *testing.T) {
 	if err := syscall.Statfs(mnt, &sfs); !errors.Is(err, syscall.ENOTCONN) || !mounted(t, mnt) {
 		t.Fatalf("after SIGKILL: %v, mounted %v; want a dead mount (ENOTCONN)", err, mounted(t, mnt))
 	}
-	_, errOut, _ := run(t, bin, "cleanup", "-c", filepath.Join(dir, "no.conf"))
+	_, errOut, _ = run(t, bin, "cleanup", "-c", filepath.Join(dir, "no.conf"))
 	if mounted(t, mnt) || !strings.Contains(errOut, "removed dead mount "+mnt) {
 		t.Fatalf("cleanup left the dead mount (mounted %v): %s", mounted(t, mnt), errOut)
 	}
