@@ -108,7 +108,7 @@ func (p *mountProc) stop(t *testing.T, dir string, sig os.Signal) {
 // ERROR naming archive, disk and range while the rest still reads.
 func TestMountCLI(t *testing.T) {
 	needFUSE(t)
-	bin := buildBinary(t)
+	bin := buildRaceBinary(t)
 	dir := t.TempDir()
 	key, other := filepath.Join(dir, "key"), filepath.Join(dir, "other")
 	for _, k := range []string{key, other} {
@@ -316,7 +316,7 @@ func TestFilesCLI(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give files an owner")
 	}
-	bin := buildBinary(t)
+	bin := buildRaceBinary(t)
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key")
 	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
