@@ -68,7 +68,7 @@ func (r *Reader) NewDiskReader(runs []chunk.Run, src Source, cache *ChunkCache) 
 		cache = NewChunkCache(0)
 	}
 	d := &DiskReader{r: r, src: src, runs: runs, offs: make([]int64, len(runs)), cache: cache,
-		raSem: make(chan struct{}, max(1, r.Parallelism))}
+		raSem: make(chan struct{}, max(1, 2*r.Parallelism))}
 	for i, x := range runs {
 		d.offs[i] = d.size
 		d.size += x.Len
@@ -163,7 +163,7 @@ func (d *DiskReader) chunk(k int) ([]byte, error) {
 
 // readAhead loads, in the background, the chunks from end up to
 // readAheadBytes (at most a quarter of the cache) past it that are not loaded or being loaded yet, at most
-// Parallelism at a time (a chunk that would wait for a slot is left for
+// 2 × Parallelism at a time (a chunk that would wait for a slot is left for
 // the reader or the next read-ahead).
 func (d *DiskReader) readAhead(end int64) {
 	d.mu.Lock()
