@@ -171,10 +171,15 @@ func (d *DiskReader) readAhead(end int64) {
 	if d.closed {
 		return
 	}
-	from := max(end, d.raUntil)
 	// At most a quarter of the cache, so the read-ahead does not evict
 	// what it loaded before it is read.
 	until := min(d.size, end+min(readAheadBytes, d.cache.max/4))
+	// Go on from where the last read-ahead stopped, unless that was for
+	// another stream (behind this read, or beyond its window).
+	from := end
+	if d.raUntil > end && d.raUntil <= until {
+		from = d.raUntil
+	}
 	if from >= until {
 		return
 	}
