@@ -125,6 +125,7 @@ func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
 	d.mu.Unlock()
 
 	first := d.run(off)
+	d.prefetch(first, end)
 	for k := first; k < len(d.runs) && d.offs[k] < end; k++ {
 		lo, hi := max(off, d.offs[k]), min(end, d.offs[k]+d.runs[k].Len)
 		dst := p[lo-off : hi-off]
@@ -145,6 +146,29 @@ func (d *DiskReader) ReadAt(p []byte, off int64) (int, error) {
 		return int(end - off), io.EOF
 	}
 	return len(p), nil
+}
+
+// prefetch starts loading, in parallel, the chunks after the first that a
+// read of runs first.. up to end needs and the cache lacks (at most
+// 2 × Parallelism): the read then takes them in order as they arrive.
+func (d *DiskReader) prefetch(first int, end int64) {
+	d.mu.Lock() // no d.wg.Add once Close waits
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	n := 0
+	for k := first + 1; k < len(d.runs) && d.offs[k] < end && n < 2*max(1, d.r.Parallelism); k++ {
+		if d.runs[k].Hole || d.cache.has(d.runs[k].ID) {
+			continue
+		}
+		n++
+		d.wg.Add(1)
+		go func(k int) {
+			defer d.wg.Done()
+			d.chunk(k) // an error is reported to the read itself
+		}(k)
+	}
 }
 
 // chunk returns the plaintext of run k, from the cache or loaded.
