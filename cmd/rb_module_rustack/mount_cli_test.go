@@ -412,6 +412,29 @@ func TestFilesCLI(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.msg)
 		}
 	}
+	// Damaged data under the file system: exit 4 naming the archive's
+	// damage, not a half-copied file passed off as done.
+	arch := filepath.Join(pool, ids[0]+".rba")
+	f, err := container.OpenFile(arch, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := f.BlobArea()
+	f.Close()
+	raw, err := os.ReadFile(arch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := lo; off < hi; off += 4096 {
+		raw[off] ^= 0x20
+	}
+	if err := os.WriteFile(arch, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = run(t, bin, append([]string{"files", ids[0], "get", "/etc", "--to", filepath.Join(dir, "out-damaged")}, repo...)...)
+	if code != exitIntegrity || !strings.Contains(errOut, "damaged data") || !strings.Contains(errOut, "disk bytes") {
+		t.Fatalf("files get from a damaged archive: exit %d, stderr %q; want 4 naming the damage", code, errOut)
+	}
 	b, _ := os.ReadFile("/proc/self/mountinfo")
 	if bytes.Contains(b, []byte("rb_module_rustack-files-")) {
 		t.Fatalf("files left a mount:\n%s", b)
