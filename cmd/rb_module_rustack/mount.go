@@ -27,7 +27,7 @@ import (
 
 func newMountCmd(a *app) *cobra.Command {
 	var cacheSize string
-	var daemon bool
+	var daemon, withFS bool
 	cmd := &cobra.Command{
 		Use:   "mount ARCHIVE DIR",
 		Short: "browse an archive read-only: its disks as image files under DIR (FUSE)",
@@ -37,7 +37,7 @@ at DIR, which must be an empty directory, without restoring anything:
 DIR/<label>.img for every disk, with its exact size (holes read as zeros),
 and DIR/vm.json with the VM description. Each read fetches, authenticates
 and decodes only the chunks it needs; decoded chunks are kept in a cache of
---cache-size bytes. Loop-mount an image read-only to browse its files.
+--cache-size bytes.
 
 It runs in the foreground until SIGINT or SIGTERM (then it unmounts and
 exits 0) or until DIR is unmounted from outside (umount DIR or
@@ -46,11 +46,17 @@ exit code of a failed mount otherwise) and serves it in the background
 until umount DIR, SIGINT or SIGTERM; its errors then go to the log file. A read of damaged or missing data fails with EIO and an
 ERROR naming the archive, disk and byte range; the rest stays readable.
 
+--fs (root) also attaches every partition of every disk to a read-only
+loop device and mounts every ext2/3/4 (without journal replay), xfs
+(norecovery) and vfat file system read-only under DIR/<disk>/<partition>/;
+others are listed with the reason. All of it is undone on exit.
+
 Exit codes: 0 unmounted; 1 mount or I/O failure; 2 bad arguments (DIR
-missing, not a directory or not empty, no FUSE in the kernel, bad options);
+missing, not a directory or not empty, no FUSE in the kernel, bad options,
+--fs not as root);
 4 a wrong master key or a damaged archive.`,
 		Example: `  rb_module_rustack mount web1-20250101T020000.000Z-incremental-9f8e7d /mnt/web1 --pool /backup --key-file /tmp/k
-  losetup -r -f -P --show /mnt/web1/vda.img && mount -o ro,noload /dev/loop0p1 /mnt/web1-root`,
+  rb_module_rustack mount web1-20250101T020000.000Z-full-1a2b3c /mnt/web1 --fs   # then /mnt/web1/vda/1/etc/...`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cache := int64(dedup.DefaultCacheBytes)
@@ -61,19 +67,23 @@ missing, not a directory or not empty, no FUSE in the kernel, bad options);
 				}
 				cache = n
 			}
+			if withFS && os.Geteuid() != 0 {
+				return withCode(exitUsage, errors.New("--fs attaches loop devices and mounts file systems: run it as root"))
+			}
 			if daemon {
 				return runMountDaemon(a, args[1])
 			}
-			return runMount(cmd, a, args[0], args[1], cache)
+			return runMount(cmd, a, args[0], args[1], cache, withFS)
 		},
 	}
 	cmd.Flags().StringVar(&cacheSize, "cache-size", "", "bytes of decoded chunks kept in memory, e.g. 256M (default 64M)")
 	cmd.Flags().BoolVar(&daemon, "daemon", false, "return once mounted and serve in the background until umount DIR")
+	cmd.Flags().BoolVar(&withFS, "fs", false, "also mount every file system of every disk read-only under DIR/<disk>/<partition>/ (root; ext2/3/4, xfs, vfat)")
 	addRepoFlags(cmd, false)
 	return cmd
 }
 
-func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) error {
+func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64, withFS bool) error {
 	// The mount point and FUSE first: nothing is opened for a mount that
 	// cannot happen.
 	if err := mount.Check(dir); err != nil {
@@ -119,7 +129,7 @@ func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) e
 		}
 	}
 
-	o := mount.Options{Source: m.ID, ReadError: readError, Created: m.Created}
+	o := mount.Options{Source: m.ID, ReadError: readError, Created: m.Created, FS: withFS}
 	for _, d := range m.Disks {
 		di, err := ir.Disk(d.Label)
 		if err != nil {
@@ -141,6 +151,20 @@ func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) e
 	}
 	for _, f := range o.Files[:len(o.Files)-1] {
 		fmt.Fprintf(a.stdout, "%s (%s)\n", filepath.Join(dir, f.Name), units.FormatBytes(f.Size))
+	}
+	if withFS {
+		fss, err := srv.AttachFS(cmd.Context())
+		for _, fs := range fss {
+			if fs.Error != "" {
+				fmt.Fprintf(a.stdout, "disk %s partition %s (%s): not mounted: %s\n", fs.Disk, fs.Partition, fs.Device, fs.Error)
+			} else {
+				fmt.Fprintf(a.stdout, "%s: %s on %s, read-only\n", fs.Path, fs.Type, fs.Device)
+			}
+		}
+		if err != nil {
+			derr := srv.DetachFS()
+			return withCode(exitFailure, errors.Join(err, derr, srv.Unmount()))
+		}
 	}
 	fmt.Fprintf(a.stdout, "mounted %s (%s, chain of %d) read-only at %s in %s; Ctrl-C, SIGTERM or umount %s ends it\n",
 		m.ID, m.Type, len(m.Chain), dir, time.Since(t0).Round(time.Millisecond), dir)
@@ -165,6 +189,9 @@ func runMount(cmd *cobra.Command, a *app, archiveArg, dir string, cache int64) e
 	}
 	// Busy (a file open, a loop device attached, a shell inside): retry
 	// for a while, then say what holds it.
+	if err := srv.DetachFS(); err != nil {
+		return withCode(exitFailure, fmt.Errorf("%w: close the files open under %s, then run umount -R %s", err, dir, dir))
+	}
 	var uerr error
 	for try := 0; try < 10; try++ {
 		if uerr = srv.Unmount(); uerr == nil {

@@ -44,10 +44,10 @@ func mounted(t *testing.T, dir string) bool {
 	return false
 }
 
-// mountProc is a running mount command.
+// mountProc is a running mount command (syncBuffer: metrics_serve_test.go).
 type mountProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer
 	done           chan error
 }
 
@@ -412,6 +412,60 @@ func TestFilesCLI(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errOut, c.msg)
 		}
 	}
+	// mount --fs: the partition's ext4 mounted read-only under
+	// DIR/vda/1, files bit-exact; SIGTERM, and SIGKILL then cleanup, leave
+	// no mount and no loop device.
+	loops := func(under string) []string {
+		var out []string
+		bf, _ := filepath.Glob("/sys/block/loop*/loop/backing_file")
+		for _, f := range bf {
+			if b, err := os.ReadFile(f); err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), under) {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	common := append([]string{"--fs"}, repo[4:]...) // --pool, --key-file
+	for i, id := range ids {
+		fsdir := filepath.Join(dir, "fs"+string(rune('0'+i)))
+		os.Mkdir(fsdir, 0o755)
+		p := startMount(t, bin, fsdir, append([]string{id, fsdir}, common...)...)
+		for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.stdout.String(), "mounted "); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("mount --fs: no file systems after 20 s: %s %s", p.stdout.String(), p.stderr.String())
+			}
+		}
+		if !strings.Contains(p.stdout.String(), filepath.Join(fsdir, "vda", "1")+": ext4") {
+			t.Fatalf("mount --fs did not mount vda partition 1: %s", p.stdout.String())
+		}
+		got, err := os.ReadFile(filepath.Join(fsdir, "vda", "1", "etc", "nginx", "site.conf"))
+		if err != nil || string(got) != versions[i] {
+			t.Fatalf("%s: site.conf through --fs: %q %v", id, got, err)
+		}
+		if got, err := os.ReadFile(filepath.Join(fsdir, "vda", "1", "var", "dump.sql")); err != nil || !bytes.Equal(got, bigData) {
+			t.Fatalf("%s: dump.sql through --fs differs: %v", id, err)
+		}
+		if len(loops(fsdir)) == 0 {
+			t.Fatal("mount --fs: no loop device on the image")
+		}
+		if i == 0 {
+			p.stop(t, fsdir, syscall.SIGTERM)
+		} else {
+			p.cmd.Process.Kill()
+			<-p.done
+			run(t, bin, "cleanup", "-c", filepath.Join(dir, "no.conf"))
+		}
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		if bytes.Contains(b, []byte(fsdir)) {
+			t.Fatalf("mount --fs left a mount under %s:\n%s", fsdir, b)
+		}
+		for deadline := time.Now().Add(5 * time.Second); len(loops(fsdir)) > 0; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("mount --fs left loop devices: %v", loops(fsdir))
+			}
+		}
+	}
+
 	// Damaged data under the file system: exit 4 naming the archive's
 	// damage, not a half-copied file passed off as done.
 	arch := filepath.Join(pool, ids[0]+".rba")

@@ -49,29 +49,71 @@ func PartitionOffset(ctx context.Context, img string, n int) (int64, error) {
 }
 
 func parsePartitions(b []byte, n int) (int64, error) {
+	ps, err := ParsePartitionTable(b)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range ps {
+		if p.Num == n {
+			return p.Offset, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: partition %d: the disk has %d partitions", ErrBadArg, n, len(ps))
+}
+
+// Partition is one entry of a partition table, in bytes.
+type Partition struct {
+	Num          int
+	Offset, Size int64
+}
+
+// Partitions reads the partition table of the disk image img with sfdisk;
+// a disk without one has none (and no error).
+func Partitions(ctx context.Context, img string) ([]Partition, error) {
+	out, err := exec.CommandContext(ctx, "sfdisk", "--json", img).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("sfdisk (util-linux): %w", err)
+	}
+	return ParsePartitionTable(out)
+}
+
+// ParsePartitionTable parses the output of sfdisk --json.
+func ParsePartitionTable(b []byte) ([]Partition, error) {
 	var t struct {
 		Table struct {
 			SectorSize int64 `json:"sectorsize"`
 			Partitions []struct {
-				Start int64 `json:"start"`
+				Node  string `json:"node"`
+				Start int64  `json:"start"`
+				Size  int64  `json:"size"`
 			} `json:"partitions"`
 		} `json:"partitiontable"`
 	}
 	if err := json.Unmarshal(b, &t); err != nil {
-		return 0, fmt.Errorf("partition table: %w", err)
-	}
-	ps := t.Table.Partitions
-	if n < 1 || n > len(ps) {
-		return 0, fmt.Errorf("%w: partition %d: the disk has %d partitions", ErrBadArg, n, len(ps))
+		return nil, fmt.Errorf("partition table: %w", err)
 	}
 	ss := t.Table.SectorSize
-	if ss <= 0 {
+	if ss <= 0 || ss > 1<<16 {
 		ss = 512
 	}
-	if ps[n-1].Start < 0 || ps[n-1].Start > (1<<62)/ss {
-		return 0, fmt.Errorf("partition %d: bad start %d", n, ps[n-1].Start)
+	var out []Partition
+	for i, p := range t.Table.Partitions {
+		if p.Start < 0 || p.Size < 0 || p.Start > (1<<46) || p.Size > (1<<46) {
+			return nil, fmt.Errorf("partition %d: bad start %d or size %d", i+1, p.Start, p.Size)
+		}
+		// The number is the node's (img1, img3: GPT numbers may skip).
+		num := i + 1
+		d := strings.TrimRightFunc(p.Node, func(r rune) bool { return r >= '0' && r <= '9' })
+		if n, err := strconv.Atoi(p.Node[len(d):]); err == nil && n > 0 {
+			num = n
+		}
+		out = append(out, Partition{Num: num, Offset: p.Start * ss, Size: p.Size * ss})
 	}
-	return ps[n-1].Start * ss, nil
+	return out, nil
 }
 
 // checkPath refuses what debugfs's command line cannot carry.

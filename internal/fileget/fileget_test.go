@@ -27,12 +27,15 @@ func TestParseList(t *testing.T) {
 }
 
 func TestParsePartitions(t *testing.T) {
-	b := []byte(`{"partitiontable":{"sectorsize":512,"partitions":[{"start":2048},{"start":4096}]}}`)
-	if off, err := parsePartitions(b, 2); err != nil || off != 4096*512 {
-		t.Fatalf("partition 2: %d %v", off, err)
+	b := []byte(`{"partitiontable":{"sectorsize":512,"partitions":[{"node":"d.img1","start":2048},{"node":"d.img3","start":4096}]}}`)
+	if off, err := parsePartitions(b, 3); err != nil || off != 4096*512 {
+		t.Fatalf("partition 3: %d %v", off, err)
 	}
-	if _, err := parsePartitions(b, 3); err == nil {
-		t.Fatal("partition 3 of 2 found")
+	if _, err := parsePartitions(b, 2); err == nil {
+		t.Fatal("partition 2 (not in the table) found")
+	}
+	if _, err := parsePartitions(b, 4); err == nil {
+		t.Fatal("partition 4 found")
 	}
 }
 

@@ -39,12 +39,17 @@ type Options struct {
 	ReadError func(file string, off, n int64, err error)
 	// Created is the files' modification time.
 	Created time.Time
+	// FS adds a directory DIR/<disk>/ for every <disk>.img file, where
+	// AttachFS mounts the disk's file systems.
+	FS bool
 }
 
 // Server is a mounted file system.
 type Server struct {
-	dir string
-	srv *fuse.Server
+	dir      string
+	srv      *fuse.Server
+	disks    []*diskDir // with Options.FS
+	fsMounts []string   // mounted by AttachFS
 }
 
 // ErrNoFUSE is returned when the kernel has no FUSE (no /dev/fuse).
@@ -91,6 +96,13 @@ func Mount(dir string, o Options) (*Server, error) {
 		return nil, err
 	}
 	root := &dirNode{files: o.Files, readErr: o.ReadError, mtime: o.Created}
+	if o.FS {
+		for _, f := range o.Files {
+			if l, ok := strings.CutSuffix(f.Name, ".img"); ok {
+				root.disks = append(root.disks, &diskDir{label: l, file: f.Name, mtime: o.Created})
+			}
+		}
+	}
 	timeout := time.Hour // nothing ever changes
 	opts := &gofs.Options{
 		EntryTimeout:    &timeout,
@@ -111,7 +123,7 @@ func Mount(dir string, o Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Server{dir: dir, srv: srv}, nil
+	return &Server{dir: dir, srv: srv, disks: root.disks}, nil
 }
 
 // Wait returns when the file system is unmounted.
@@ -130,6 +142,7 @@ func (s *Server) Unmount() error {
 type dirNode struct {
 	gofs.Inode
 	files   []File
+	disks   []*diskDir
 	readErr func(string, int64, int64, error)
 	mtime   time.Time
 }
@@ -142,6 +155,10 @@ func (d *dirNode) OnAdd(ctx context.Context) {
 		n := &fileNode{f: f, readErr: d.readErr, mtime: d.mtime}
 		ch := d.NewPersistentInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: uint64(i + 2)})
 		d.AddChild(f.Name, ch, false)
+	}
+	for _, dd := range d.disks {
+		ch := d.NewPersistentInode(ctx, dd, gofs.StableAttr{Mode: syscall.S_IFDIR})
+		d.AddChild(dd.label, ch, false)
 	}
 }
 

@@ -72,7 +72,9 @@ func SweepDead() ([]string, error) {
 		if err := syscall.Statfs(mp, &st); !errors.Is(err, syscall.ENOTCONN) {
 			continue // alive (or not ours to judge)
 		}
-		if err := syscall.Unmount(mp, 0); err != nil {
+		// Detached lazily, with the file systems --fs mounted under it;
+		// their loop devices then clear themselves.
+		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil {
 			if out, ferr := exec.Command("fusermount", "-u", "-z", mp).CombinedOutput(); ferr != nil {
 				errs = append(errs, fmt.Errorf("unmount dead mount %s: %v; fusermount: %v %s", mp, err, ferr, strings.TrimSpace(string(out))))
 				continue
