@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -134,6 +135,19 @@ func TestMountCLI(t *testing.T) {
 	inc, incWant := backup("incremental")
 	logFile := filepath.Join(dir, "mount.log")
 	common := []string{"--pool", pool, "--key-file", key, "--param", "log_file=" + logFile}
+	// The pool as it was: mounting and reading must not change a byte or
+	// add a file.
+	poolState := func() string {
+		var sb strings.Builder
+		ents, _ := os.ReadDir(pool)
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join(pool, e.Name()))
+			st, _ := os.Stat(filepath.Join(pool, e.Name()))
+			fmt.Fprintf(&sb, "%s %x %v\n", e.Name(), sha256.Sum256(b), st.ModTime())
+		}
+		return sb.String()
+	}
+	before := poolState()
 
 	for i, c := range []struct {
 		id   string
@@ -160,6 +174,10 @@ func TestMountCLI(t *testing.T) {
 			t.Fatalf("mount lists %d entries, want vda.img vdb.img vm.json", len(names))
 		}
 		p.stop(t, mnt, c.sig)
+	}
+
+	if after := poolState(); after != before {
+		t.Fatalf("mounting changed the pool:\n%s\nwas\n%s", after, before)
 	}
 
 	// --daemon returns once mounted; umount from outside ends the
