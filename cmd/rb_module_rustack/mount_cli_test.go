@@ -359,18 +359,28 @@ func TestFilesCLI(t *testing.T) {
 	mkdisk := func() {
 		fs := filepath.Join(dir, "fs.img")
 		os.Remove(fs)
-		for _, c := range [][]string{{"truncate", "-s", "40M", fs}, {"mkfs.ext4", "-q", "-F", "-d", src, fs}, {"truncate", "-s", "42M", disk}} {
+		for _, c := range [][]string{{"truncate", "-s", "40M", fs}, {"mkfs.ext4", "-q", "-F", "-d", src, fs}, {"truncate", "-s", "50M", disk}} {
 			if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 				t.Fatalf("%v: %v %s", c, err, out)
 			}
 		}
 		sf := exec.Command("sfdisk", "-q", disk)
-		sf.Stdin = strings.NewReader("label: dos\nstart=2048, size=81920, type=83\n")
+		// 1: the ext4, 2: a vfat (with mkfs.vfat), 3: nothing.
+		sf.Stdin = strings.NewReader("label: dos\nstart=2048, size=81920, type=83\nstart=83968, size=8192, type=c\nstart=92160, size=4096, type=83\n")
 		if out, err := sf.CombinedOutput(); err != nil {
 			t.Fatalf("sfdisk: %v %s", err, out)
 		}
 		if out, err := exec.Command("dd", "if="+fs, "of="+disk, "bs=1M", "seek=1", "conv=notrunc", "status=none").CombinedOutput(); err != nil {
 			t.Fatalf("dd: %v %s", err, out)
+		}
+		if _, err := exec.LookPath("mkfs.vfat"); err == nil {
+			fat := filepath.Join(dir, "fat.img")
+			os.Remove(fat)
+			for _, c := range [][]string{{"mkfs.vfat", "-C", fat, "4096"}, {"dd", "if=" + fat, "of=" + disk, "bs=512", "seek=83968", "conv=notrunc", "status=none"}} {
+				if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+					t.Fatalf("%v: %v %s", c, err, out)
+				}
+			}
 		}
 	}
 	pool := filepath.Join(dir, "pool")
@@ -455,6 +465,25 @@ func TestFilesCLI(t *testing.T) {
 		}
 		if !strings.Contains(p.stdout.String(), filepath.Join(fsdir, "vda", "1")+": ext4") {
 			t.Fatalf("mount --fs did not mount vda partition 1: %s", p.stdout.String())
+		}
+		if !strings.Contains(p.stdout.String(), "vda partition 3") || !strings.Contains(p.stdout.String(), "not mounted: no file system recognised") {
+			t.Fatalf("mount --fs does not list partition 3 as holding nothing: %s", p.stdout.String())
+		}
+		if _, err := exec.LookPath("mkfs.vfat"); err == nil {
+			// Mounted where the kernel has vfat; else listed with the
+			// kernel's reason while the rest is mounted.
+			kfs, _ := os.ReadFile("/proc/filesystems")
+			switch out := p.stdout.String(); {
+			case bytes.Contains(kfs, []byte("\tvfat\n")):
+				if !strings.Contains(out, filepath.Join(fsdir, "vda", "2")+": vfat") {
+					t.Fatalf("mount --fs did not mount the vfat partition 2: %s", out)
+				}
+				if _, err := os.ReadDir(filepath.Join(fsdir, "vda", "2")); err != nil {
+					t.Fatalf("the vfat partition: %v", err)
+				}
+			case !strings.Contains(out, "vda partition 2") || !strings.Contains(out, "(vfat) on "+filepath.Join(fsdir, "vda", "2")+": no such device"):
+				t.Fatalf("this kernel has no vfat: mount --fs should list partition 2 with the reason: %s", out)
+			}
 		}
 		got, err := os.ReadFile(filepath.Join(fsdir, "vda", "1", "etc", "nginx", "site.conf"))
 		if err != nil || string(got) != versions[i] {
