@@ -8,6 +8,7 @@ require (
 	github.com/deatil/go-cryptobin v1.1.1013
 	github.com/emmansun/gmsm v0.44.0
 	github.com/gophercloud/gophercloud/v2 v2.15.0
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/klauspost/compress v1.20.3
 	github.com/minio/minio-go/v7 v7.0.99
 	github.com/prometheus/client_golang v1.23.2

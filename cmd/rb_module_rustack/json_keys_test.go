@@ -14,6 +14,7 @@ import (
 	"rb_module_rustack/internal/archive"
 	"rb_module_rustack/internal/backup"
 	"rb_module_rustack/internal/deploy"
+	"rb_module_rustack/internal/fileget"
 	"rb_module_rustack/internal/restore"
 	"rb_module_rustack/internal/snapshot"
 	"rb_module_rustack/internal/status"
@@ -116,7 +117,7 @@ func TestJSONOutputSnakeCase(t *testing.T) {
 
 	// Every command with a --json flag is either run above or checked by
 	// type below; a new one must be added to one of them.
-	byType := map[string]bool{"list": true, "backup": true, "restore": true, "cleanup": true}
+	byType := map[string]bool{"list": true, "backup": true, "restore": true, "cleanup": true, "files": true}
 	var walk func(prefix string, cmds []*cobra.Command)
 	walk = func(prefix string, cmds []*cobra.Command) {
 		for _, c := range cmds {
@@ -139,6 +140,7 @@ func TestJSONTypesSnakeCase(t *testing.T) {
 		archive.Info{}, archive.VerifyReport{}, archive.VerifyAllReport{}, archive.PruneReport{},
 		archive.ForgetResult{}, algorithmList{}, archive.DeleteResult{}, archive.ConsolidateResult{}, archive.CopyReport{},
 		status.Row{}, versionInfo{},
+		fileget.Entry{},
 	} {
 		for _, bad := range typeBadKeys(reflect.TypeOf(v), map[reflect.Type]bool{}) {
 			t.Errorf("%T: %s", v, bad)

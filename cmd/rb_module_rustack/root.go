@@ -177,6 +177,8 @@ func newRootCmd(a *app) *cobra.Command {
 		monitored(a, "backup", newBackupCmd(a)),
 		monitored(a, "restore", newRestoreCmd(a)),
 		newImageCmd(a),
+		newMountCmd(a),
+		newFilesCmd(a),
 		monitored(a, "verify", newVerifyCmd(a)),
 		newArchivesCmd(a),
 		newStatusCmd(a),
