@@ -95,6 +95,11 @@ func TestDiskReaderReadAhead(t *testing.T) {
 			if _, err := d.ReadAt(buf, off); err != nil || !bytes.Equal(buf, img[off:off+int64(len(buf))]) {
 				t.Fatalf("read at %d: %v or wrong data", off, err)
 			}
+			// Let the loads this read started end before the next read: a
+			// read-ahead finds its slots taken (and leaves those chunks to
+			// the next one) only while earlier loads still hold them, which
+			// on a loaded machine could make the last read start none.
+			d.wg.Wait()
 		}
 		end := start + 4*int64(len(buf))
 		d.wg.Wait() // the read-ahead started by the reads
