@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // FilesDirPrefix starts the name of the temporary mount point of the files
@@ -67,9 +68,17 @@ func SweepDead() ([]string, error) {
 	var errs []error
 	for _, mp := range ParseMountinfo(b, FSType) {
 		// statfs always reaches the server (a stat may be answered from
-		// the kernel's attribute cache).
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(mp, &st); !errors.Is(err, syscall.ENOTCONN) {
+		// the kernel's attribute cache). A process killed while one of
+		// its own threads waited on its mount stays a zombie that holds
+		// /dev/fuse: nothing answers and statfs would wait forever, so
+		// a mount silent for statfsWait is aborted, which makes it dead.
+		answered, err := statfsWithin(mp, statfsWait)
+		if !answered {
+			if aerr := AbortConnection(mp); aerr != nil {
+				errs = append(errs, fmt.Errorf("mount %s does not answer: %v", mp, aerr))
+				continue
+			}
+		} else if !errors.Is(err, syscall.ENOTCONN) {
 			continue // alive (or not ours to judge)
 		}
 		// Detached lazily, with the file systems --fs mounted under it;
@@ -86,4 +95,61 @@ func SweepDead() ([]string, error) {
 		removed = append(removed, mp)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// fuseConnections is where the fuse control file system is mounted.
+const fuseConnections = "/sys/fs/fuse/connections"
+
+// statfsWait is how long a sweep waits for a mount to answer statfs.
+const statfsWait = 5 * time.Second
+
+// statfsWithin runs statfs on mp and reports whether it returned within d
+// (and its error); a call that did not goes on in the background until the
+// mount is aborted.
+func statfsWithin(mp string, d time.Duration) (bool, error) {
+	done := make(chan error, 1)
+	go func() {
+		var st syscall.Statfs_t
+		done <- syscall.Statfs(mp, &st)
+	}()
+	select {
+	case err := <-done:
+		return true, err
+	case <-time.After(d):
+		return false, nil
+	}
+}
+
+// AbortConnection aborts the FUSE connection of the mount at mp (through
+// /sys/fs/fuse/connections/DEV/abort, DEV its device's minor number): every
+// request waiting on it fails, the mount answers ENOTCONN from then on,
+// and a process stuck on it can end.
+func AbortConnection(mp string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("list mounts: %w", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || unescape(f[4]) != mp {
+			continue
+		}
+		_, minor, ok := strings.Cut(f[2], ":")
+		if !ok {
+			break
+		}
+		ctl := filepath.Join(fuseConnections, minor, "abort")
+		if _, err := os.Stat(ctl); errors.Is(err, os.ErrNotExist) {
+			// The fuse control file system is not mounted on every
+			// system: mount it (it holds nothing but these controls).
+			if merr := syscall.Mount("fusectl", fuseConnections, "fusectl", 0, ""); merr != nil && !errors.Is(merr, syscall.EBUSY) {
+				return fmt.Errorf("abort the FUSE connection of %s: mount fusectl on %s: %w", mp, fuseConnections, merr)
+			}
+		}
+		if err := os.WriteFile(ctl, []byte("1"), 0o200); err != nil {
+			return fmt.Errorf("abort the FUSE connection of %s: %w", mp, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%s is not mounted", mp)
 }
