@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"rb_module_rustack/internal/atomicfile"
 )
 
 // Job kinds.
@@ -146,7 +148,10 @@ func Append(dir string, r Record, keep int) error {
 			return fmt.Errorf("job records: %w", err)
 		}
 	}
-	return writeAtomic(path, buf.Bytes())
+	if err := atomicfile.Write(path, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("job records: %w", err)
+	}
+	return nil
 }
 
 // Parse reads the records of one file, skipping lines that do not decode.
@@ -202,27 +207,4 @@ func History(dir, key string) ([]Record, error) {
 		return nil, fmt.Errorf("job records: %w", err)
 	}
 	return Parse(data), nil
-}
-
-// writeAtomic writes data to path through a temporary file, fsync, rename.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("job records: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("job records: write %s: %w", path, err)
-	}
-	return nil
 }

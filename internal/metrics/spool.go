@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"rb_module_rustack/internal/atomicfile"
 )
 
 // The spool is a directory of files NAME.lp, each holding the lines one
@@ -160,7 +162,7 @@ func writeSpool(dir, precision string, lines []string, limit int64, warn func(st
 				b.WriteByte('\n')
 			}
 			name := fmt.Sprintf("%s-%d%s", time.Now().UTC().Format("20060102T150405.000000000"), os.Getpid(), spoolExt)
-			if err := writeFileAtomic(filepath.Join(dir, name), []byte(b.String())); err != nil {
+			if err := atomicfile.Write(filepath.Join(dir, name), []byte(b.String()), 0o600); err != nil {
 				warn("metrics: spool: %v; %d point(s) lost", err, len(lines))
 				return 0, dropped + len(lines)
 			}
@@ -204,28 +206,4 @@ func writeSpool(dir, precision string, lines []string, limit int64, warn func(st
 		}
 	}
 	return kept, dropped
-}
-
-// writeFileAtomic writes data to path under a temporary name, syncs it and
-// renames it into place.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"rb_module_rustack/internal/atomicfile"
 )
 
 // FileName is the file written in the textfile directory.
@@ -69,7 +71,11 @@ func Update(dir string, s Series) error {
 	for k, v := range s.Values {
 		cur.Values[k] = v
 	}
-	return writeAtomic(path, Format(all))
+	// 0644: readable by the collector.
+	if err := atomicfile.Write(path, Format(all), 0o644); err != nil {
+		return fmt.Errorf("prometheus textfile: %w", err)
+	}
+	return nil
 }
 
 // Format writes the series in the text format, sorted.
@@ -195,31 +201,4 @@ func parseLine(line string) (string, map[string]string, float64, bool) {
 		return "", nil, 0, false
 	}
 	return name, labels, val, true
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// folder, fsync and rename, readable by the collector (0644).
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("prometheus textfile: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("prometheus textfile: write %s: %w", path, err)
-	}
-	return nil
 }
