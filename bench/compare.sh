@@ -144,21 +144,19 @@ if [ "$IMAGE" = fs ]; then
 else
 	IMG="$WORK/images-$SIZE-seed$SEED"
 	IMAGE_DESC="$SIZE, seed $SEED: 1 MiB extents, 50 % zeros (holes), 30 % random, 20 % text"
-fi
-stamp=$(cat "$ROOT"/bench/genimage/*.go | sha256sum | cut -c1-16)
-if [ "$IMAGE" = fs ]; then
-	:
-elif [ "$(cat "$IMG/stamp" 2>/dev/null)" != "$stamp" ]; then
-	echo "generating images in $IMG" >&2
-	rm -rf "$IMG"
-	"$WORK/bin/genimage" -dir "$IMG" -size "$SIZE" -seed "$SEED" >&2
-	for f in base scattered clustered; do
-		sha256sum "$IMG/$f.img" | cut -d' ' -f1 >"$IMG/$f.sha256"
-	done
-	sync
-	echo "$stamp" >"$IMG/stamp"
-else
-	echo "reusing images in $IMG" >&2
+	stamp=$(cat "$ROOT"/bench/genimage/*.go | sha256sum | cut -c1-16)
+	if [ "$(cat "$IMG/stamp" 2>/dev/null)" != "$stamp" ]; then
+		echo "generating images in $IMG" >&2
+		rm -rf "$IMG"
+		"$WORK/bin/genimage" -dir "$IMG" -size "$SIZE" -seed "$SEED" >&2
+		for f in base scattered clustered; do
+			sha256sum "$IMG/$f.img" | cut -d' ' -f1 >"$IMG/$f.sha256"
+		done
+		sync
+		echo "$stamp" >"$IMG/stamp"
+	else
+		echo "reusing images in $IMG" >&2
+	fi
 fi
 IMG_BYTES=$(stat -c %s "$IMG/base.img")
 BASE_SHA=$(cat "$IMG/base.sha256")

@@ -244,21 +244,7 @@ func TestMountCLI(t *testing.T) {
 	}
 
 	// A damaged chunk in the middle of the full archive.
-	arch := filepath.Join(pool, full+".rba")
-	f, err := container.OpenFile(arch, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo, hi := f.BlobArea()
-	f.Close()
-	raw, err := os.ReadFile(arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw[lo+(hi-lo)/3] ^= 0x04
-	if err := os.WriteFile(arch, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	damageBlobs(t, filepath.Join(pool, full+".rba"), func(raw []byte, lo, hi int64) { raw[lo+(hi-lo)/3] ^= 0x04 })
 	mnt := filepath.Join(dir, "mnt-damaged")
 	os.Mkdir(mnt, 0o755)
 	p := startMount(t, bin, mnt, append([]string{full, mnt}, common...)...)
@@ -525,23 +511,11 @@ func TestFilesCLI(t *testing.T) {
 
 	// Damaged data under the file system: exit 4 naming the archive's
 	// damage, not a half-copied file passed off as done.
-	arch := filepath.Join(pool, ids[0]+".rba")
-	f, err := container.OpenFile(arch, nil, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lo, hi := f.BlobArea()
-	f.Close()
-	raw, err := os.ReadFile(arch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := lo; off < hi; off += 4096 {
-		raw[off] ^= 0x20
-	}
-	if err := os.WriteFile(arch, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	damageBlobs(t, filepath.Join(pool, ids[0]+".rba"), func(raw []byte, lo, hi int64) {
+		for off := lo; off < hi; off += 4096 {
+			raw[off] ^= 0x20
+		}
+	})
 	_, errOut, code = run(t, bin, append([]string{"files", ids[0], "get", "/etc", "--to", filepath.Join(dir, "out-damaged")}, repo...)...)
 	if code != exitIntegrity || !strings.Contains(errOut, "damaged data") || !strings.Contains(errOut, "disk bytes") {
 		t.Fatalf("files get from a damaged archive: exit %d, stderr %q; want 4 naming the damage", code, errOut)
@@ -549,5 +523,25 @@ func TestFilesCLI(t *testing.T) {
 	b, _ := os.ReadFile("/proc/self/mountinfo")
 	if bytes.Contains(b, []byte("rb_module_rustack-files-")) {
 		t.Fatalf("files left a mount:\n%s", b)
+	}
+}
+
+// damageBlobs rewrites the archive file at path after flip changed its
+// bytes; lo and hi bound the blob area (the chunk data) in raw.
+func damageBlobs(t *testing.T, path string, flip func(raw []byte, lo, hi int64)) {
+	t.Helper()
+	f, err := container.OpenFile(path, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := f.BlobArea()
+	f.Close()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip(raw, lo, hi)
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

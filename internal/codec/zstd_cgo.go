@@ -30,10 +30,7 @@ type cEncoder struct {
 }
 
 func newCEncoder(lv zstd.EncoderLevel) Encoder {
-	e := &cEncoder{level: cLevels[lv]}
-	if e.level == 0 {
-		e.level = 1
-	}
+	e := &cEncoder{level: cLevels[lv]} // lv is always one of zstdLevels
 	e.ctxs.New = func() any { return czstd.NewCtx() }
 	return e
 }
