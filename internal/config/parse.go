@@ -18,8 +18,9 @@ import (
 // maxFileSize bounds how much of a configuration file is read.
 const maxFileSize = 1 << 20
 
-// isSecret says whether key's value must never be echoed in an error or a listing.
-func isSecret(key string) bool { return key == "password" || key == "admin_password" }
+// isSecret says whether a key's value must never be echoed in an error or
+// a listing: every key of kind kindSecret (passwords, secret keys).
+func (k *keySpec) isSecret() bool { return k.kind == kindSecret }
 
 // Load reads the file at path, applies defaults, merges params (rule
 // parameters, which win over the file) and validates ranges. Every error
@@ -93,7 +94,7 @@ func Parse(name string, r io.Reader, params map[string]string) (*Config, error) 
 			}
 			val = "yes"
 		}
-		if !utf8.ValidString(val) && !isSecret(key) {
+		if !utf8.ValidString(val) && !spec.isSecret() {
 			return nil, fmt.Errorf("%s: key %q: the value is not valid UTF-8", where, key)
 		}
 		if err := c.apply(spec, val); err != nil {
@@ -166,13 +167,13 @@ func (c *Config) apply(spec *keySpec, raw string) error {
 	}
 	v, err := spec.parseValue(raw)
 	if err != nil {
-		if isSecret(spec.name) {
+		if spec.isSecret() {
 			return errors.New("invalid value") // never reached: secrets accept any text
 		}
 		return err
 	}
 	spec.set(c, v)
-	if isSecret(spec.name) {
+	if spec.isSecret() {
 		raw = "***"
 	}
 	c.shown[spec.name] = raw

@@ -668,6 +668,26 @@ func TestEntries(t *testing.T) {
 	}
 }
 
+// TestEntriesHideEverySecret: every secret key (not only the cloud
+// passwords) is listed as *** whatever its value.
+func TestEntriesHideEverySecret(t *testing.T) {
+	params := map[string]string{}
+	for _, k := range keys() {
+		if k.kind == kindSecret {
+			params[k.name] = "s3cr3t-" + k.name
+		}
+	}
+	if len(params) < 5 {
+		t.Fatalf("only %d secret keys: %v", len(params), params)
+	}
+	c := mustParse(t, "", params)
+	for _, e := range c.Entries() {
+		if _, secret := params[e.Key]; secret && e.Value != "***" || strings.Contains(e.Value, "s3cr3t") {
+			t.Errorf("%s listed as %q", e.Key, e.Value)
+		}
+	}
+}
+
 // TestSampleFile keeps etc/rb_module_rustack.conf and docs/configuration.md
 // in step with the key table: the sample parses, every key appears in both,
 // and the sample's active values are the defaults.
