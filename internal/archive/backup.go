@@ -36,6 +36,11 @@ type Backup struct {
 	pipe    *dedup.Pipeline
 	started time.Time
 	locks   *held // shared locks held until Commit or Abort (locks.go)
+	// The parent's disks (by label), the chunks it stored as deltas and
+	// where its chunks are read from: for chunks stored as deltas.
+	parentRuns map[string][]chunk.Run
+	deltas     map[chunk.ID]*chunk.Delta
+	bases      interface{ Close() }
 
 	mu     sync.Mutex
 	order  []string // preferred disk order (SetDiskOrder)
@@ -112,6 +117,7 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 	}
 	b.keys = keys
 	var target dedup.Target
+	var bsrc dedup.Source
 	if sto != nil {
 		si, err := sto.LoadIndex()
 		if err != nil {
@@ -122,6 +128,10 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 			return nil, err
 		}
 		b.sw, b.keys, target = sw, nil, sw
+		if b.parentRuns != nil {
+			bs := dedup.StoreSource(sto, si)
+			b.bases, bsrc = bs, bs
+		}
 	} else {
 		fw, err := container.CreateFile(r.opts.Pool, b.id+archiveExt, container.KindArchive, keys, b.headerMeta(), container.FileOpts{Rewritable: true, Direct: true})
 		if err != nil {
@@ -129,8 +139,15 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 		}
 		b.fw = fw
 		target = dedup.NewFileTarget(fw, keys, base)
+		if cs, ok := b.bases.(*chainSource); ok {
+			bsrc = cs.Source
+		}
 	}
-	pipe, err := dedup.NewPipeline(dedup.Config{Chunker: r.chunker, IDKey: r.writeID, Codec: r.codec, Parallelism: r.par}, target)
+	if bsrc == nil {
+		b.parentRuns, b.deltas = nil, nil
+	}
+	pipe, err := dedup.NewPipeline(dedup.Config{Chunker: r.chunker, IDKey: r.writeID, Codec: r.codec, Parallelism: r.par,
+		Bases: bsrc, Deltas: b.deltas}, target)
 	if err != nil {
 		return nil, err
 	}
@@ -201,14 +218,26 @@ func (b *Backup) pickParent(ctx context.Context) (*chunk.Index, error) {
 	}
 	b.parent = mt.ID
 	b.chain = append([]string(nil), mt.Chain...)
+	b.parentRuns, b.deltas = map[string][]chunk.Run{}, map[chunk.ID]*chunk.Delta{}
+	for i, d := range mt.Disks {
+		b.parentRuns[d.Label] = m.runs[i]
+		for _, x := range m.runs[i] {
+			if x.Delta != nil {
+				b.deltas[x.ID] = x.Delta
+			}
+		}
+	}
 	if b.store != nil {
 		return nil, nil
 	}
 	src, err := r.source(m, false)
 	if err != nil {
+		b.parentRuns, b.deltas = nil, nil
 		return toFull(fmt.Sprintf("the chain of %s is not usable: %v", cand.ID, err))
 	}
-	defer src.Close()
+	// Kept open until the end of the backup: chunks stored as deltas read
+	// their bases from the chain.
+	b.bases = src
 	return src.Source.(*dedup.IndexSource).Index, nil
 }
 
@@ -295,7 +324,7 @@ func (b *Backup) AddDisk(ctx context.Context, label string, src io.ReaderAt, siz
 	if p != nil {
 		prog = func(n int64) { p(n) }
 	}
-	runs, err := b.pipe.AddDisk(ctx, src, size, prog)
+	runs, err := b.pipe.AddDiskFrom(ctx, src, size, b.parentRuns[label], prog)
 	if err != nil {
 		b.mu.Lock()
 		delete(b.disks, label)
@@ -335,6 +364,9 @@ func (b *Backup) Commit(ctx context.Context) (*Summary, error) {
 	}
 	slices.SortFunc(disks, func(x, y *diskResult) int { return rank(x) - rank(y) })
 	b.closePipe()
+	for _, d := range disks {
+		b.pipe.ResolveDeltas(d.runs)
+	}
 	st := &b.pipe.Stats
 	r := b.r
 	md := &manifestData{meta: manifestMeta{
@@ -437,6 +469,9 @@ func (b *Backup) closePipe() {
 	defer b.mu.Unlock()
 	if !b.closed && b.pipe != nil {
 		b.pipe.Close()
+	}
+	if !b.closed && b.bases != nil {
+		b.bases.Close()
 	}
 	b.closed = true
 }

@@ -176,9 +176,7 @@ func (r *Repo) markStoreRefs(ctx context.Context, st *store.Store, mark func(chu
 	return r.eachStoreManifest(ctx, st, adopt, func(m *manifestData) error {
 		for _, runs := range m.runs {
 			for _, x := range runs {
-				if !x.Hole {
-					mark(x.ID)
-				}
+				x.Blobs(func(id chunk.ID, _ int64) { mark(id) })
 			}
 		}
 		return nil

@@ -321,13 +321,15 @@ func missingChunks(runs [][]chunk.Run, have func(chunk.ID) bool) []chunk.ID {
 	var out []chunk.ID
 	for _, rs := range runs {
 		for _, x := range rs {
-			if x.Hole || seen[x.ID] {
-				continue
-			}
-			seen[x.ID] = true
-			if !have(x.ID) {
-				out = append(out, x.ID)
-			}
+			x.Blobs(func(id chunk.ID, _ int64) {
+				if seen[id] {
+					return
+				}
+				seen[id] = true
+				if !have(id) {
+					out = append(out, id)
+				}
+			})
 		}
 	}
 	return out
@@ -631,6 +633,8 @@ type runReader struct {
 	offs []int64 // start of each run
 	size int64
 	open func(id chunk.ID, ref dedup.BlobRef, scratch, out []byte) ([]byte, []byte, error)
+	// delta rebuilds chunks stored as deltas.
+	delta *dedup.Reader
 }
 
 func newRunReader(r *Repo, src dedup.Source, runs []chunk.Run, size int64, cipherName string) *runReader {
@@ -642,7 +646,7 @@ func newRunReader(r *Repo, src dedup.Source, runs []chunk.Run, size int64, ciphe
 	}
 	idKey := r.idKeyFor(cipherName)
 	check := !keyed(cipherName)
-	return &runReader{src: src, runs: runs, offs: offs, size: size,
+	return &runReader{src: src, runs: runs, offs: offs, size: size, delta: &dedup.Reader{Codec: r.codec, IDKey: idKey},
 		open: func(id chunk.ID, ref dedup.BlobRef, scratch, out []byte) ([]byte, []byte, error) {
 			blob, err := ref.File.ReadBlob(nil, ref.Off, ref.CLen)
 			if err != nil {
@@ -673,12 +677,21 @@ func (rr *runReader) ReadAt(p []byte, off int64) (int, error) {
 			n += int(want)
 			continue
 		}
+		if cap(out) < int(x.Len) {
+			out = make([]byte, 0, x.Len)
+		}
+		if x.Delta != nil {
+			data, err := rr.delta.LoadRun(rr.src, x, out[:x.Len])
+			if err != nil {
+				return n, err
+			}
+			copy(p[n:], data[skip:skip+want])
+			n += int(want)
+			continue
+		}
 		ref, err := rr.src.Locate(x.ID)
 		if err != nil {
 			return n, err
-		}
-		if cap(out) < int(x.Len) {
-			out = make([]byte, 0, x.Len)
 		}
 		var data []byte
 		data, scratch, err = rr.open(x.ID, ref, scratch, out[:0])

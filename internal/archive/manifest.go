@@ -71,6 +71,7 @@ type manifestData struct {
 const (
 	runChunk = 0
 	runHole  = 1
+	runDelta = 2 // a chunk stored as a delta (chunk.Delta)
 )
 
 const (
@@ -91,7 +92,8 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$`)
 func validID(s string) bool { return idRE.MatchString(s) }
 
 // encodeManifest renders u32 JSON length | JSON | per disk its runs:
-// kind byte, uvarint length, and for chunks the 32-byte id.
+// kind byte, uvarint length, and for chunks the 32-byte id (for chunks
+// stored as deltas followed by the delta, chunk.AppendDelta).
 func encodeManifest(m *manifestData) ([]byte, error) {
 	js, err := json.Marshal(m.meta)
 	if err != nil {
@@ -109,10 +111,15 @@ func encodeManifest(m *manifestData) ([]byte, error) {
 			if r.Hole {
 				b = append(b, runHole)
 				b = binary.AppendUvarint(b, uint64(r.Len))
-			} else {
+			} else if r.Delta == nil {
 				b = append(b, runChunk)
 				b = binary.AppendUvarint(b, uint64(r.Len))
 				b = append(b, r.ID[:]...)
+			} else {
+				b = append(b, runDelta)
+				b = binary.AppendUvarint(b, uint64(r.Len))
+				b = append(b, r.ID[:]...)
+				b = chunk.AppendDelta(b, r.Delta)
 			}
 		}
 	}
@@ -202,6 +209,15 @@ func parseManifest(b []byte) (*manifestData, error) {
 				}
 				copy(r.ID[:], rest)
 				rest = rest[chunk.IDSize:]
+			case runDelta:
+				if l > chunk.MaxLen || len(rest) < chunk.IDSize {
+					return bad("disk %s: bad delta run", d.Label)
+				}
+				copy(r.ID[:], rest)
+				var err error
+				if r.Delta, rest, err = chunk.ParseDelta(rest[chunk.IDSize:], r.Len); err != nil {
+					return bad("disk %s: %v", d.Label, err)
+				}
 			default:
 				return bad("disk %s: bad run kind %d", d.Label, kind)
 			}

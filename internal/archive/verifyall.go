@@ -116,15 +116,15 @@ func (r *Repo) checkPoolArchive(in Info) []Damage {
 	for i, d := range m.meta.Disks {
 		var off int64
 		for _, x := range m.runs[i] {
-			if !x.Hole {
-				ref, err := src.Locate(x.ID)
+			x.Blobs(func(id chunk.ID, _ int64) {
+				ref, err := src.Locate(id)
 				if err != nil {
 					out = append(out, Damage{Archive: in.ID, Disk: d.Label, Offset: off, Length: x.Len,
-						Problem: fmt.Sprintf("chunk %s: %v", x.ID.Short(), err)})
+						Problem: fmt.Sprintf("chunk %s: %v", id.Short(), err)})
 				} else if rl, ok := src.Source.(dedup.Releaser); ok {
 					rl.Release(ref)
 				}
-			}
+			})
 			off += x.Len
 		}
 	}
@@ -184,16 +184,16 @@ func (r *Repo) verifyStore(ctx context.Context, st *store.Store, o VerifyAllOpti
 		for i, d := range m.meta.Disks {
 			var off int64
 			for _, x := range m.runs[i] {
-				if !x.Hole {
-					problem, damaged := bad[x.ID]
-					if _, ok := stray[x.ID]; !damaged && !si.Index.Has(x.ID) && !ok {
+				x.Blobs(func(id chunk.ID, _ int64) {
+					problem, damaged := bad[id]
+					if _, ok := stray[id]; !damaged && !si.Index.Has(id) && !ok {
 						problem, damaged = "missing from the dedup store", true
 					}
 					if damaged {
 						rep.Damaged = append(rep.Damaged, Damage{Archive: m.meta.ID, Disk: d.Label, Offset: off, Length: x.Len,
-							Problem: fmt.Sprintf("chunk %s: %s", x.ID.Short(), problem)})
+							Problem: fmt.Sprintf("chunk %s: %s", id.Short(), problem)})
 					}
-				}
+				})
 				off += x.Len
 			}
 		}

@@ -16,12 +16,14 @@ var ErrDamaged = errors.New("damaged data")
 // ErrMissing is wrapped by errors about chunks that no index knows.
 var ErrMissing = errors.New("chunk missing")
 
-// Run is one piece of a disk, in order: a chunk (Hole false, ID set) or a
-// hole of Len zero bytes.
+// Run is one piece of a disk, in order: a chunk (Hole false, ID set: the
+// id of its content) or a hole of Len zero bytes. A chunk with Delta set is
+// stored as a delta (delta.go), not as a blob of its own.
 type Run struct {
-	Len  int64
-	Hole bool
-	ID   ID
+	Len   int64
+	Hole  bool
+	ID    ID
+	Delta *Delta
 }
 
 // claimShards spreads a claim set over this many locks.

@@ -45,6 +45,15 @@ type Config struct {
 	Parallelism int   // workers; >= 1
 	SegmentSize int64 // forced boundary every SegmentSize bytes; 0 = 64 MiB
 	BlockSize   int   // read size; 0 = 4 MiB
+	// Bases, when set, lets a disk added with its parent's runs
+	// (AddDiskFrom) store a changed chunk as a delta of the chunks that
+	// covered the same disk bytes in the parent (chunk.Delta), read from
+	// Bases, when that stores much less than the whole chunk.
+	Bases Source
+	// Deltas are the chunks stored as deltas in the parent archive, by
+	// content id: a chunk with one of these ids is referenced the same
+	// way (its content is stored nowhere whole).
+	Deltas map[chunk.ID]*chunk.Delta
 }
 
 // Defaults of Config.
@@ -75,6 +84,8 @@ type Pipeline struct {
 	wg     sync.WaitGroup
 	swg    sync.WaitGroup
 	pmu    sync.Mutex // serializes progress callbacks
+	dmu    sync.Mutex
+	deltas map[chunk.ID]*chunk.Delta // chunks this session stored as deltas
 }
 
 // segBufs is the number of read buffers per worker: one being read, one
@@ -86,6 +97,7 @@ const segBufs = 3
 type sealTask struct {
 	id   chunk.ID
 	b    []byte
+	off  int64 // disk offset of b
 	out  *slot
 	j    *job
 	done func()
@@ -95,9 +107,16 @@ type sealTask struct {
 // reserved for it in the block's arena (capacity for the worst case, a raw
 // chunk) and stored by the worker once the whole block is sealed.
 type slot struct {
-	id   chunk.ID
+	id   chunk.ID // the chunk stored: the content, or its patch
 	plen int
 	blob []byte
+	// A chunk stored as a delta: content is its id, run its run's index
+	// in the segment, delta how it is rebuilt; skip: the patch is stored
+	// already.
+	delta   *chunk.Delta
+	content chunk.ID
+	run     int
+	skip    bool
 }
 
 // blockOut holds the new chunks of one read buffer's block, in disk order.
@@ -116,6 +135,7 @@ func (o *blockOut) reset() {
 type job struct {
 	ctx    context.Context
 	src    io.ReaderAt
+	parent *layout // the disk's runs in the parent archive, or nil
 	off, n int64
 	runs   []chunk.Run
 	err    error
@@ -139,7 +159,7 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 	if cfg.SegmentSize%chunker.ZeroBlock != 0 || cfg.BlockSize%chunker.ZeroBlock != 0 {
 		return nil, fmt.Errorf("pipeline: segment and block sizes must be multiples of %d", chunker.ZeroBlock)
 	}
-	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job), seals: make(chan sealTask, 256)}
+	p := &Pipeline{cfg: cfg, target: t, jobs: make(chan *job), seals: make(chan sealTask, 256), deltas: map[chunk.ID]*chunk.Delta{}}
 	for range cfg.Parallelism {
 		s := p.newSealer()
 		p.swg.Add(1)
@@ -147,7 +167,7 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 			defer p.swg.Done()
 			for t := range p.seals {
 				if t.j.ctx.Err() == nil {
-					s.seal(t.id, t.b, t.out)
+					s.seal(t)
 				}
 				t.done()
 			}
@@ -180,11 +200,25 @@ func (p *Pipeline) Close() {
 // segment with the session's total bytes read; calls are serialized. Safe
 // for concurrent calls (they share the workers).
 func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, progress func(int64)) ([]chunk.Run, error) {
+	return p.AddDiskFrom(ctx, src, size, nil, progress)
+}
+
+// AddDiskFrom is AddDisk for a disk whose runs in the parent archive are
+// parent (nil: none): with Config.Bases set, a new chunk that differs from
+// the parent's bytes at the same place in a few sectors is stored as a
+// delta. The runs returned may still name, without a delta, a chunk that
+// another disk of the session stored as one: ResolveDeltas completes them
+// once every disk is added.
+func (p *Pipeline) AddDiskFrom(ctx context.Context, src io.ReaderAt, size int64, parent []chunk.Run, progress func(int64)) ([]chunk.Run, error) {
 	if size < 0 {
 		return nil, errors.New("negative disk size")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var lay *layout
+	if parent != nil && p.cfg.Bases != nil {
+		lay = newLayout(parent)
+	}
 	seg := p.cfg.SegmentSize
 	nseg := (size + seg - 1) / seg
 	jobs := make([]*job, nseg)
@@ -201,7 +235,7 @@ func (p *Pipeline) AddDisk(ctx context.Context, src io.ReaderAt, size int64, pro
 	}
 	for i := range jobs {
 		off := int64(i) * seg
-		j := &job{ctx: ctx, src: src, off: off, n: min(seg, size-off)}
+		j := &job{ctx: ctx, src: src, parent: lay, off: off, n: min(seg, size-off)}
 		j.done = func(n int64) {
 			if j.err != nil {
 				failed.Store(true)
@@ -269,6 +303,7 @@ type worker struct {
 	zero    *chunker.ZeroChecker
 	holes   [segBufs][]chunker.Span // hole ranges of bufs[i]'s block, from the probe
 	hasher  *chunk.IDHasher
+	st      *segState // the segment's state, for drain
 }
 
 func (p *Pipeline) newWorker() *worker {
@@ -310,6 +345,15 @@ func (w *worker) drain(i int) error {
 	}
 	p := w.p
 	for _, sl := range o.slots {
+		if sl.delta != nil {
+			w.st.runs[sl.run].Delta = sl.delta
+			p.dmu.Lock()
+			p.deltas[sl.content] = sl.delta
+			p.dmu.Unlock()
+			if sl.skip {
+				continue
+			}
+		}
 		if err := p.target.Put(sl.id, sl.blob, sl.plen); err != nil {
 			return err
 		}
@@ -324,17 +368,34 @@ func (w *worker) drain(i int) error {
 type sealer struct {
 	p     *Pipeline
 	plain []byte
+	delta *deltaScratch // nil without Config.Bases
 }
 
 func (p *Pipeline) newSealer() *sealer {
 	max := p.cfg.Chunker.Max()
-	return &sealer{p: p, plain: make([]byte, 0, max+max/8+1024)}
+	s := &sealer{p: p, plain: make([]byte, 0, max+max/8+1024)}
+	if p.cfg.Bases != nil {
+		s.delta = p.newDeltaScratch()
+	}
+	return s
 }
 
-// seal compresses and seals one chunk into its slot.
-func (s *sealer) seal(id chunk.ID, b []byte, out *slot) {
-	p := s.p
-	out.blob, s.plain = container.SealBlob(p.cfg.Codec, p.target.Sealer(), id, b, s.plain, out.blob)
+// seal compresses and seals one chunk into its slot: as a delta of its
+// parent's bytes when that pays, else whole.
+func (s *sealer) seal(t sealTask) {
+	p, out := s.p, t.out
+	if t.j.parent != nil && s.delta != nil {
+		if d, patch := s.delta.try(t.j.parent, t.off, t.b); d != nil {
+			out.delta, out.content, out.id, out.plen = d, t.id, d.Patch, len(patch)
+			if !p.target.Claim(d.Patch) {
+				out.skip = true
+				return
+			}
+			out.blob, s.plain = container.SealBlob(p.cfg.Codec, p.target.Sealer(), d.Patch, patch, s.plain, out.blob)
+			return
+		}
+	}
+	out.blob, s.plain = container.SealBlob(p.cfg.Codec, p.target.Sealer(), t.id, t.b, s.plain, out.blob)
 }
 
 type readResult struct {
@@ -349,6 +410,7 @@ type readResult struct {
 type segState struct {
 	runs    []chunk.Run
 	holeLen int64 // > 0: inside a hole not yet emitted
+	off     int64 // disk offset of the next run
 }
 
 // segment processes one segment and returns its runs. It returns only when
@@ -356,6 +418,7 @@ type segState struct {
 func (w *worker) segment(j *job) ([]chunk.Run, error) {
 	w.j = j
 	defer func() {
+		w.st = nil
 		for i := range w.busy {
 			w.busy[i].Wait()
 			w.outs[i].reset()
@@ -389,7 +452,8 @@ func (w *worker) segmentRuns(j *job) ([]chunk.Run, error) {
 			ch <- readResult{n: m, err: err}
 		}()
 	}
-	st := &segState{}
+	st := &segState{off: j.off}
+	w.st = st
 	cur := 0
 	var pending int // outstanding read length, 0 = none
 	if pos < end {
@@ -529,6 +593,7 @@ func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []
 // endHole emits the pending hole.
 func (w *worker) endHole(st *segState) {
 	st.runs = append(st.runs, chunk.Run{Len: st.holeLen, Hole: true})
+	st.off += st.holeLen
 	w.p.Stats.Zero.Add(st.holeLen)
 	st.holeLen = 0
 }
@@ -551,15 +616,22 @@ func (w *worker) chunk(st *segState, b []byte) error {
 	id := w.hasher.Sum(b)
 	p := w.p
 	p.Stats.Chunks.Add(1)
+	off := st.off
+	st.off += int64(len(b))
+	if d := p.cfg.Deltas[id]; d != nil {
+		// Stored as a delta in the parent: referenced the same way.
+		st.runs = append(st.runs, chunk.Run{Len: int64(len(b)), ID: id, Delta: d})
+		return nil
+	}
 	st.runs = append(st.runs, chunk.Run{Len: int64(len(b)), ID: id})
 	if !p.target.Claim(id) {
 		return nil
 	}
-	out := &slot{id: id, plen: len(b), blob: w.reserveBlob(len(b))}
+	out := &slot{id: id, plen: len(b), blob: w.reserveBlob(len(b)), run: len(st.runs) - 1}
 	o := &w.outs[w.cur]
 	o.slots = append(o.slots, out)
 	busy := &w.busy[w.cur]
 	busy.Add(1)
-	p.seals <- sealTask{id: id, b: b, out: out, j: w.j, done: busy.Done}
+	p.seals <- sealTask{id: id, b: b, off: off, out: out, j: w.j, done: busy.Done}
 	return nil
 }

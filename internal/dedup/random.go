@@ -177,7 +177,7 @@ func (d *DiskReader) chunk(k int) ([]byte, error) {
 	c, err := d.cache.get(r.ID, func() ([]byte, error) {
 		s := d.states.Get().(*readState)
 		defer d.states.Put(s)
-		return s.load(d.src, r.ID, r.Len, make([]byte, r.Len))
+		return s.loadRun(d.src, r.ID, r.Len, r.Delta, make([]byte, r.Len))
 	})
 	if err != nil {
 		return nil, &RangeError{Off: d.offs[k], End: d.offs[k] + r.Len, Err: err}

@@ -315,9 +315,14 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 			release(src, pr.ref)
 		}
 	}()
+	deltas := false
 	for k := p.first; k <= p.last; k++ {
 		r := runs[k]
 		if r.Hole {
+			continue
+		}
+		if r.Delta != nil {
+			deltas = true
 			continue
 		}
 		ref, err := src.Locate(r.ID)
@@ -378,6 +383,30 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 		}
 		i = j + 1
 	}
+	if deltas {
+		// Chunks stored as deltas: each rebuilt from its patch and bases.
+		for k := p.first; k <= p.last; k++ {
+			r := runs[k]
+			if r.Hole || r.Delta == nil {
+				continue
+			}
+			lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
+			if lo == offs[k] && hi == offs[k]+r.Len {
+				if _, err := s.loadRun(src, r.ID, r.Len, r.Delta, buf[lo-p.off:hi-p.off]); err != nil {
+					return rangeErr(k, err)
+				}
+				continue
+			}
+			if int64(cap(s.part)) < r.Len {
+				s.part = make([]byte, r.Len)
+			}
+			c, err := s.loadRun(src, r.ID, r.Len, r.Delta, s.part[:r.Len])
+			if err != nil {
+				return rangeErr(k, err)
+			}
+			copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
+		}
+	}
 	if _, err := dst.WriteAt(buf, p.off); err != nil {
 		return fmt.Errorf("write at %d: %w", p.off, err)
 	}
@@ -396,8 +425,9 @@ type Problem struct {
 // chunk references and their total bytes.
 func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Problem, int, int64, error) {
 	type item struct {
-		id  chunk.ID
-		len int64
+		id    chunk.ID
+		len   int64
+		delta *chunk.Delta
 	}
 	seen := make(map[chunk.ID]struct{}, len(runs))
 	var todo []item
@@ -413,7 +443,7 @@ func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Pro
 			continue
 		}
 		seen[x.ID] = struct{}{}
-		todo = append(todo, item{x.ID, x.Len})
+		todo = append(todo, item{x.ID, x.Len, x.Delta})
 	}
 	var total int64
 	for _, it := range todo {
@@ -434,7 +464,7 @@ func (r *Reader) Check(ctx context.Context, runs []chunk.Run, src Source) ([]Pro
 				if cap(s.buf) < int(it.len) {
 					s.buf = make([]byte, it.len)
 				}
-				_, err := s.load(src, it.id, it.len, s.buf[:it.len])
+				_, err := s.loadRun(src, it.id, it.len, it.delta, s.buf[:it.len])
 				mu.Lock()
 				if err != nil {
 					bad[it.id] = err
