@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -36,7 +35,6 @@ type Stats struct {
 	Stored    atomic.Int64 // sealed bytes of chunks stored
 	Chunks    atomic.Int64 // chunk references
 	NewChunks atomic.Int64 // chunks stored
-	Mapped    atomic.Int64 // bytes chunked through a mapping of the page cache, not copied
 }
 
 // Config tunes a Pipeline.
@@ -47,9 +45,6 @@ type Config struct {
 	Parallelism int   // workers; >= 1
 	SegmentSize int64 // forced boundary every SegmentSize bytes; 0 = 64 MiB
 	BlockSize   int   // read size; 0 = 4 MiB
-	// ReadCopy reads every block into the read buffers, never through a
-	// mapping of the page cache (mapped.go); for tests and comparisons.
-	ReadCopy bool
 }
 
 // Defaults of Config.
@@ -346,12 +341,8 @@ type readResult struct {
 	n   int
 	err error
 	// holes are the ranges of the block (offsets from its start,
-	// ascending) that are holes of the file: cleared, not read (not
-	// touched at all when the block is mapped).
+	// ascending) that are holes of the file: cleared, not read.
 	holes []chunker.Span
-	// m, when not nil, maps the block (and the bytes before it that the
-	// block before may carry): it was not read into the buffer.
-	m *mapped
 }
 
 // segState is the chunking state carried from one window to the next.
@@ -374,7 +365,7 @@ func (w *worker) segment(j *job) ([]chunk.Run, error) {
 	return w.segmentRuns(j)
 }
 
-func (w *worker) segmentRuns(j *job) (runs []chunk.Run, err error) {
+func (w *worker) segmentRuns(j *job) ([]chunk.Run, error) {
 	if err := j.ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -382,55 +373,9 @@ func (w *worker) segmentRuns(j *job) (runs []chunk.Run, err error) {
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
 	probe := chunker.NewHoleProbe(j.src)
-	var mp *mapper
-	if !w.p.cfg.ReadCopy {
-		mp = newMapper(j.src)
-	}
-	var maps [segBufs]*mapped // the mapping buffer i's block lies in, if any
-	inflight := -1            // the buffer a read is still filling, -1 none
-	receive := func() readResult {
-		res := <-ch
-		maps[inflight], inflight = res.m, -1
-		return res
-	}
-	if mp != nil {
-		// A mapped source that fails (an I/O error, a file shrunk under
-		// us) faults instead of returning an error: make that a panic of
-		// this goroutine, and the panic the segment's error.
-		undo := debug.SetPanicOnFault(true)
-		defer func() {
-			debug.SetPanicOnFault(undo)
-			if r := recover(); r != nil {
-				f, ok := r.(interface{ Addr() uintptr })
-				if !ok {
-					panic(r)
-				}
-				runs, err = nil, fmt.Errorf("read near %d: the source failed under its mapping (a read error, or a file shrunk during the backup; fault at %#x)", pos, f.Addr())
-			}
-			if inflight >= 0 {
-				receive()
-			}
-			// The sealers may still read the blocks: unmap after them.
-			for i := range w.busy {
-				w.busy[i].Wait()
-			}
-			for _, m := range maps {
-				m.unmap()
-			}
-		}()
-	}
 	read := func(i int, off int64, n int) {
 		buf := w.bufs[i]
-		maps[i].unmap() // its chunks are stored: drain ran
-		maps[i], inflight = nil, i
 		go func() {
-			if mp != nil {
-				if m, holes := mp.tryMap(max(j.off, off-int64(R)), off, n, w.holes[i]); m != nil {
-					w.holes[i] = holes
-					ch <- readResult{n: n, holes: holes, m: m}
-					return
-				}
-			}
 			if probe != nil {
 				holes, err := probe.Read(j.src, buf[R:R+n], off, w.holes[i])
 				w.holes[i] = holes
@@ -451,10 +396,11 @@ func (w *worker) segmentRuns(j *job) (runs []chunk.Run, err error) {
 		pending = int(min(int64(B), end-pos))
 		read(cur, pos, pending)
 	}
-	carry := 0 // bytes carried in front of the block in the current buffer
-	zrun := -1 // start of a pending short zero run within the window, -1 none
+	carry := 0    // bytes carried in front of the block in the current buffer
+	zrun := -1    // start of a pending short zero run within the window, -1 none
+	var err error // first error
 	for pending > 0 {
-		res := receive()
+		res := <-ch
 		n := pending
 		pending = 0
 		if res.err != nil {
@@ -464,13 +410,8 @@ func (w *worker) segmentRuns(j *job) (runs []chunk.Run, err error) {
 			return nil, fmt.Errorf("read at %d: %w", pos, res.err)
 		}
 		w.cur = cur
-		var win []byte
-		if res.m != nil {
-			win = res.m.window(pos-int64(carry), pos+int64(n))
-			w.p.Stats.Mapped.Add(int64(n))
-		} else {
-			win = w.bufs[cur][R-carry : R+n]
-		}
+		buf := w.bufs[cur]
+		win := buf[R-carry : R+n]
 		pos += int64(n)
 		// Start reading the next block into the next buffer, once its
 		// chunks are sealed.
@@ -489,7 +430,7 @@ func (w *worker) segmentRuns(j *job) (runs []chunk.Run, err error) {
 		}
 		if err != nil {
 			if pending > 0 {
-				receive()
+				<-ch
 			}
 			return nil, err
 		}
