@@ -373,6 +373,10 @@ func (w *worker) segmentRuns(j *job) ([]chunk.Run, error) {
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
 	probe := chunker.NewHoleProbe(j.src)
+	if probe != nil {
+		// scan reads no more of a reported hole than its edges.
+		probe.ClearEdgesOnly()
+	}
 	read := func(i int, off int64, n int) {
 		buf := w.bufs[i]
 		go func() {
