@@ -158,6 +158,7 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			defer w.freeBuffers()
 			for j := range p.jobs {
 				j.runs, j.err = w.segment(j)
 				j.done(j.n)
@@ -275,7 +276,7 @@ func (p *Pipeline) newWorker() *worker {
 	reserve := p.cfg.Chunker.Max() + chunker.HoleMin
 	w := &worker{p: p, reserve: reserve, zero: chunker.NewZeroChecker(), hasher: chunk.NewIDHasher(p.cfg.IDKey)}
 	for i := range w.bufs {
-		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
+		w.bufs[i] = readBuffer(reserve + p.cfg.BlockSize)
 		w.outs[i].arena = make([]byte, reserve+p.cfg.BlockSize+arenaSlack)
 	}
 	return w

@@ -15,6 +15,7 @@ import (
 	"rb_module_rustack/internal/chunk"
 	"rb_module_rustack/internal/chunker"
 	"rb_module_rustack/internal/crypt"
+	"rb_module_rustack/internal/directio"
 	"rb_module_rustack/internal/enginetest"
 )
 
@@ -141,4 +142,26 @@ func allZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// TestPipelineGivesBackReadBuffers: the workers' read buffers are mappings
+// outside the Go heap; Close gives every one back.
+func TestPipelineGivesBackReadBuffers(t *testing.T) {
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
+	codec := enginetest.Codec(t, "none", "", c.Max(), 1)
+	base := directio.InUse()
+	p, err := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 3}, newMemTarget(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AddDisk(context.Background(), bytesAt{testImage(3, 9<<20)}, 9<<20, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := directio.InUse(); n < base+3*segBufs {
+		t.Fatalf("%d mapped buffers in use with three workers running, want at least %d", n, base+3*segBufs)
+	}
+	p.Close()
+	if n := directio.InUse(); n != base {
+		t.Fatalf("%d mapped buffers in use after Close, %d before the pipeline", n, base)
+	}
 }
