@@ -146,9 +146,13 @@ fi
 mkdir -p "$WORK/bin" "$WORK/logs"
 (cd "$ROOT" && go build -o "$WORK/bin/genimage" ./bench/genimage) || die "go build ./bench/genimage failed"
 BIN="$WORK/bin/rb_module_rustack"
+# The version is taken now, not when the report is written: the checkout may
+# move while the benchmark runs.
+VER_OURS=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
 if has_tool rustack; then
 	if [ -n "$PREBUILT" ]; then
 		cp "$PREBUILT" "$BIN" || die "--bin $PREBUILT: cannot copy it"
+		VER_OURS="prebuilt $PREBUILT, checkout at $VER_OURS"
 	else
 		(cd "$ROOT" && go build -o "$BIN" ./cmd/rb_module_rustack) || die "go build ./cmd/rb_module_rustack failed"
 	fi
@@ -452,7 +456,6 @@ T1=$(date +%s)
 ver_restic=$(restic version | awk '{print $2}')
 ver_borg=$(borg --version | awk '{print $2}')
 ver_go=$(go version | awk '{print $3}')
-ver_ours=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
@@ -467,7 +470,7 @@ export BENCH_IMAGE_DESC="$IMAGE_DESC" BENCH_RB_COMPRESSION="${RB_COMPRESSION:-de
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
 	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null); disk never idle for 1 s before a step: $SETTLE_TIMEOUTS time(s)" \
-	BENCH_VERSIONS="rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg"
+	BENCH_VERSIONS="rb_module_rustack $VER_OURS ($ver_go), restic $ver_restic, borg $ver_borg"
 report() { python3 "$ROOT/bench/report.py" "$RES"; }
 
 report | tee ${OUT:+"$OUT"}
