@@ -58,12 +58,14 @@ if [ "$(cat "$IMG/stamp" 2>/dev/null)" != "$stamp" ]; then
 fi
 SRC="$IMG/base.img"
 
+# A store keeps a copy of each archive's manifest in the pool too (default
+# /opt/rubackup/backup/rustack): each build gets its own pool as well.
 repo_flags() { # i
-	if [ "$MODE" = store ]; then echo "--store $WORK/repo$1"; else echo "--pool $WORK/repo$1"; fi
+	if [ "$MODE" = store ]; then echo "--store $WORK/repo$1 --pool $WORK/pool$1"; else echo "--pool $WORK/repo$1"; fi
 }
 for i in "${!BINS[@]}"; do
-	rm -rf "$WORK/repo$i" "$WORK/key$i"
-	mkdir -p "$WORK/repo$i"
+	rm -rf "$WORK/repo$i" "$WORK/pool$i" "$WORK/key$i"
+	mkdir -p "$WORK/repo$i" "$WORK/pool$i"
 	"${BINS[$i]}" keygen --key-file "$WORK/key$i" >/dev/null
 	# shellcheck disable=SC2046
 	"${BINS[$i]}" -c /dev/null image backup $(repo_flags "$i") --name rebackup --disk "vda=$SRC" \
@@ -78,7 +80,8 @@ for run in $(seq 1 "$RUNS"); do
 		# shellcheck disable=SC2046
 		/usr/bin/time -f "$run\t$i\t%e\t%U\t%S" -a -o "$RES" -- "${BINS[$i]}" -c /dev/null image backup \
 			$(repo_flags "$i") --name rebackup --disk "vda=$SRC" --type differential \
-			--key-file "$WORK/key$i" >/dev/null || die "run $run with ${BINS[$i]} failed"
+			--key-file "$WORK/key$i" --json >"$WORK/out.json" || die "run $run with ${BINS[$i]} failed"
+		grep -q '"type": "differential"' "$WORK/out.json" || die "run $run with ${BINS[$i]} was not stored as a differential: $(cat "$WORK/out.json")"
 	done
 done
 
