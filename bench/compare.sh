@@ -5,7 +5,7 @@
 #
 #   bench/compare.sh [--image synthetic|fs] [--size 2G] [--out FILE] [--work DIR]
 #                    [--seed N] [--tools rustack,restic,borg] [--runs N] [--bin FILE]
-#                    [--rb-compression NAME] [--keep]
+#                    [--rb-compression NAME] [--chain [N]] [--keep]
 #
 #   --image  synthetic (default): bench/genimage's image; fs: an ext4 image
 #            of this machine's files from bench/fsimage.sh (needs root), with
@@ -13,6 +13,12 @@
 #            system was aged in place) and restore
 #   --size   image size (default 2G, 3G for --image fs; 256M for a quick run)
 #   --rb-compression  rb_module_rustack's codec (default: its default, zstd)
+#   --chain  a chain of N incrementals (default 10) instead of the single
+#            mutations: after the first backup, N steps each backing up the
+#            image with a fresh scattered 1 % of its 4 KiB blocks rewritten
+#            (cumulative: step k is step k-1 changed again; bench/genimage
+#            -chain), then a cold restore of the LAST point of the chain,
+#            compared with that step's image (synthetic image only)
 #   --out    also write the markdown report to FILE
 #   --work   work directory (default /var/tmp/rb-bench); the generated images
 #            are kept there and reused while bench/genimage is unchanged
@@ -30,6 +36,9 @@
 #               image (a restore is done when the image is on disk;
 #               rb_module_rustack fsyncs itself, restic and borg do not);
 #               sha256 compared with base.img
+# With --chain N the steps are first, chain1 ... chainN (each an incremental
+# of chain-K.img on top of the step before) and chainrestore (the restore of
+# chainN, sha256 compared with chain-N.img).
 #
 # Every tool backs up the same fixed path, WORK/src/disk.img. Before each
 # backup the step's image is hard-linked there afresh (rm + ln: no data is
@@ -72,6 +81,7 @@ KEEP=0
 PREBUILT=""
 RUNS=1
 WARM_RESTORE=0
+CHAIN=0
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "compare.sh: $*" >&2; exit 1; }
@@ -89,6 +99,11 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--warm-restore) WARM_RESTORE=1; shift ;;
+	--chain)
+		CHAIN=10
+		if [[ "${2:-}" =~ ^[0-9]+$ ]]; then CHAIN=$2; shift; fi
+		shift
+		;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument $1" ;;
 	esac
@@ -108,6 +123,8 @@ for t in "${TOOL_LIST[@]}"; do
 	case "$t" in rustack | restic | borg) ;; *) die "--tools: unknown tool $t (want rustack, restic, borg)" ;; esac
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "--runs: want a positive number"
+[ "$CHAIN" = 0 ] || [ "$CHAIN" -ge 1 ] || die "--chain: want at least 1 step"
+[ "$CHAIN" = 0 ] || [ "$IMAGE" = synthetic ] || die "--chain needs the synthetic image"
 has_tool() { [[ ",$TOOLS," == *",$1,"* ]]; }
 
 # --- packages -------------------------------------------------------------
@@ -129,9 +146,13 @@ fi
 mkdir -p "$WORK/bin" "$WORK/logs"
 (cd "$ROOT" && go build -o "$WORK/bin/genimage" ./bench/genimage) || die "go build ./bench/genimage failed"
 BIN="$WORK/bin/rb_module_rustack"
+# The version is taken now, not when the report is written: the checkout may
+# move while the benchmark runs.
+VER_OURS=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
 if has_tool rustack; then
 	if [ -n "$PREBUILT" ]; then
 		cp "$PREBUILT" "$BIN" || die "--bin $PREBUILT: cannot copy it"
+		VER_OURS="prebuilt $PREBUILT, checkout at $VER_OURS"
 	else
 		(cd "$ROOT" && go build -o "$BIN" ./cmd/rb_module_rustack) || die "go build ./cmd/rb_module_rustack failed"
 	fi
@@ -157,9 +178,21 @@ else
 	else
 		echo "reusing images in $IMG" >&2
 	fi
+	if [ "$CHAIN" -gt 0 ]; then
+		# Steps already written are kept by genimage (they are deterministic);
+		# the stamp above removed them with everything else when it changed.
+		if [ ! -f "$IMG/chain-$CHAIN.sha256" ]; then
+			echo "generating a chain of $CHAIN steps in $IMG" >&2
+			"$WORK/bin/genimage" -dir "$IMG" -size "$SIZE" -seed "$SEED" -only '' -chain "$CHAIN" >&2
+			for k in $(seq 1 "$CHAIN"); do
+				[ -f "$IMG/chain-$k.sha256" ] || sha256sum "$IMG/chain-$k.img" | cut -d' ' -f1 >"$IMG/chain-$k.sha256"
+			done
+			sync
+		fi
+		IMAGE_DESC="$IMAGE_DESC; chain of $CHAIN incrementals, each after a fresh scattered 1 % of the 4 KiB blocks (cumulative)"
+	fi
 fi
 IMG_BYTES=$(stat -c %s "$IMG/base.img")
-BASE_SHA=$(cat "$IMG/base.sha256")
 
 # --- repositories -----------------------------------------------------------
 SRC_DIR="$WORK/src"
@@ -174,7 +207,7 @@ POOL="$WORK/rustack/pool"
 KEY="$WORK/rustack/master-key"
 
 declare -A REPO=([rustack]="$POOL" [restic]="$RESTIC_REPOSITORY" [borg]="$BORG_REPO")
-declare -A IDS # tool -> id of the first backup of the current run
+declare -A IDS # "tool,step" -> id of that step's backup in the current run
 RES="$WORK/results.tsv"
 printf 'run\tstep\ttool\twall\ttool_wall\tsync_wall\tcpu\trss_kib\tadded\trepo\talloc\tfile_alloc\tcheck\n' >"$RES"
 
@@ -198,9 +231,9 @@ init_tool() {
 step_cmd() { # step tool n
 	local step=$1 tool=$2 n=$3
 	case "$tool,$step" in
-	rustack,restore) CMD=("$BIN" -c /dev/null restore "${IDS[rustack]}" --to-dir "$WORK/restore/rustack" --pool "$POOL" --key-file "$KEY") ;;
-	restic,restore) CMD=(restic restore "${IDS[restic]}" --target "$WORK/restore/restic") ;;
-	borg,restore) CMD=(sh -c 'cd "$1" && exec borg extract --sparse "::b1"' sh "$WORK/restore/borg") ;;
+	rustack,*restore) CMD=("$BIN" -c /dev/null restore "${IDS[rustack,${RESTORE_OF[$step]}]}" --to-dir "$WORK/restore/rustack" --pool "$POOL" --key-file "$KEY") ;;
+	restic,*restore) CMD=(restic restore "${IDS[restic,${RESTORE_OF[$step]}]}" --target "$WORK/restore/restic") ;;
+	borg,*restore) CMD=(sh -c 'cd "$1" && exec borg extract --sparse "::$2"' sh "$WORK/restore/borg" "${IDS[borg,${RESTORE_OF[$step]}]}") ;;
 	rustack,*)
 		local type=incremental
 		[ "$step" = first ] && type=full
@@ -281,7 +314,9 @@ EOF
 
 run_step() { # run step tool n image
 	local run=$1 step=$2 tool=$3 n=$4 image=$5 log="$WORK/logs/run$1-$3-$2"
-	if [ "$step" = restore ]; then
+	local restore=0
+	[[ "$step" != *restore ]] || restore=1
+	if [ "$restore" = 1 ]; then
 		rm -rf "$WORK/restore/$tool"
 		mkdir -p "$WORK/restore/$tool"
 	else
@@ -290,10 +325,10 @@ run_step() { # run step tool n image
 		cat "$SRC" >/dev/null
 	fi
 	local before=0
-	[ "$step" = restore ] || before=$(du_apparent "${REPO[$tool]}")
+	[ "$restore" = 1 ] || before=$(du_apparent "${REPO[$tool]}")
 	step_cmd "$step" "$tool" "$n"
 	sync
-	if [ "$step" = restore ] && [ "$WARM_RESTORE" = 0 ]; then
+	if [ "$restore" = 1 ] && [ "$WARM_RESTORE" = 0 ]; then
 		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || WARM_RESTORE=unavailable
 	fi
 	settle
@@ -305,7 +340,7 @@ run_step() { # run step tool n image
 	local wall user sys rss cpu swall="" added="" repo="" alloc="" falloc="" check=""
 	read -r wall user sys rss <"$log.time"
 	cpu=$(python3 -c "print(f'{$user+$sys:.2f}')")
-	if [ "$step" = restore ]; then
+	if [ "$restore" = 1 ]; then
 		local f
 		case "$tool" in
 		rustack) f="$WORK/restore/rustack/vda.img" ;;
@@ -320,7 +355,7 @@ run_step() { # run step tool n image
 			local sum
 			sum=$(sha256sum "$f" | cut -d' ' -f1)
 			falloc=$(du_alloc "$f")
-			if [ "$sum" = "$BASE_SHA" ]; then
+			if [ "$sum" = "$(cat "${image%.img}.sha256")" ]; then
 				check="sha256 ok"
 			else
 				check="SHA256 MISMATCH"
@@ -333,8 +368,10 @@ run_step() { # run step tool n image
 		# The restored files are deleted after the step, not here: freeing
 		# gigabytes (discards on this file system) would slow the next tool.
 	else
-		if [ "$step" = first ] && [ "$tool" != borg ]; then
-			IDS[$tool]=$(backup_id "$tool" "$log.out") || die "no backup id in $log.out"
+		if [ "$tool" = borg ]; then
+			IDS[$tool,$step]=b$n
+		elif [[ -n "${RESTORED[$step]:-}" ]]; then
+			IDS[$tool,$step]=$(backup_id "$tool" "$log.out") || die "no backup id in $log.out"
 		fi
 		repo=$(du_apparent "${REPO[$tool]}")
 		alloc=$(du_alloc "${REPO[$tool]}")
@@ -374,6 +411,20 @@ FAILED=0
 STEPS=(first unchanged scattered clustered restore)
 [ "$IMAGE" = synthetic ] || STEPS=(first unchanged aged restore)
 declare -A STEP_IMAGE=([first]=base [unchanged]=base [scattered]=scattered [clustered]=clustered [aged]=aged [restore]=base)
+# RESTORE_OF: restore step -> the backup step it restores; RESTORED: the
+# backup steps whose ids are kept for that.
+declare -A RESTORE_OF=([restore]=first) RESTORED=([first]=1)
+if [ "$CHAIN" -gt 0 ]; then
+	STEPS=(first)
+	for k in $(seq 1 "$CHAIN"); do
+		STEPS+=("chain$k")
+		STEP_IMAGE[chain$k]=chain-$k
+	done
+	STEPS+=(chainrestore)
+	STEP_IMAGE[chainrestore]=chain-$CHAIN
+	RESTORE_OF[chainrestore]=chain$CHAIN
+	RESTORED[chain$CHAIN]=1
+fi
 
 T0=$(date +%s)
 for run in $(seq 1 "$RUNS"); do
@@ -405,7 +456,6 @@ T1=$(date +%s)
 ver_restic=$(restic version | awk '{print $2}')
 ver_borg=$(borg --version | awk '{print $2}')
 ver_go=$(go version | awk '{print $3}')
-ver_ours=$(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo unknown)
 mem=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 fs=$(df -T "$WORK" | awk 'NR==2 {print $2}')
@@ -415,12 +465,12 @@ case "$WARM_RESTORE" in
 1) RESTORE_CACHE="restores run with a warm page cache (--warm-restore)" ;;
 *) RESTORE_CACHE="restores run with a warm page cache (drop_caches not writable here)" ;;
 esac
-export BENCH_RESTORE_CACHE="$RESTORE_CACHE"
+export BENCH_RESTORE_CACHE="$RESTORE_CACHE" BENCH_CHAIN="$CHAIN"
 export BENCH_IMAGE_DESC="$IMAGE_DESC" BENCH_RB_COMPRESSION="${RB_COMPRESSION:-default (zstd)}"
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \
 	BENCH_MACHINE="$(nproc) cores ($cpu), $mem RAM, $fs file system under $WORK; load average after the run $(cut -d' ' -f1-3 /proc/loadavg)$(awk '/^some/ {sub("avg300=", "", $4); print ", I/O pressure (PSI some, 5 min) " $4 " %"}' /proc/pressure/io 2>/dev/null); disk never idle for 1 s before a step: $SETTLE_TIMEOUTS time(s)" \
-	BENCH_VERSIONS="rb_module_rustack $ver_ours ($ver_go), restic $ver_restic, borg $ver_borg"
+	BENCH_VERSIONS="rb_module_rustack $VER_OURS ($ver_go), restic $ver_restic, borg $ver_borg"
 report() { python3 "$ROOT/bench/report.py" "$RES"; }
 
 report | tee ${OUT:+"$OUT"}

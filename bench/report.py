@@ -3,7 +3,8 @@
 
 Usage: report.py RESULTS.tsv   (the header facts come from environment variables
 set by compare.sh: BENCH_SIZE, BENCH_IMG_BYTES, BENCH_SEED, BENCH_CMDLINE,
-BENCH_MACHINE, BENCH_VERSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TOOLS)
+BENCH_MACHINE, BENCH_VERSIONS, BENCH_SECONDS, BENCH_RUNS, BENCH_TOOLS; BENCH_CHAIN: the
+number of chain steps, 0 for none)
 
 Each (step, tool) cell shows the median over the runs; with several runs the
 wall time also shows min-max, and peak RSS is the largest of the runs.
@@ -34,6 +35,12 @@ def main():
     tools = env["BENCH_TOOLS"].split(",")
     img = int(env["BENCH_IMG_BYTES"])
     runs = int(env.get("BENCH_RUNS", "1"))
+    chain = int(env.get("BENCH_CHAIN", "0") or 0)
+    steps = list(STEPS)
+    if chain:
+        steps = [STEPS[0]]
+        steps += [(f"chain{k}", f"chain {k}: +1 % scattered incr.") for k in range(1, chain + 1)]
+        steps.append(("chainrestore", f"restore (chain point {chain})"))
 
     def med(step, tool, field):
         v = [float(r[field]) for r in rows.get((step, tool), []) if r[field] != ""]
@@ -55,7 +62,7 @@ def main():
     p(f"| step | tool | {wall_head} | restic/tool wall | CPU s (user+sys) | peak RSS MiB "
       "| added MiB | added % of image | repo MiB | repo MiB on disk | check |")
     p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for step, title in STEPS:
+    for step, title in steps:
         for tool in tools:
             rs = rows.get((step, tool), [])
             if not rs:
@@ -70,14 +77,14 @@ def main():
             cpu = med(step, tool, "cpu")
             rss = max(float(r["rss_kib"]) for r in rs) / 1024
             added = pct = repo = alloc = ""
-            if step != "restore":
+            if not step.endswith("restore"):
                 a = med(step, tool, "added")
                 added = f"{a / MIB:.1f}"
                 pct = f"{100 * a / img:.1f} %"
                 repo = f"{med(step, tool, 'repo') / MIB:.1f}"
                 alloc = f"{med(step, tool, 'alloc') / MIB:.1f}"
             checks = []
-            if step == "restore":
+            if step.endswith("restore"):
                 checks.append(f"{med(step, tool, 'tool_wall'):.2f} s + {med(step, tool, 'sync_wall'):.2f} s fsync, "
                               f"restored file uses {med(step, tool, 'file_alloc') / MIB:.0f} MiB")
             for r in rs:
@@ -93,10 +100,31 @@ def main():
     p("blocks (du). Every tool reads the image from a warm page cache; before every restore the page")
     p("cache is dropped (echo 3 > /proc/sys/vm/drop_caches), unless the header says otherwise.")
 
+    if chain:
+        p("")
+        p(f"The chain of {chain} incrementals, per tool: stored bytes added per step (MiB, min / median /")
+        p("max over the steps, median over the runs for each step), in all, and the wall time per step.")
+        p("")
+        p("| tool | added per step MiB (min / median / max) | median % of image per step | added over the chain MiB "
+          "| wall s per step (median) | restore of the last point, wall s | restic/tool restore |")
+        p("|---|---:|---:|---:|---:|---:|---:|")
+        rr = med("chainrestore", "restic", "wall")
+        for tool in tools:
+            adds = [med(f"chain{k}", tool, "added") for k in range(1, chain + 1)]
+            walls = [med(f"chain{k}", tool, "wall") for k in range(1, chain + 1)]
+            if any(a is None for a in adds):
+                continue
+            rw = med("chainrestore", tool, "wall")
+            md = statistics.median(adds)
+            ratio = f"{rr / max(rw, 0.01):.2f}x" if rr is not None and rw is not None else ""
+            p(f"| {tool} | {min(adds) / MIB:.1f} / {md / MIB:.1f} / {max(adds) / MIB:.1f} | {100 * md / img:.1f} % "
+              f"| {sum(adds) / MIB:.1f} | {statistics.median(walls):.2f} | "
+              f"{'' if rw is None else f'{rw:.2f}'} | {ratio} |")
+
     if "rustack" in tools and "restic" in tools:
         p("")
         p("Goals (issue 3) for rb_module_rustack:")
-        for step, title in STEPS:
+        for step, title in steps:
             if step not in ("first", "unchanged", "restore"):
                 continue
             ours, theirs = med(step, "rustack", "wall"), med(step, "restic", "wall")
@@ -109,6 +137,11 @@ def main():
             pc = 100 * a / img
             p(f"- scattered 1 % incremental stores {pc:.1f} % of the image (goal <= 10 %): "
               f"{'PASS' if pc <= 10 else 'FAIL'}")
+        ours, theirs = med("chainrestore", "rustack", "wall"), med("chainrestore", "restic", "wall")
+        if ours is not None and theirs is not None:
+            r = theirs / max(ours, 0.01)
+            p(f"- restore of chain point {chain}: {r:.2f}x faster than restic (issue 17 goal >= 5x): "
+              f"{'PASS' if r >= 5 else 'FAIL'}")
         peaks = [float(r["rss_kib"]) / 1024 for (s, t), rs in rows.items() if t == "rustack" for r in rs]
         if peaks:
             pk = max(peaks)

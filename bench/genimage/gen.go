@@ -54,6 +54,8 @@ const (
 	domainScatteredPlan
 	domainClusteredPlan
 	domainMutationData
+	domainChainPlan
+	domainChainData
 )
 
 // mix64 is splitmix64's finalizer; it spreads (seed, domain, index) into

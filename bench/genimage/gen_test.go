@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -241,5 +242,54 @@ func BenchmarkTextExtent(b *testing.B) {
 func BenchmarkNewVocab(b *testing.B) {
 	for b.Loop() {
 		newVocab(1)
+	}
+}
+
+func TestChainAccumulatesFreshScatteredWrites(t *testing.T) {
+	ctx := context.Background()
+	p := Params{Size: testSize, Seed: 42}
+	d := t.TempDir()
+	if _, err := WriteBase(ctx, filepath.Join(d, "base.img"), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteChain(ctx, d, 2, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Extending the chain keeps the steps written and adds the third.
+	var wrote []int
+	if err := WriteChain(ctx, d, 3, p, func(k int, _ string, _ MutationStats) { wrote = append(wrote, k) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(wrote) != 1 || wrote[0] != 3 {
+		t.Fatalf("extending the chain to 3 wrote steps %v, want [3]", wrote)
+	}
+	scattered, _ := Plan(Scattered, p)
+	prev := readFile(t, filepath.Join(d, "base.img"))
+	base := prev
+	everChanged := map[int]bool{}
+	for k := 1; k <= 3; k++ {
+		cur := readFile(t, filepath.Join(d, ChainName(k)))
+		plan := ChainPlan(p, k)
+		if len(plan) != len(scattered) {
+			t.Fatalf("step %d: %d writes, want %d (1 %% as scattered.img)", k, len(plan), len(scattered))
+		}
+		if slices.Equal(plan, scattered) || (k > 1 && slices.Equal(plan, ChainPlan(p, k-1))) {
+			t.Fatalf("step %d repeats another plan", k)
+		}
+		planned := map[int]bool{}
+		for _, w := range plan {
+			planned[int(w.Off/BlockSize)] = true
+			everChanged[int(w.Off/BlockSize)] = true
+		}
+		for b := 0; b*BlockSize < len(cur); b++ {
+			lo, hi := b*BlockSize, min(len(cur), (b+1)*BlockSize)
+			if differs := !bytes.Equal(prev[lo:hi], cur[lo:hi]); differs != planned[b] {
+				t.Fatalf("step %d: block %d differs from step %d: %v, planned %v", k, b, k-1, differs, planned[b])
+			}
+			if differs := !bytes.Equal(base[lo:hi], cur[lo:hi]); differs != everChanged[b] {
+				t.Fatalf("step %d: block %d differs from base: %v, changed by a step so far: %v", k, b, differs, everChanged[b])
+			}
+		}
+		prev = cur
 	}
 }

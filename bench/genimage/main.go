@@ -7,11 +7,15 @@
 //	               data at seeded random block offsets across the whole image
 //	clustered.img  base.img with 1 % of the image rewritten as 1 MiB runs of
 //	               random data at seeded random 4 KiB-aligned offsets
+//	chain-K.img    with -chain N, K = 1..N: chain-(K-1).img (base.img for
+//	               K = 1) with a fresh scattered 1 % of its 4 KiB blocks
+//	               rewritten, so the changes accumulate step by step
 //
 // Each mutation is a copy of base.img (a reflink where the file system can,
 // otherwise a sparse copy) modified in place; both differ from base.img only.
 //
 //	go run ./bench/genimage -dir bench/work/images -size 2G -seed 1
+//	go run ./bench/genimage -dir bench/work/images -size 2G -seed 1 -only '' -chain 10
 package main
 
 import (
@@ -40,11 +44,15 @@ func run(args []string) error {
 	sizeStr := fs.String("size", "2G", "image size: bytes or a number with K, M, G (binary units)")
 	seed := fs.Uint64("seed", 1, "seed; the same seed and size give the same bytes")
 	only := fs.String("only", "base,scattered,clustered", "comma-separated files to write (mutations need base.img)")
+	chain := fs.Int("chain", 0, "also write chain-1.img ... chain-N.img, each the one before with a fresh scattered 1 %; steps already written are kept")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return fmt.Errorf("-dir is required (for example -dir bench/work/images)")
+	}
+	if *chain < 0 {
+		return fmt.Errorf("-chain: want 0 or more steps")
 	}
 	size, err := parseSize(*sizeStr)
 	if err != nil {
@@ -90,6 +98,17 @@ func run(args []string) error {
 		}
 		fmt.Printf("%s: %d writes, %d bytes rewritten (%.2f %% of the image), copied by %s (%.1fs)\n",
 			out, st.Writes, st.Bytes, 100*float64(st.Bytes)/float64(size), st.CopyMethod, time.Since(t0).Seconds())
+	}
+	if *chain > 0 {
+		t0 := time.Now()
+		err := WriteChain(ctx, *dir, *chain, p, func(k int, out string, st MutationStats) {
+			fmt.Printf("%s: %d writes, %d bytes rewritten (%.2f %% of the image), copied by %s (%.1fs)\n",
+				out, st.Writes, st.Bytes, 100*float64(st.Bytes)/float64(size), st.CopyMethod, time.Since(t0).Seconds())
+			t0 = time.Now()
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -34,26 +36,7 @@ func Plan(m Mutation, p Params) ([]Write, error) {
 	blocks := p.Size / BlockSize
 	switch m {
 	case Scattered:
-		k := (blocks + 50) / 100 // 1 %, rounded
-		if k == 0 && blocks > 0 {
-			k = 1
-		}
-		// Floyd's algorithm: k distinct blocks out of blocks, uniformly.
-		r := pcg(p.Seed, domainScatteredPlan, 0)
-		chosen := make(map[int64]bool, k)
-		for j := blocks - k; j < blocks; j++ {
-			t := r.Int64N(j + 1)
-			if chosen[t] {
-				t = j
-			}
-			chosen[t] = true
-		}
-		ws := make([]Write, 0, k)
-		for b := range chosen {
-			ws = append(ws, Write{Off: b * BlockSize, Len: BlockSize})
-		}
-		slices.SortFunc(ws, func(a, b Write) int { return cmp.Compare(a.Off, b.Off) })
-		return ws, nil
+		return scatteredPlan(blocks, pcg(p.Seed, domainScatteredPlan, 0)), nil
 	case Clustered:
 		runBlocks := int64(RunSize / BlockSize)
 		if blocks < 4*runBlocks {
@@ -76,6 +59,66 @@ func Plan(m Mutation, p Params) ([]Write, error) {
 	return nil, fmt.Errorf("unknown mutation %q (want scattered or clustered)", m)
 }
 
+// scatteredPlan picks 1 % (rounded, at least one) of blocks distinct 4 KiB
+// blocks uniformly with r, sorted by offset.
+func scatteredPlan(blocks int64, r *rand.Rand) []Write {
+	k := (blocks + 50) / 100 // 1 %, rounded
+	if k == 0 && blocks > 0 {
+		k = 1
+	}
+	// Floyd's algorithm: k distinct blocks out of blocks, uniformly.
+	chosen := make(map[int64]bool, k)
+	for j := blocks - k; j < blocks; j++ {
+		t := r.Int64N(j + 1)
+		if chosen[t] {
+			t = j
+		}
+		chosen[t] = true
+	}
+	ws := make([]Write, 0, k)
+	for b := range chosen {
+		ws = append(ws, Write{Off: b * BlockSize, Len: BlockSize})
+	}
+	slices.SortFunc(ws, func(a, b Write) int { return cmp.Compare(a.Off, b.Off) })
+	return ws
+}
+
+// ChainPlan is step k (1-based) of the chain: a fresh scattered 1 % of the
+// image's 4 KiB blocks, drawn independently of the other steps and of
+// scattered.img (a block may be hit again by a later step).
+func ChainPlan(p Params, k int) []Write {
+	return scatteredPlan(p.Size/BlockSize, pcg(p.Seed, domainChainPlan, uint64(k)))
+}
+
+// ChainName is the file name of chain step k.
+func ChainName(k int) string { return fmt.Sprintf("chain-%d.img", k) }
+
+// WriteChain writes chain-1.img ... chain-n.img into dir: chain-k is
+// chain-(k-1) (base.img for k = 1) with ChainPlan(p, k) applied, so the
+// changes accumulate like a disk's between nightly backups. A step whose file
+// already exists with the image's size is kept (the content is
+// deterministic for p), so a longer chain extends a shorter one. report is
+// called after each step written.
+func WriteChain(ctx context.Context, dir string, n int, p Params, report func(k int, path string, st MutationStats)) error {
+	prev := filepath.Join(dir, "base.img")
+	for k := 1; k <= n; k++ {
+		out := filepath.Join(dir, ChainName(k))
+		if fi, err := os.Stat(out); err == nil && fi.Size() == p.Size {
+			prev = out
+			continue
+		}
+		st, err := applyPlan(ctx, prev, out, ChainPlan(p, k), chacha(p.Seed, domainChainData, uint64(k)), p)
+		if err != nil {
+			return fmt.Errorf("chain step %d: %w", k, err)
+		}
+		if report != nil {
+			report(k, out, st)
+		}
+		prev = out
+	}
+	return nil
+}
+
 // MutationStats describes a written mutation.
 type MutationStats struct {
 	Writes     int
@@ -86,15 +129,29 @@ type MutationStats struct {
 // WriteMutation copies base to out (reflink or sparse copy) and applies m's
 // plan in place, through a temporary name.
 func WriteMutation(ctx context.Context, base, out string, m Mutation, p Params) (MutationStats, error) {
-	var st MutationStats
 	plan, err := Plan(m, p)
 	if err != nil {
-		return st, err
+		return MutationStats{}, err
 	}
+	var stream uint64 = 1
+	if m == Clustered {
+		stream = 2
+	}
+	st, err := applyPlan(ctx, base, out, plan, chacha(p.Seed, domainMutationData, stream), p)
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", m, err)
+	}
+	return st, nil
+}
+
+// applyPlan copies base to out (reflink or sparse copy) and writes plan's
+// ranges with bytes from src, through a temporary name.
+func applyPlan(ctx context.Context, base, out string, plan []Write, src *rand.ChaCha8, p Params) (MutationStats, error) {
+	var st MutationStats
 	if fi, err := os.Stat(base); err != nil {
-		return st, fmt.Errorf("%s needs the base image: %w (write it first with -only base)", m, err)
+		return st, fmt.Errorf("the mutation needs %s: %w (write base.img first with -only base)", base, err)
 	} else if fi.Size() != p.Size {
-		return st, fmt.Errorf("base image %s has %d bytes, want %d: regenerate it with the same -size", base, fi.Size(), p.Size)
+		return st, fmt.Errorf("image %s has %d bytes, want %d: regenerate it with the same -size", base, fi.Size(), p.Size)
 	}
 	tmp := out + ".tmp"
 	method, err := copyImage(ctx, base, tmp)
@@ -108,11 +165,6 @@ func WriteMutation(ctx context.Context, base, out string, m Mutation, p Params) 
 		_ = os.Remove(tmp)
 		return st, fmt.Errorf("open %s: %w", tmp, err)
 	}
-	var stream uint64 = 1
-	if m == Clustered {
-		stream = 2
-	}
-	src := chacha(p.Seed, domainMutationData, stream)
 	buf := make([]byte, RunSize)
 	for _, w := range plan {
 		if err := ctx.Err(); err != nil {

@@ -15,7 +15,8 @@ import (
 // sparseness; only the cost does. lseek moves the shared file offset, which
 // pread ignores.
 type HoleProbe struct {
-	fd int
+	fd    int
+	edges bool // clear only the edges of each hole (ClearEdgesOnly)
 }
 
 // NewHoleProbe returns a probe for src, or nil when src is not a regular file.
@@ -29,6 +30,29 @@ func NewHoleProbe(src io.ReaderAt) *HoleProbe {
 		return nil
 	}
 	return &HoleProbe{fd: int(f.Fd())}
+}
+
+// ClearEdgesOnly makes Read clear only the edges of each hole it reports:
+// its first HoleMin bytes and its last, partial ZeroBlock (counted from the
+// start of buf); the rest keeps whatever buf held. Clearing a hole of a
+// reused buffer costs as much as copying data: an unchanged re-backup of a
+// half-empty image spent about 8 % of its CPU time on it. Only a caller
+// that never reads past those edges may ask for it; dedup's worker is one:
+// it takes the ZeroBlocks inside a reported hole as zeros without reading
+// them, and it reads the bytes of a zero run only until the run is HoleMin
+// long (then it is a hole), so of a reported hole it can read its first
+// HoleMin bytes, and a ZeroBlock straddling its end where the file
+// system's blocks are smaller than ZeroBlock.
+func (h *HoleProbe) ClearEdgesOnly() { h.edges = true }
+
+// clearHole clears buf[a:b], a hole of the file.
+func (h *HoleProbe) clearHole(buf []byte, a, b int) {
+	if !h.edges || b-a <= HoleMin+ZeroBlock {
+		clear(buf[a:b])
+		return
+	}
+	clear(buf[a : a+HoleMin])
+	clear(buf[max(a+HoleMin, b/ZeroBlock*ZeroBlock):b])
 }
 
 // Span is a byte range [Start, End) of a buffer.
@@ -53,7 +77,7 @@ func (h *HoleProbe) Read(src io.ReaderAt, buf []byte, off int64, holes []Span) (
 		}
 		d = min(max(d, pos), end)
 		if d > pos {
-			clear(buf[pos-off : d-off])
+			h.clearHole(buf, int(pos-off), int(d-off))
 			holes = append(holes, Span{int(pos - off), int(d - off)})
 		}
 		if d == end {

@@ -178,6 +178,7 @@ func NewPipeline(cfg Config, t Target) (*Pipeline, error) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			defer w.freeBuffers()
 			for j := range p.jobs {
 				j.runs, j.err = w.segment(j)
 				j.done(j.n)
@@ -310,7 +311,7 @@ func (p *Pipeline) newWorker() *worker {
 	reserve := p.cfg.Chunker.Max() + chunker.HoleMin
 	w := &worker{p: p, reserve: reserve, zero: chunker.NewZeroChecker(), hasher: chunk.NewIDHasher(p.cfg.IDKey)}
 	for i := range w.bufs {
-		w.bufs[i] = make([]byte, reserve+p.cfg.BlockSize)
+		w.bufs[i] = readBuffer(reserve + p.cfg.BlockSize)
 		w.outs[i].arena = make([]byte, reserve+p.cfg.BlockSize+arenaSlack)
 	}
 	return w
@@ -436,6 +437,10 @@ func (w *worker) segmentRuns(j *job) ([]chunk.Run, error) {
 	pos, end := j.off, j.off+j.n
 	ch := make(chan readResult, 1)
 	probe := chunker.NewHoleProbe(j.src)
+	if probe != nil {
+		// scan reads no more of a reported hole than its edges.
+		probe.ClearEdgesOnly()
+	}
 	read := func(i int, off int64, n int) {
 		buf := w.bufs[i]
 		go func() {
