@@ -336,12 +336,20 @@ func (d *DiskReader) loadBatch(ks []int) {
 		scratch = sc
 		for _, pr := range group {
 			i := byK[pr.k]
-			if err != nil {
-				fill(i, nil, nil, err)
-				continue
+			var blob []byte
+			if err == nil {
+				blob = data[int64(pr.ref.Off)-start : int64(pr.ref.Off)-start+int64(pr.ref.CLen)]
+			} else {
+				// The span could not be read: each blob on its own, so
+				// that only the unreadable ones fail.
+				var berr error
+				if s.blob, berr = f.ReadBlob(s.blob, pr.ref.Off, pr.ref.CLen); berr != nil {
+					fill(i, nil, nil, berr)
+					continue
+				}
+				blob = s.blob
 			}
 			r := d.runs[pr.k]
-			blob := data[int64(pr.ref.Off)-start : int64(pr.ref.Off)-start+int64(pr.ref.CLen)]
 			buf := d.cache.alloc(r.Len)
 			out, oerr := s.open(f, r.ID, blob, r.Len, buf)
 			fill(i, buf, out, oerr)

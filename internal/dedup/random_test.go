@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/enginetest"
 )
 
@@ -232,4 +234,96 @@ func TestDiskReaderMissingChunk(t *testing.T) {
 	d.wg.Wait()
 	tgt.blobs[gone] = saved
 	pass(false)
+}
+
+// packedSource keeps every blob of a memTarget in one file, in the order
+// they were stored (as in an archive), so that neighbouring chunks can be
+// read with one read.
+type packedSource struct {
+	f    *container.FileReader
+	refs map[chunk.ID]BlobRef
+}
+
+// spanFile is the packed file's bytes; reads longer than failAbove (when
+// set) fail, as an unreadable span would.
+type spanFile struct {
+	b         []byte
+	failAbove atomic.Int64
+	longest   atomic.Int64 // the longest read asked for
+}
+
+func (f *spanFile) ReadAt(p []byte, off int64) (int, error) {
+	for n := int64(len(p)); ; {
+		l := f.longest.Load()
+		if n <= l || f.longest.CompareAndSwap(l, n) {
+			break
+		}
+	}
+	if a := f.failAbove.Load(); a > 0 && int64(len(p)) > a {
+		return 0, errors.New("injected read error")
+	}
+	if off+int64(len(p)) > int64(len(f.b)) {
+		return 0, io.EOF
+	}
+	return copy(p, f.b[off:]), nil
+}
+
+func (s packedSource) Locate(id chunk.ID) (BlobRef, error) {
+	r, ok := s.refs[id]
+	if !ok {
+		return BlobRef{}, chunk.ErrMissing
+	}
+	return r, nil
+}
+
+// TestDiskReaderSpans: the read-ahead reads neighbouring blobs with one
+// read (longer than any blob), and when such a read fails it reads each
+// blob on its own, so every read still returns the image.
+func TestDiskReaderSpans(t *testing.T) {
+	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
+	var key [32]byte
+	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
+	img := testImage(5, 12<<20)
+	tgt := newMemTarget(t)
+	p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 64 << 10}, tgt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
+	p.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := &spanFile{}
+	src := packedSource{refs: map[chunk.ID]BlobRef{}}
+	var longestBlob int64
+	for _, id := range tgt.order {
+		b := tgt.blobs[id]
+		src.refs[id] = BlobRef{Off: uint64(len(file.b)), CLen: uint32(len(b)), PLen: uint32(tgt.plens[id])}
+		file.b = append(file.b, b...)
+		longestBlob = max(longestBlob, int64(len(b)))
+	}
+	src.f = container.NewBlobReader("packed", file, int64(len(file.b)), tgt.sealer)
+	for id, r := range src.refs {
+		r.File = src.f
+		src.refs[id] = r
+	}
+	rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
+	readAll := func() {
+		t.Helper()
+		d := rd.NewDiskReader(runs, src, NewChunkCache(8<<20))
+		defer d.Close()
+		buf := make([]byte, 128<<10)
+		for off := int64(0); off < int64(len(img)); off += int64(len(buf)) {
+			if _, err := d.ReadAt(buf, off); err != nil || !bytes.Equal(buf, img[off:off+int64(len(buf))]) {
+				t.Fatalf("read at %d: %v or wrong data", off, err)
+			}
+		}
+	}
+	readAll()
+	if l := file.longest.Load(); l <= longestBlob {
+		t.Fatalf("the longest read was %d bytes, no longer than the longest blob (%d): no blobs were read together", l, longestBlob)
+	}
+	file.failAbove.Store(longestBlob)
+	readAll()
 }
