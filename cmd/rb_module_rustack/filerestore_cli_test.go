@@ -202,6 +202,7 @@ func changeTree(t *testing.T, root string) {
 // xfs on the whole of vdb; all four archives mounted at once, so the xfs
 // are mounted four times) and through files get (the ext4). vda's LVM
 // partition and its vfat are listed with their reasons, the rest mounted.
+// Nothing in the pools and the store changes.
 func TestFileRestoreTrees(t *testing.T) {
 	needFUSE(t)
 	if os.Geteuid() != 0 {
@@ -303,6 +304,35 @@ func TestFileRestoreTrees(t *testing.T) {
 	}
 	t.Logf("source: %d paths at the full, %d at the incremental; images built and backed up in %v", len(points[0].want), len(points[1].want), time.Since(t0).Round(time.Millisecond))
 
+	// What the repositories hold, byte for byte: reading must not change
+	// it.
+	repoState := func() string {
+		var sb strings.Builder
+		for _, r := range []string{pool, spool, store} {
+			filepath.WalkDir(r, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				st, err := os.Lstat(p)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(&sb, "%s %v %d %v", p, st.Mode(), st.Size(), st.ModTime().UnixNano())
+				if st.Mode().IsRegular() {
+					b, _ := os.ReadFile(p)
+					fmt.Fprintf(&sb, " %x", sha256.Sum256(b))
+				}
+				sb.WriteByte('\n')
+				return nil
+			})
+		}
+		return sb.String()
+	}
+	before := repoState()
+	if n := strings.Count(before, ".rba "); n < 4 {
+		t.Fatalf("the repositories list %d archive files, want 4 or more:\n%s", n, before)
+	}
+
 	// mount --fs of all four archives at once.
 	type mnt struct {
 		p    *mountProc
@@ -382,6 +412,9 @@ func TestFileRestoreTrees(t *testing.T) {
 			}
 			sameTree(t, id+" through files get", walkTree(t, to), pt.want)
 		}
+	}
+	if after := repoState(); after != before {
+		t.Fatalf("reading the archives changed the repositories:\n%s\nwas\n%s", after, before)
 	}
 	b, _ := os.ReadFile("/proc/self/mountinfo")
 	if bytes.Contains(b, []byte(dir)) {
