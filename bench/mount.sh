@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/mount.sh: how fast an archive is browsable through `mount`.
 #
-#   bench/mount.sh [--work DIR] [--size 2G] [--image FILE] [--runs N] [--bin FILE]
+#   bench/mount.sh [--work DIR] [--size 2G] [--image FILE] [--runs N] [--bin FILE] [--store]
 #
 #   --work   work directory (default /var/tmp/rb-mount-bench): the image,
 #            the pool and the key; reused while the image is unchanged
@@ -10,6 +10,8 @@
 #            (e.g. a real ext4 image from bench/fsimage.sh)
 #   --runs   cold runs (default 3)
 #   --bin    a prebuilt rb_module_rustack (default: go build)
+#   --store  back up into a dedup store in a local directory beside the
+#            pool (which then holds only the manifest) instead of the pool
 #
 # Each run drops the page cache (cold local pool), starts `mount`, and
 # measures: the time until the mount is in /proc/self/mountinfo, the
@@ -23,6 +25,7 @@ SIZE=2G
 IMAGE=""
 RUNS=3
 BIN=""
+STORE=0
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
 die() { echo "mount.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--image) IMAGE=${2:?}; shift 2 ;;
 	--runs) RUNS=${2:?}; shift 2 ;;
 	--bin) BIN=${2:?}; shift 2 ;;
+	--store) STORE=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument $1" ;;
 	esac
@@ -50,23 +54,28 @@ if [ -z "$IMAGE" ]; then
 	fi
 fi
 POOL=$WORK/pool-$(basename "$IMAGE" .img)-$(stat -c %s-%Y "$IMAGE")
+REPO=(--pool "$POOL")
+if [ "$STORE" = 1 ]; then
+	POOL=$POOL-store
+	REPO=(--pool "$POOL" --store "$POOL-dedup")
+fi
 KEY=$WORK/key
 [ -f "$KEY" ] || "$BIN" keygen --key-file "$KEY" >/dev/null
 if [ ! -d "$POOL" ]; then
-	"$BIN" image backup --pool "$POOL" --key-file "$KEY" --name bench --disk vda="$IMAGE" >/dev/null
+	"$BIN" image backup "${REPO[@]}" --key-file "$KEY" --name bench --disk vda="$IMAGE" >/dev/null
 fi
-ID=$("$BIN" archives --pool "$POOL" --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | tail -1)
+ID=$("$BIN" archives "${REPO[@]}" --json | sed -n 's/.*"id": *"\([^"]*\)".*/\1/p' | tail -1)
 SIZE_B=$(stat -c %s "$IMAGE")
 MNT=$WORK/mnt
 mkdir -p "$MNT"
 now() { date +%s%N; }
-echo "image $IMAGE ($SIZE_B bytes), archive $ID"
+echo "image $IMAGE ($SIZE_B bytes), archive $ID, ${REPO[*]}"
 printf 'run\tmount_ms\tfirst_byte_ms\tread_100MiB_MB_s\tpeak_rss_MiB\n'
 for run in $(seq 1 "$RUNS"); do
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	t0=$(now)
-	"$BIN" mount "$ID" "$MNT" --pool "$POOL" --key-file "$KEY" >"$WORK/mount.out" 2>&1 &
+	"$BIN" mount "$ID" "$MNT" "${REPO[@]}" --key-file "$KEY" >"$WORK/mount.out" 2>&1 &
 	pid=$!
 	until grep -q " $MNT .* - fuse.rb_module_rustack " /proc/self/mountinfo; do
 		kill -0 $pid 2>/dev/null || { cat "$WORK/mount.out"; die "mount failed"; }

@@ -40,7 +40,8 @@ step() {
 }
 
 setup() {
-    need_debs git:git gcc:gcc promtool:prometheus fusermount:fuse debugfs:e2fsprogs sfdisk:fdisk mkfs.ext4:e2fsprogs || return 1
+    need_debs git:git gcc:gcc promtool:prometheus fusermount:fuse debugfs:e2fsprogs sfdisk:fdisk mkfs.ext4:e2fsprogs \
+        mkfs.xfs:xfsprogs mkfs.vfat:dosfstools pvcreate:lvm2 || return 1
     need_go || return 1
     go version
     local sc=$HOME/go/bin/staticcheck

@@ -48,8 +48,9 @@ ERROR naming the archive, disk and byte range; the rest stays readable.
 
 --fs (root) also attaches every partition of every disk to a read-only
 loop device and mounts every ext2/3/4 (without journal replay), xfs
-(norecovery) and vfat file system read-only under DIR/<disk>/<partition>/;
-others are listed with the reason. All of it is undone on exit.
+(norecovery, nouuid) and vfat file system read-only under
+DIR/<disk>/<partition>/; others (LVM physical volumes, swap, a type the
+kernel lacks) are listed with the reason. All of it is undone on exit.
 
 Exit codes: 0 unmounted; 1 mount or I/O failure; 2 bad arguments (DIR
 missing, not a directory or not empty, no FUSE in the kernel, bad options,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/mount"
 )
@@ -169,6 +171,17 @@ func TestMountCLI(t *testing.T) {
 		}
 		if err := os.WriteFile(filepath.Join(mnt, "vda.img"), []byte("x"), 0o644); !errors.Is(err, syscall.EROFS) {
 			t.Fatalf("write into the mount: %v, want EROFS", err)
+		}
+		if os.Geteuid() == 0 {
+			// The kernel's read-ahead on the mount, lifted from 128 KiB.
+			var st unix.Stat_t
+			if err := unix.Stat(mnt, &st); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev)))
+			if err != nil || strings.TrimSpace(string(b)) != "4096" {
+				t.Fatalf("read_ahead_kb of the mount: %q %v, want 4096", b, err)
+			}
 		}
 		if names, _ := os.ReadDir(mnt); len(names) != 3 {
 			t.Fatalf("mount lists %d entries, want vda.img vdb.img vm.json", len(names))

@@ -1,13 +1,10 @@
 package dedup
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync"
 
 	"rb_module_rustack/internal/chunk"
@@ -330,38 +327,19 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 			return rangeErr(k, err)
 		}
 		refs = append(refs, pieceRef{k, ref})
-		if int64(ref.PLen) != r.Len {
-			return rangeErr(k, fmt.Errorf("%w: chunk %s: index says %d bytes, manifest %d", chunk.ErrDamaged, r.ID.Short(), ref.PLen, r.Len))
+		if err := checkLen(ref, r); err != nil {
+			return rangeErr(k, err)
 		}
 	}
 	s.refs = refs
 	// Read the blobs in spans: one read per run of nearby blobs of a file.
-	slices.SortFunc(refs, func(a, b pieceRef) int {
-		if c := strings.Compare(a.ref.File.Path, b.ref.File.Path); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ref.Off, b.ref.Off)
-	})
-	for i := 0; i < len(refs); {
-		f := refs[i].ref.File
-		start := int64(refs[i].ref.Off)
-		end := start + int64(refs[i].ref.CLen)
-		j := i
-		for j+1 < len(refs) {
-			nx := refs[j+1].ref
-			no, ne := int64(nx.Off), int64(nx.Off)+int64(nx.CLen)
-			if nx.File != f || no > end+spanGap || max(end, ne)-start > spanMax {
-				break
-			}
-			end = max(end, ne)
-			j++
-		}
+	err := forSpans(refs, spanMax, func(f *container.FileReader, start, end int64, group []pieceRef) error {
 		data, span, err := f.ReadSpan(s.span, start, end-start)
 		s.span = span
 		if err != nil {
-			return rangeErr(refs[i].k, err)
+			return rangeErr(group[0].k, err)
 		}
-		for _, pr := range refs[i : j+1] {
+		for _, pr := range group {
 			k, r := pr.k, runs[pr.k]
 			blob := data[int64(pr.ref.Off)-start : int64(pr.ref.Off)-start+int64(pr.ref.CLen)]
 			lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
@@ -381,7 +359,10 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 			}
 			copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
 		}
-		i = j + 1
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if deltas {
 		// Chunks stored as deltas: each rebuilt from its patch and bases.

@@ -65,6 +65,7 @@ func parsePartitions(b []byte, n int) (int64, error) {
 type Partition struct {
 	Num          int
 	Offset, Size int64
+	Type         string // as sfdisk gives it: "83", "8e", or a GPT type GUID
 }
 
 // Partitions reads the partition table of the disk image img with sfdisk;
@@ -90,6 +91,7 @@ func ParsePartitionTable(b []byte) ([]Partition, error) {
 				Node  string `json:"node"`
 				Start int64  `json:"start"`
 				Size  int64  `json:"size"`
+				Type  string `json:"type"`
 			} `json:"partitions"`
 		} `json:"partitiontable"`
 	}
@@ -111,7 +113,7 @@ func ParsePartitionTable(b []byte) ([]Partition, error) {
 		if n, err := strconv.Atoi(p.Node[len(d):]); err == nil && n > 0 {
 			num = n
 		}
-		out = append(out, Partition{Num: num, Offset: p.Start * ss, Size: p.Size * ss})
+		out = append(out, Partition{Num: num, Offset: p.Start * ss, Size: p.Size * ss, Type: p.Type})
 	}
 	return out, nil
 }

@@ -30,9 +30,40 @@ type FileSystem struct {
 }
 
 // mountOptions are the read-only mount flags and data per file system
-// type: no journal replay, nothing written.
+// type: no journal replay, nothing written. xfs refuses a second mount of
+// a file system whose UUID is mounted already (two archives of one disk,
+// or the disk itself on this machine) unless nouuid.
 var mountOptions = map[string]string{
-	"ext2": "", "ext3": "noload", "ext4": "noload", "xfs": "norecovery", "vfat": "",
+	"ext2": "", "ext3": "noload", "ext4": "noload", "xfs": "norecovery,nouuid", "vfat": "",
+}
+
+// lvmPartitionTypes are the partition types of LVM physical volumes: MBR
+// and GPT.
+var lvmPartitionTypes = map[string]bool{"8e": true, "e6d6d379-f507-44c2-a23c-238f2a3df928": true}
+
+// dmControl is device-mapper's control device, without which no LVM
+// logical volume can be activated.
+const dmControl = "/dev/mapper/control"
+
+// notMounted says why a file system of type typ (blkid's name; "" when
+// blkid found none) on a partition of partType is not mounted, or "" if
+// --fs mounts it.
+func notMounted(typ, partType string) string {
+	switch {
+	case typ == "LVM2_member":
+		if _, err := os.Stat(dmControl); err != nil {
+			return "LVM physical volume: its logical volumes are not mounted: device-mapper is not available in this kernel (no " + dmControl + ": modprobe dm_mod)"
+		}
+		return "LVM physical volume: its logical volumes are not mounted by --fs (activate them by hand: losetup -r, vgchange -ay, mount -o ro)"
+	case typ == "" && lvmPartitionTypes[strings.ToLower(partType)]:
+		return "no file system recognised (an LVM partition without a physical volume label)"
+	case typ == "":
+		return "no file system recognised"
+	}
+	if _, ok := mountOptions[typ]; !ok {
+		return fmt.Sprintf("%s is not mounted (--fs mounts ext2/3/4, xfs and vfat)", typ)
+	}
+	return ""
 }
 
 // AttachFS attaches every partition of every <disk>.img of the mount (the
@@ -70,17 +101,20 @@ func (s *Server) AttachFS(ctx context.Context) ([]FileSystem, error) {
 			fs.Device = loop.Name()
 			fs.Type, fs.Error = fsType(ctx, fs.Device)
 			if fs.Error == "" {
-				if data, ok := mountOptions[fs.Type]; !ok {
-					fs.Error = fmt.Sprintf("%s is not mounted (--fs mounts ext2/3/4, xfs and vfat)", fs.Type)
-				} else {
-					target := filepath.Join(s.dir, dn.label, name)
-					dn.addDir(name)
-					if err := unix.Mount(fs.Device, target, fs.Type, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, data); err != nil {
-						fs.Error = fmt.Sprintf("mount %s (%s) on %s: %v", fs.Device, fs.Type, target, err)
-					} else {
-						fs.Path = target
-						s.fsMounts = append(s.fsMounts, target)
-					}
+				fs.Error = notMounted(fs.Type, p.Type)
+			}
+			if fs.Error == "" {
+				target := filepath.Join(s.dir, dn.label, name)
+				dn.addDir(name)
+				err := unix.Mount(fs.Device, target, fs.Type, unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOSUID, mountOptions[fs.Type])
+				switch {
+				case errors.Is(err, unix.ENODEV):
+					fs.Error = fmt.Sprintf("mount %s (%s) on %s: %v: this kernel has no %s file system (modprobe %s)", fs.Device, fs.Type, target, err, fs.Type, fs.Type)
+				case err != nil:
+					fs.Error = fmt.Sprintf("mount %s (%s) on %s: %v", fs.Device, fs.Type, target, err)
+				default:
+					fs.Path = target
+					s.fsMounts = append(s.fsMounts, target)
 				}
 			}
 			// Our descriptor goes; a mount holds the loop device now, and
@@ -150,21 +184,18 @@ func attachLoop(img string, off, size int64) (*os.File, error) {
 	return nil, errors.New("no free loop device")
 }
 
-// fsType is the file system type blkid finds on dev, or why there is none.
+// fsType is the file system type blkid finds on dev ("" for none), or
+// why blkid failed.
 func fsType(ctx context.Context, dev string) (string, string) {
 	b, err := exec.CommandContext(ctx, "blkid", "-p", "-o", "value", "-s", "TYPE", dev).Output()
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee) && ee.ExitCode() == 2:
-		return "", "no file system recognised"
+		return "", ""
 	case err != nil:
 		return "", fmt.Sprintf("blkid: %v", err)
 	}
-	t := strings.TrimSpace(string(b))
-	if t == "" {
-		return "", "no file system recognised"
-	}
-	return t, ""
+	return strings.TrimSpace(string(b)), ""
 }
 
 // diskDir is the directory DIR/<disk>/ of --fs, with a directory per

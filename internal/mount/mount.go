@@ -8,12 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // FSType is the file system type of our mounts in /proc/self/mountinfo
@@ -123,7 +125,29 @@ func Mount(dir string, o Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
+	setReadAhead(dir)
 	return &Server{dir: dir, srv: srv, disks: root.disks}, nil
+}
+
+// readAhead is the kernel's read-ahead on the mount's files (sent as
+// requests of up to 1 MiB, max_read).
+const readAhead = 4 << 20
+
+// setReadAhead sets the kernel's read-ahead of the FUSE mount at dir to
+// readAhead. The kernel takes the smaller of the MaxReadAhead that
+// go-fuse asks for and its default of 128 KiB, so a sequential read
+// would wait for each 128 KiB in turn; the mount's read_ahead_kb in
+// sysfs lifts that (root only: otherwise the default stays, which is
+// slower, not wrong). Measured on a cold 100 MiB read of the ext4
+// benchmark image, interleaved runs on the shared machine: 192-259 MB/s
+// with 128 KiB, 232-492 MB/s with 1 MiB, 389-461 MB/s with 4 MiB.
+func setReadAhead(dir string) {
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	_ = os.WriteFile(p, []byte(strconv.Itoa(readAhead>>10)), 0)
 }
 
 // Wait returns when the file system is unmounted.
