@@ -3,7 +3,11 @@ package archive
 import (
 	"context"
 	mrand "math/rand/v2"
+	"os"
 	"testing"
+
+	"rb_module_rustack/internal/chunk"
+	"rb_module_rustack/internal/crypt"
 )
 
 // deltaRuns counts the chunk runs of an archive's disk stored as deltas
@@ -106,5 +110,123 @@ func TestDeltaChains(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// deltaChain backs up a full and n incrementals of one disk with
+// scattered writes and returns the archive ids and images.
+func deltaChain(t *testing.T, r *Repo, n int) ([]string, []map[string][]byte) {
+	t.Helper()
+	disks := map[string][]byte{"vda": mixImage(31, 3<<20, 96<<10)}
+	var ids []string
+	var states []map[string][]byte
+	for i := 0; i <= n; i++ {
+		typ := Incremental
+		if i == 0 {
+			typ = Full
+		} else {
+			scatter(disks["vda"], uint64(300+i), 0.01)
+		}
+		s := backupDisks(t, r, "vm-g", typ, disks, []string{"vda"})
+		ids = append(ids, s.ArchiveID)
+		states = append(states, cloneDisks(disks))
+	}
+	return ids, states
+}
+
+// TestDeltaDamage: a flipped bit in the patch of a chunk stored as a
+// delta, or in one of its bases, is found by verify, which names the
+// delta's byte range, and fails the restore, never restoring wrong data.
+func TestDeltaDamage(t *testing.T) {
+	for _, v := range []variant{{name: "pool-aes", cipher: crypt.AES256GCM}, {name: "store-none", store: true, cipher: crypt.None}} {
+		t.Run(v.name, func(t *testing.T) {
+			r := v.open(t, t.TempDir(), testKey(t))
+			ids, states := deltaChain(t, r, 2)
+			last := ids[len(ids)-1]
+			m, err := r.Load(context.Background(), last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs, _ := m.data.diskRuns("vda")
+			var off int64
+			var dr chunk.Run
+			for _, x := range runs {
+				if x.Delta != nil {
+					dr = x
+					break
+				}
+				off += x.Len
+			}
+			if dr.Delta == nil {
+				t.Fatal("no chunk stored as a delta")
+			}
+			src, err := r.source(m.data, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets := map[string]chunk.ID{"patch": dr.Delta.Patch}
+			for b := dr.Delta.Bases[0]; ; b = b.Delta.Bases[0] {
+				if b.Delta == nil {
+					targets["base"] = b.ID
+					break
+				}
+			}
+			for what, id := range targets {
+				ref, err := src.Locate(id)
+				if err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				path, pos := ref.File.Path, int64(ref.Off)+int64(ref.CLen)/2
+				f, err := os.OpenFile(path, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := make([]byte, 1)
+				f.ReadAt(b, pos)
+				flip := func() { b[0] ^= 0x04; f.WriteAt(b, pos) }
+				flip()
+				rep, verr := r.Verify(context.Background(), last)
+				named := false
+				if verr == nil {
+					for _, d := range rep.Damaged {
+						named = named || d.Offset <= off && off < d.Offset+d.Length
+					}
+				}
+				if verr == nil && !named {
+					t.Errorf("%s flipped: verify does not name bytes %d-%d: %+v", what, off, off+dr.Len, rep.Damaged)
+				}
+				checkDetected(t, r, last, states[len(states)-1], what+" flipped")
+				flip()
+				f.Close()
+			}
+			src.Close()
+			restoreAll(t, r, last, states[len(states)-1])
+		})
+	}
+}
+
+// TestDeltaPruneKeepsBases: after every archive but the newest of a delta
+// chain is forgotten and the store pruned, the newest still restores
+// bit-exact and verifies clean: its patches and the chunks they patch
+// (stored by the forgotten archives) are kept.
+func TestDeltaPruneKeepsBases(t *testing.T) {
+	r := variant{name: "store", store: true, cipher: crypt.AES256GCM}.open(t, t.TempDir(), testKey(t))
+	ids, states := deltaChain(t, r, 5)
+	ctx := context.Background()
+	res, err := r.Forget(ctx, ForgetOptions{Policy: policy(t, "last", "1"), VMs: []string{"vm-g"}})
+	if err != nil || len(res.Removed) != len(ids)-1 {
+		t.Fatalf("forget: %+v %v", res, err)
+	}
+	if _, err := r.Prune(ctx, PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	last := ids[len(ids)-1]
+	if n, _ := deltaRuns(t, r, last, "vda"); n == 0 {
+		t.Fatal("the newest archive has no delta")
+	}
+	restoreAll(t, r, last, states[len(states)-1])
+	va, err := r.VerifyAll(ctx, VerifyAllOptions{ReadData: 1})
+	if err != nil || len(va.Damaged) != 0 || va.Archives != 1 {
+		t.Fatalf("verify --all: %+v %v", va, err)
 	}
 }

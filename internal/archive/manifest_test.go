@@ -74,6 +74,17 @@ func FuzzParseManifest(f *testing.F) {
 	m.meta.Type, m.meta.Parent, m.meta.Chain = Full, "", m.meta.Chain[1:]
 	b, _ = encodeManifest(m)
 	f.Add(b)
+	// A chunk stored as a delta of two chunks, one of them a delta itself.
+	m = sampleManifest()
+	m.runs[0][0].Delta = &chunk.Delta{Patch: chunk.ID{3}, PatchLen: 4100, Bases: []chunk.Base{
+		{Off: -100, Len: 30000, ID: chunk.ID{4}},
+		{Off: 29900, Len: 40000, ID: chunk.ID{5}, Delta: &chunk.Delta{Patch: chunk.ID{6}, PatchLen: 9, Bases: []chunk.Base{{Len: 40000, ID: chunk.ID{7}}}}},
+	}}
+	b, _ = encodeManifest(m)
+	if got, err := parseManifest(b); err != nil || got.runs[0][0].Delta.Depth() != 2 {
+		f.Fatalf("delta run does not round trip: %v", err)
+	}
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseManifest(b)
 		if err != nil {
