@@ -87,19 +87,32 @@ func BenchmarkPipelineUnchanged(b *testing.B) {
 	codec := enginetest.Codec(b, "zstd", "fastest", c.Max(), 2)
 	s, _ := crypt.NewSealer(crypt.AES256GCM, [32]byte{1})
 	t := &discardTarget{sealer: s, seen: map[chunk.ID]bool{}}
-	run := func() {
+	var parent []chunk.Run
+	run := func(withParent bool) {
 		p, err := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2}, t)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil); err != nil {
+		var from []chunk.Run
+		if withParent {
+			from = parent
+		}
+		runs, err := p.AddDiskFrom(context.Background(), bytesAt{img}, int64(len(img)), from, nil)
+		if err != nil {
 			b.Fatal(err)
 		}
+		parent = runs
 		p.Close()
 	}
-	run()
-	b.SetBytes(int64(len(img)))
-	for b.Loop() {
-		run()
+	run(false)
+	// The parent's runs given (an incremental): unchanged chunks are
+	// found by hashing at the parent's boundaries, without the chunker.
+	for _, withParent := range []bool{false, true} {
+		b.Run(map[bool]string{false: "cdc", true: "parent"}[withParent], func(b *testing.B) {
+			b.SetBytes(int64(len(img)))
+			for b.Loop() {
+				run(withParent)
+			}
+		})
 	}
 }

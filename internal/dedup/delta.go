@@ -76,6 +76,12 @@ func newLayout(runs []chunk.Run) *layout {
 	return l
 }
 
+// at returns the index of the run that starts exactly at off.
+func (l *layout) at(off int64) (int, bool) {
+	k := sort.Search(len(l.offs), func(k int) bool { return l.offs[k] >= off })
+	return k, k < len(l.offs) && l.offs[k] == off
+}
+
 // Writers try a delta only when it can pay.
 const (
 	// deltaMaxBases is the most parent chunks a writer rebuilds a changed

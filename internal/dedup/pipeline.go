@@ -217,7 +217,7 @@ func (p *Pipeline) AddDiskFrom(ctx context.Context, src io.ReaderAt, size int64,
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var lay *layout
-	if parent != nil && p.cfg.Bases != nil {
+	if parent != nil {
 		lay = newLayout(parent)
 	}
 	seg := p.cfg.SegmentSize
@@ -577,8 +577,8 @@ func (w *worker) scan(st *segState, win []byte, s, zrun int, last bool, holes []
 		zrun = -1
 		s += bs
 		for s-dataStart >= max {
-			n := c.Cut(win[dataStart:s])
-			if err := w.chunk(st, win[dataStart:dataStart+n]); err != nil {
+			n, id, known := w.cut(st, win[dataStart:s])
+			if err := w.chunkID(st, win[dataStart:dataStart+n], id, known); err != nil {
 				return 0, 0, err
 			}
 			dataStart += n
@@ -605,10 +605,9 @@ func (w *worker) endHole(st *segState) {
 
 // flush cuts a complete data region into chunks.
 func (w *worker) flush(st *segState, region []byte) error {
-	c := w.p.cfg.Chunker
 	for len(region) > 0 {
-		n := c.Cut(region)
-		if err := w.chunk(st, region[:n]); err != nil {
+		n, id, known := w.cut(st, region)
+		if err := w.chunkID(st, region[:n], id, known); err != nil {
 			return err
 		}
 		region = region[n:]
@@ -617,8 +616,33 @@ func (w *worker) flush(st *segState, region []byte) error {
 }
 
 // chunk hashes one chunk and hands it to the sealers when new.
-func (w *worker) chunk(st *segState, b []byte) error {
-	id := w.hasher.Sum(b)
+// cut returns the length of the next chunk of region (whose start is at
+// st.off): the parent's chunk at the same place when region begins with
+// exactly its bytes (id is then its id, known true: unchanged data costs a
+// hash, not the chunker), else the content-defined cut.
+func (w *worker) cut(st *segState, region []byte) (n int, id chunk.ID, known bool) {
+	hashed := 0
+	if lay := w.j.parent; lay != nil {
+		if k, ok := lay.at(st.off); ok {
+			r := lay.runs[k]
+			if !r.Hole && r.Len <= int64(len(region)) {
+				id, hashed = w.hasher.Sum(region[:r.Len]), int(r.Len)
+				if id == r.ID {
+					return hashed, id, true
+				}
+			}
+		}
+	}
+	n = w.p.cfg.Chunker.Cut(region)
+	// A changed chunk that kept its length needs no second hash.
+	return n, id, n == hashed
+}
+
+// chunkID is chunk with the id already computed when known.
+func (w *worker) chunkID(st *segState, b []byte, id chunk.ID, known bool) error {
+	if !known {
+		id = w.hasher.Sum(b)
+	}
 	p := w.p
 	p.Stats.Chunks.Add(1)
 	off := st.off

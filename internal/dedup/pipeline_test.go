@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -452,5 +453,48 @@ func TestPipelineTinyChunks(t *testing.T) {
 	}
 	if !bytes.Equal(out, img) {
 		t.Fatal("restore differs")
+	}
+}
+
+// TestParentBoundaries: given the parent's runs, an unchanged disk is cut
+// at exactly the chunks content-defined chunking gives (found by hashing
+// at the parent's boundaries), and a changed one still covers the disk
+// with chunks whose ids are their contents' hashes.
+func TestParentBoundaries(t *testing.T) {
+	img := enginetest.Mix(12 << 20)
+	c := enginetest.Chunker(t, chunker.DefaultChunkMin, chunker.DefaultChunkAvg, chunker.DefaultChunkMax)
+	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
+	s, _ := crypt.NewSealer(crypt.AES256GCM, [32]byte{1})
+	add := func(img []byte, parent []chunk.Run) []chunk.Run {
+		p, err := NewPipeline(Config{Chunker: c, Codec: codec, Parallelism: 2, SegmentSize: 4 << 20}, &discardTarget{sealer: s, seen: map[chunk.ID]bool{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		runs, err := p.AddDiskFrom(context.Background(), bytesAt{img}, int64(len(img)), parent, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runs
+	}
+	base := add(img, nil)
+	if again := add(img, base); !slices.Equal(again, base) {
+		t.Fatalf("unchanged disk with its parent's runs: %d runs, %d without", len(again), len(base))
+	}
+	changed := bytes.Clone(img)
+	for off := 100_000; off < len(changed); off += 1 << 20 {
+		copy(changed[off:], bytes.Repeat([]byte{0x5A}, 4096))
+	}
+	h := chunk.NewIDHasher([32]byte{})
+	runs := add(changed, base)
+	var off int64
+	for _, r := range runs {
+		if !r.Hole && h.Sum(changed[off:off+r.Len]) != r.ID {
+			t.Fatalf("chunk at %d: id is not its content's", off)
+		}
+		off += r.Len
+	}
+	if off != int64(len(changed)) || slices.Equal(runs, base) {
+		t.Fatalf("runs cover %d of %d bytes (or ignore the change)", off, len(changed))
 	}
 }
