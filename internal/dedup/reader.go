@@ -138,6 +138,7 @@ type readState struct {
 	part  []byte // a chunk that overlaps a piece only partly
 	span  []byte // blobs read at once
 	refs  []pieceRef
+	dbufs [][]byte // delta scratch per nesting level (deltaBuf)
 	// recompute: recompute chunk ids even under an AEAD (verify)
 	recompute bool
 	bufCap    int64 // preferred buffer size
