@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	mrand "math/rand/v2"
 	"os"
@@ -102,6 +103,34 @@ func TestDeltaChains(t *testing.T) {
 			if maxDepth < 2 {
 				t.Fatalf("deltas never nested (depth %d): the chain did not build deltas on deltas", maxDepth)
 			}
+			// The random-access reader (mount, files) of the last archive:
+			// whole and in odd pieces, bit-exact.
+			last := steps[len(steps)-1]
+			m, err := r.Load(context.Background(), last.sum.ArchiveID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ir, err := r.OpenImage(m, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range order {
+				di, err := ir.Disk(l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := last.state[l]
+				got := make([]byte, len(want))
+				for off := 0; off < len(got); off += 77777 {
+					if _, err := di.ReadAt(got[off:min(len(got), off+77777)], int64(off)); err != nil && off+77777 < len(got) {
+						t.Fatalf("read %s at %d: %v", l, off, err)
+					}
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("disk %s read through the image reader differs", l)
+				}
+			}
+			ir.Close()
 			for _, s := range steps {
 				restoreAll(t, r, s.sum.ArchiveID, s.state)
 				rep, err := r.Verify(context.Background(), s.sum.ArchiveID)
