@@ -201,36 +201,29 @@ func fsType(ctx context.Context, dev string) (string, string) {
 // diskDir is the directory DIR/<disk>/ of --fs, with a directory per
 // partition added as they are found.
 type diskDir struct {
-	gofs.Inode
+	roDir
 	label, file string
-	mtime       time.Time
 }
 
 func (d *diskDir) addDir(name string) {
 	if d.GetChild(name) != nil {
 		return
 	}
-	ch := d.NewPersistentInode(context.Background(), &emptyDir{mtime: d.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
+	ch := d.NewPersistentInode(context.Background(), &roDir{mtime: d.mtime}, gofs.StableAttr{Mode: syscall.S_IFDIR})
 	d.AddChild(name, ch, false)
 }
 
-var _ = (gofs.NodeGetattrer)((*diskDir)(nil))
-
-func (d *diskDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = syscall.S_IFDIR | 0o555
-	out.SetTimes(nil, &d.mtime, &d.mtime)
-	return 0
-}
-
-// emptyDir is a mount point for one file system.
-type emptyDir struct {
+// roDir is a read-only directory stamped with the archive's time: alone,
+// the mount point of one file system; embedded, the root and the disks'
+// directories.
+type roDir struct {
 	gofs.Inode
 	mtime time.Time
 }
 
-var _ = (gofs.NodeGetattrer)((*emptyDir)(nil))
+var _ = (gofs.NodeGetattrer)((*roDir)(nil))
 
-func (d *emptyDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (d *roDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFDIR | 0o555
 	out.SetTimes(nil, &d.mtime, &d.mtime)
 	return 0

@@ -97,11 +97,11 @@ func Mount(dir string, o Options) (*Server, error) {
 	if err := Check(dir); err != nil {
 		return nil, err
 	}
-	root := &dirNode{files: o.Files, readErr: o.ReadError, mtime: o.Created}
+	root := &dirNode{roDir: roDir{mtime: o.Created}, files: o.Files, readErr: o.ReadError}
 	if o.FS {
 		for _, f := range o.Files {
 			if l, ok := strings.CutSuffix(f.Name, ".img"); ok {
-				root.disks = append(root.disks, &diskDir{label: l, file: f.Name, mtime: o.Created})
+				root.disks = append(root.disks, &diskDir{roDir: roDir{mtime: o.Created}, label: l, file: f.Name})
 			}
 		}
 	}
@@ -164,15 +164,13 @@ func (s *Server) Unmount() error {
 
 // dirNode is the root directory.
 type dirNode struct {
-	gofs.Inode
+	roDir
 	files   []File
 	disks   []*diskDir
 	readErr func(string, int64, int64, error)
-	mtime   time.Time
 }
 
 var _ = (gofs.NodeOnAdder)((*dirNode)(nil))
-var _ = (gofs.NodeGetattrer)((*dirNode)(nil))
 
 func (d *dirNode) OnAdd(ctx context.Context) {
 	for i, f := range d.files {
@@ -184,12 +182,6 @@ func (d *dirNode) OnAdd(ctx context.Context) {
 		ch := d.NewPersistentInode(ctx, dd, gofs.StableAttr{Mode: syscall.S_IFDIR})
 		d.AddChild(dd.label, ch, false)
 	}
-}
-
-func (d *dirNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = syscall.S_IFDIR | 0o555
-	out.SetTimes(nil, &d.mtime, &d.mtime)
-	return 0
 }
 
 // fileNode is one read-only file.
