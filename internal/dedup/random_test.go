@@ -113,14 +113,15 @@ func TestSizeClass(t *testing.T) {
 	}
 }
 
-// TestDiskReaderReadAhead: sequential reads load the chunks ahead of them
-// before they are asked for, also for a second stream behind the first,
-// and what the reader returns is the image.
-func TestDiskReaderReadAhead(t *testing.T) {
+// chunkedImage stores a test image of size bytes (from seed) in small
+// chunks into a memory target and returns the image, its runs, the target
+// and a reader for them.
+func chunkedImage(t *testing.T, seed uint64, size int) ([]byte, []chunk.Run, *memTarget, *Reader) {
+	t.Helper()
 	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
 	var key [32]byte
 	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
-	img := testImage(99, 12<<20)
+	img := testImage(seed, size)
 	tgt := newMemTarget(t)
 	p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 64 << 10}, tgt)
 	if err != nil {
@@ -131,7 +132,14 @@ func TestDiskReaderReadAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
+	return img, runs, tgt, &Reader{Codec: codec, IDKey: key, Parallelism: 2}
+}
+
+// TestDiskReaderReadAhead: sequential reads load the chunks ahead of them
+// before they are asked for, also for a second stream behind the first,
+// and what the reader returns is the image.
+func TestDiskReaderReadAhead(t *testing.T) {
+	img, runs, tgt, rd := chunkedImage(t, 99, 12<<20)
 	d := rd.NewDiskReader(runs, memSource{tgt}, NewChunkCache(16<<20))
 	defer d.Close()
 	// ahead reports whether a data chunk wholly in [lo, hi) is cached.
@@ -171,20 +179,7 @@ func TestDiskReaderReadAhead(t *testing.T) {
 // overlap it, with its byte range, and read the image everywhere else;
 // once the chunk is back the same reads succeed (failures are not kept).
 func TestDiskReaderMissingChunk(t *testing.T) {
-	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
-	var key [32]byte
-	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
-	img := testImage(7, 8<<20)
-	tgt := newMemTarget(t)
-	p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 64 << 10}, tgt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
-	p.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, runs, tgt, rd := chunkedImage(t, 7, 8<<20)
 	// The data chunk nearest the middle that occurs once.
 	count := map[chunk.ID]int{}
 	for _, r := range runs {
@@ -203,7 +198,6 @@ func TestDiskReaderMissingChunk(t *testing.T) {
 	}
 	saved := tgt.blobs[gone]
 	delete(tgt.blobs, gone)
-	rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
 	d := rd.NewDiskReader(runs, memSource{tgt}, NewChunkCache(4<<20))
 	defer d.Close()
 	pass := func(wantFail bool) {
@@ -280,20 +274,7 @@ func (s packedSource) Locate(id chunk.ID) (BlobRef, error) {
 // read (longer than any blob), and when such a read fails it reads each
 // blob on its own, so every read still returns the image.
 func TestDiskReaderSpans(t *testing.T) {
-	c := enginetest.Chunker(t, 4<<10, 16<<10, 64<<10)
-	var key [32]byte
-	codec := enginetest.Codec(t, "zstd", "fastest", c.Max(), 2)
-	img := testImage(5, 12<<20)
-	tgt := newMemTarget(t)
-	p, err := NewPipeline(Config{Chunker: c, IDKey: key, Codec: codec, Parallelism: 2, SegmentSize: 1 << 20, BlockSize: 64 << 10}, tgt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, err := p.AddDisk(context.Background(), bytesAt{img}, int64(len(img)), nil)
-	p.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, runs, tgt, rd := chunkedImage(t, 5, 12<<20)
 	file := &spanFile{}
 	src := packedSource{refs: map[chunk.ID]BlobRef{}}
 	var longestBlob int64
@@ -308,7 +289,6 @@ func TestDiskReaderSpans(t *testing.T) {
 		r.File = src.f
 		src.refs[id] = r
 	}
-	rd := &Reader{Codec: codec, IDKey: key, Parallelism: 2}
 	readAll := func() {
 		t.Helper()
 		d := rd.NewDiskReader(runs, src, NewChunkCache(8<<20))
