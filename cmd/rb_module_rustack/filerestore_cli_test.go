@@ -208,11 +208,7 @@ func TestFileRestoreTrees(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for mount --fs and for the files' owners")
 	}
-	for _, tool := range []string{"mkfs.ext4", "sfdisk", "debugfs", "blkid", "losetup", "mkfs.xfs", "mkfs.vfat", "pvcreate"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (scripts/test.sh installs e2fsprogs, fdisk, xfsprogs, dosfstools and lvm2)", tool)
-		}
-	}
+	needTools(t, "e2fsprogs, fdisk, xfsprogs, dosfstools, lvm2", "mkfs.ext4", "sfdisk", "debugfs", "blkid", "losetup", "mkfs.xfs", "mkfs.vfat", "pvcreate")
 	kfs, _ := os.ReadFile("/proc/filesystems")
 	if !bytes.Contains(kfs, []byte("\txfs\n")) || !bytes.Contains(kfs, []byte("\text4\n")) {
 		t.Skip("the kernel lacks ext4 or xfs")
@@ -220,10 +216,7 @@ func TestFileRestoreTrees(t *testing.T) {
 	t0 := time.Now()
 	bin := buildRaceBinary(t)
 	dir := t.TempDir()
-	key := filepath.Join(dir, "key")
-	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
-		t.Fatal(errOut)
-	}
+	key := newKeyFile(t, dir)
 	src := filepath.Join(dir, "src")
 	buildSourceTree(t, src)
 

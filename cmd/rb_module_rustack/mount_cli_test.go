@@ -335,20 +335,13 @@ func TestMountCLI(t *testing.T) {
 // no mount and no temporary folder is left.
 func TestFilesCLI(t *testing.T) {
 	needFUSE(t)
-	for _, tool := range []string{"mkfs.ext4", "sfdisk", "debugfs"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s (e2fsprogs, fdisk) is not installed", tool)
-		}
-	}
+	needTools(t, "e2fsprogs, fdisk", "mkfs.ext4", "sfdisk", "debugfs")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give files an owner")
 	}
 	bin := buildRaceBinary(t)
 	dir := t.TempDir()
-	key := filepath.Join(dir, "key")
-	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
-		t.Fatal(errOut)
-	}
+	key := newKeyFile(t, dir)
 	src := filepath.Join(dir, "src")
 	conf := filepath.Join(src, "etc", "nginx", "site.conf")
 	big := filepath.Join(src, "var", "dump.sql")
@@ -557,4 +550,25 @@ func damageBlobs(t *testing.T, path string, flip func(raw []byte, lo, hi int64))
 	if err := os.WriteFile(path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// needTools skips t when one of the programs is missing (scripts/test.sh
+// installs the packages named by hint).
+func needTools(t *testing.T, hint string, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (packages: %s)", tool, hint)
+		}
+	}
+}
+
+// newKeyFile makes a master key file in dir with keygen.
+func newKeyFile(t *testing.T, dir string) string {
+	t.Helper()
+	key := filepath.Join(dir, "key")
+	if _, errOut, code := engineCLI(t, "keygen", "--key-file", key); code != 0 {
+		t.Fatalf("keygen: %s", errOut)
+	}
+	return key
 }
