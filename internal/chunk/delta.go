@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// A chunk stored as a delta (docs/format.md, section 4) is not kept as a
+// A chunk stored as a delta (docs/format.md, section 6) is not kept as a
 // blob of its own: it is rebuilt from the disk bytes it replaced (its
 // bases: the chunks that covered the same disk range in the parent
 // archive) with the byte ranges that changed written over them. The

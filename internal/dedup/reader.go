@@ -343,22 +343,11 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 		for _, pr := range group {
 			k, r := pr.k, runs[pr.k]
 			blob := data[int64(pr.ref.Off)-start : int64(pr.ref.Off)-start+int64(pr.ref.CLen)]
-			lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
-			if lo == offs[k] && hi == offs[k]+r.Len {
-				// Whole chunk: decode in place.
-				if _, err := s.open(f, r.ID, blob, r.Len, buf[lo-p.off:hi-p.off]); err != nil {
-					return rangeErr(k, err)
-				}
-				continue
-			}
-			if int64(cap(s.part)) < r.Len {
-				s.part = make([]byte, r.Len)
-			}
-			c, err := s.open(f, r.ID, blob, r.Len, s.part[:r.Len])
-			if err != nil {
+			if err := s.place(buf, p, offs[k], r.Len, func(out []byte) ([]byte, error) {
+				return s.open(f, r.ID, blob, r.Len, out)
+			}); err != nil {
 				return rangeErr(k, err)
 			}
-			copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
 		}
 		return nil
 	})
@@ -372,26 +361,36 @@ func (s *readState) restore(src Source, runs []chunk.Run, offs []int64, p piece,
 			if r.Hole || r.Delta == nil {
 				continue
 			}
-			lo, hi := max(p.off, offs[k]), min(p.end, offs[k]+r.Len)
-			if lo == offs[k] && hi == offs[k]+r.Len {
-				if _, err := s.loadRun(src, r.ID, r.Len, r.Delta, buf[lo-p.off:hi-p.off]); err != nil {
-					return rangeErr(k, err)
-				}
-				continue
-			}
-			if int64(cap(s.part)) < r.Len {
-				s.part = make([]byte, r.Len)
-			}
-			c, err := s.loadRun(src, r.ID, r.Len, r.Delta, s.part[:r.Len])
-			if err != nil {
+			if err := s.place(buf, p, offs[k], r.Len, func(out []byte) ([]byte, error) {
+				return s.loadRun(src, r.ID, r.Len, r.Delta, out)
+			}); err != nil {
 				return rangeErr(k, err)
 			}
-			copy(buf[lo-p.off:hi-p.off], c[lo-offs[k]:hi-offs[k]])
 		}
 	}
 	if _, err := dst.WriteAt(buf, p.off); err != nil {
 		return fmt.Errorf("write at %d: %w", p.off, err)
 	}
+	return nil
+}
+
+// place puts the chunk of n bytes at disk offset off into buf, the bytes
+// of piece p: decoded in place when the piece holds all of it, else into
+// s.part and the overlap copied.
+func (s *readState) place(buf []byte, p piece, off, n int64, decode func(out []byte) ([]byte, error)) error {
+	lo, hi := max(p.off, off), min(p.end, off+n)
+	if lo == off && hi == off+n {
+		_, err := decode(buf[lo-p.off : hi-p.off])
+		return err
+	}
+	if int64(cap(s.part)) < n {
+		s.part = make([]byte, n)
+	}
+	c, err := decode(s.part[:n])
+	if err != nil {
+		return err
+	}
+	copy(buf[lo-p.off:hi-p.off], c[lo-off:hi-off])
 	return nil
 }
 
