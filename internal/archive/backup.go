@@ -143,9 +143,6 @@ func (r *Repo) Begin(ctx context.Context, spec BackupSpec) (*Backup, error) {
 			bsrc = cs.Source
 		}
 	}
-	if bsrc == nil {
-		b.parentRuns, b.deltas = nil, nil
-	}
 	pipe, err := dedup.NewPipeline(dedup.Config{Chunker: r.chunker, IDKey: r.writeID, Codec: r.codec, Parallelism: r.par,
 		Bases: bsrc, Deltas: b.deltas}, target)
 	if err != nil {
