@@ -123,7 +123,7 @@ func parseDelta(b []byte, n int64, depth int) (*Delta, []byte, error) {
 	d := &Delta{}
 	copy(d.Patch[:], b)
 	b = b[IDSize:]
-	pl, k := binary.Uvarint(b)
+	pl, k := uvarint(b)
 	if k <= 0 || pl == 0 || pl > MaxLen {
 		return bad("bad patch length")
 	}
@@ -141,11 +141,11 @@ func parseDelta(b []byte, n int64, depth int) (*Delta, []byte, error) {
 	for i := range d.Bases {
 		x := &d.Bases[i]
 		off, k := binary.Varint(b)
-		if k <= 0 {
+		if k <= 0 || k != varintLen(off) {
 			return bad("bad base offset")
 		}
 		b = b[k:]
-		l, k := binary.Uvarint(b)
+		l, k := uvarint(b)
 		if k <= 0 || l == 0 || l > MaxLen {
 			return bad("bad base length")
 		}
@@ -173,6 +173,19 @@ func parseDelta(b []byte, n int64, depth int) (*Delta, []byte, error) {
 	}
 	return d, b, nil
 }
+
+// uvarint is binary.Uvarint that refuses an overlong encoding (0xff 0x00
+// for 127), so a delta has exactly one encoding and re-encodes to the
+// bytes it was read from.
+func uvarint(b []byte) (uint64, int) {
+	v, k := binary.Uvarint(b)
+	if k > 0 && k != len(binary.AppendUvarint(nil, v)) {
+		return 0, -1
+	}
+	return v, k
+}
+
+func varintLen(v int64) int { return len(binary.AppendVarint(nil, v)) }
 
 // A patch (the content of a delta's patch chunk) is a uvarint count of
 // byte ranges, then per range a uvarint gap (bytes since the end of the
