@@ -56,6 +56,7 @@ type IndexSource struct {
 	byFile  map[*container.FileReader]*openFile
 	errs    map[uint32]error
 	tick    uint64
+	extra   []*container.FileReader // opened by miss; closed by Close
 }
 
 type openFile struct {
@@ -148,7 +149,10 @@ func (s *IndexSource) Close() {
 	for _, of := range s.files {
 		of.f.Close()
 	}
-	s.files, s.byFile = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}
+	for _, f := range s.extra {
+		f.Close()
+	}
+	s.files, s.byFile, s.extra = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}, nil
 }
 
 // maxOpenPacks bounds the packs a store source keeps open (two descriptors
@@ -156,14 +160,21 @@ func (s *IndexSource) Close() {
 const maxOpenPacks = 256
 
 // StoreSource returns a chunk source over the loaded index si of store st;
-// chunks the index lacks are looked for in packs that no index lists yet.
+// chunks the index lacks are looked for in packs that no index lists yet
+// (opened once, kept open until Close).
 func StoreSource(st *store.Store, si *store.Index) *IndexSource {
 	var once sync.Once
 	var extra map[chunk.ID]chunk.Loc
 	var extraFiles []*container.FileReader
 	var extraErr error
+	var src *IndexSource
 	miss := func(id chunk.ID) (BlobRef, error) {
-		once.Do(func() { extra, extraFiles, extraErr = st.Unindexed(si) })
+		once.Do(func() {
+			extra, extraFiles, extraErr = st.Unindexed(si)
+			src.mu.Lock()
+			src.extra = extraFiles
+			src.mu.Unlock()
+		})
 		if extraErr != nil {
 			return BlobRef{}, extraErr
 		}
@@ -172,7 +183,7 @@ func StoreSource(st *store.Store, si *store.Index) *IndexSource {
 		}
 		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", chunk.ErrMissing, id.Short())
 	}
-	src := NewIndexSource(si.Index, func(i uint32) (*container.FileReader, error) { return st.OpenPack(si.Packs[i]) }, miss)
+	src = NewIndexSource(si.Index, func(i uint32) (*container.FileReader, error) { return st.OpenPack(si.Packs[i]) }, miss)
 	src.MaxOpen = maxOpenPacks
 	return src
 }
