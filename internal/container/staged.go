@@ -21,7 +21,8 @@ const stageBufs = 4
 // stagedWriter appends to a new file in 4 MiB writes: bytes collect in a
 // stage buffer while a background goroutine writes the full ones, so
 // callers wait for the file system only when stageBufs-1 writes are
-// queued. With direct it writes past the page cache (O_DIRECT), sparing
+// queued; every directio.SyncEvery bytes it starts an fdatasync in the
+// background, so the caller's final fsync has little left to do. With direct it writes past the page cache (O_DIRECT), sparing
 // the copy into freshly allocated cache pages and leaving the cache to
 // data that is read; where the file system refuses O_DIRECT, and without
 // direct, it writes through the page cache, starting writeback as it goes.
@@ -41,6 +42,7 @@ type stagedWriter struct {
 	err      error          // first write error
 	direct   bool           // owned by the flusher while writes are in flight
 	hash     *blake3.Hasher // owned by the flusher while writes are in flight
+	sync     *directio.Syncer
 }
 
 type stageReq struct {
@@ -49,7 +51,7 @@ type stageReq struct {
 }
 
 func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) *stagedWriter {
-	s := &stagedWriter{f: f, hash: hash}
+	s := &stagedWriter{f: f, hash: hash, sync: directio.NewSyncer(f, 0)}
 	if direct {
 		if d, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
 			s.d, s.direct = d, true
@@ -74,6 +76,11 @@ func newStagedWriter(f *os.File, path string, direct bool, hash *blake3.Hasher) 
 				s.hash.Write(r.b)
 			}
 			err := s.writeAt(r.b, r.off)
+			if err == nil {
+				// Before the result: once every result is in, no
+				// sync starts any more (finish and abort wait).
+				s.sync.Wrote(len(r.b))
+			}
 			free <- r.b // before the result: once all results are in, all buffers are free
 			res <- err
 		}
@@ -189,6 +196,9 @@ func (s *stagedWriter) finish() error {
 			_, err = s.f.WriteAt(b[al:], s.base+int64(al))
 		}
 	}
+	if serr := s.sync.Wait(); err == nil {
+		err = serr
+	}
 	if s.d != nil {
 		if cerr := s.d.Close(); err == nil {
 			err = cerr
@@ -226,6 +236,7 @@ func (s *stagedWriter) abort() {
 		close(s.reqs)
 		s.reqs = nil
 	}
+	s.sync.Wait()
 	if s.d != nil {
 		s.d.Close()
 		s.d = nil

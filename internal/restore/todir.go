@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/directio"
 )
 
 // DirOptions describe a restore into a local directory.
@@ -106,6 +107,9 @@ func restoreImage(ctx context.Context, src DiskSource, m *archive.Manifest, d ar
 		return err
 	}
 	w := &imageWriter{f: f}
+	if !o.NoSync {
+		w.sync = directio.NewSyncer(f, 0)
+	}
 	fail := func(err error) error {
 		w.close()
 		f.Close()
@@ -206,6 +210,7 @@ type imageWriter struct {
 	f        *os.File
 	direct   *os.File
 	noDirect atomic.Bool
+	sync     *directio.Syncer // nil: no syncs (--no-sync)
 }
 
 func (w *imageWriter) WriteAt(p []byte, off int64) (int, error) {
@@ -213,11 +218,14 @@ func (w *imageWriter) WriteAt(p []byte, off int64) (int, error) {
 		len(p) > 0 && uintptr(unsafe.Pointer(&p[0]))%directAlign == 0 {
 		n, err := w.direct.WriteAt(p, off)
 		if err == nil || !errors.Is(err, unix.EINVAL) || n != 0 {
+			w.sync.Wrote(n)
 			return n, err
 		}
 		w.noDirect.Store(true)
 	}
-	return w.f.WriteAt(p, off)
+	n, err := w.f.WriteAt(p, off)
+	w.sync.Wrote(n)
+	return n, err
 }
 
 // preallocate allocates the data extents of a new image (best effort: some
@@ -233,11 +241,17 @@ func preallocate(f *os.File, ext []archive.Extent, size int64) {
 	}
 }
 
+// close waits for the background syncs (their first error) and closes
+// the direct descriptor.
 func (w *imageWriter) close() error {
+	err := w.sync.Wait()
+	w.sync = nil
 	if w.direct == nil {
-		return nil
+		return err
 	}
-	err := w.direct.Close()
+	if cerr := w.direct.Close(); err == nil {
+		err = cerr
+	}
 	w.direct = nil
 	return err
 }
