@@ -140,8 +140,8 @@ func parseDelta(b []byte, n int64, depth int) (*Delta, []byte, error) {
 	d.Bases = make([]Base, nb)
 	for i := range d.Bases {
 		x := &d.Bases[i]
-		off, k := binary.Varint(b)
-		if k <= 0 || k != varintLen(off) {
+		off, k := varint(b)
+		if k <= 0 {
 			return bad("bad base offset")
 		}
 		b = b[k:]
@@ -174,9 +174,9 @@ func parseDelta(b []byte, n int64, depth int) (*Delta, []byte, error) {
 	return d, b, nil
 }
 
-// uvarint is binary.Uvarint that refuses an overlong encoding (0xff 0x00
-// for 127), so a delta has exactly one encoding and re-encodes to the
-// bytes it was read from.
+// uvarint and varint are binary.Uvarint and binary.Varint that refuse an
+// overlong encoding (0xff 0x00 for 127): a delta has exactly one encoding
+// and re-encodes to the bytes it was read from.
 func uvarint(b []byte) (uint64, int) {
 	v, k := binary.Uvarint(b)
 	if k > 0 && k != len(binary.AppendUvarint(nil, v)) {
@@ -185,7 +185,13 @@ func uvarint(b []byte) (uint64, int) {
 	return v, k
 }
 
-func varintLen(v int64) int { return len(binary.AppendVarint(nil, v)) }
+func varint(b []byte) (int64, int) {
+	v, k := binary.Varint(b)
+	if k > 0 && k != len(binary.AppendVarint(nil, v)) {
+		return 0, -1
+	}
+	return v, k
+}
 
 // A patch (the content of a delta's patch chunk) is a uvarint count of
 // byte ranges, then per range a uvarint gap (bytes since the end of the

@@ -21,11 +21,12 @@ const stageBufs = 4
 // stagedWriter appends to a new file in 4 MiB writes: bytes collect in a
 // stage buffer while a background goroutine writes the full ones, so
 // callers wait for the file system only when stageBufs-1 writes are
-// queued; every directio.SyncEvery bytes it starts an fdatasync in the
-// background, so the caller's final fsync has little left to do. With direct it writes past the page cache (O_DIRECT), sparing
+// queued. With direct it writes past the page cache (O_DIRECT), sparing
 // the copy into freshly allocated cache pages and leaving the cache to
 // data that is read; where the file system refuses O_DIRECT, and without
 // direct, it writes through the page cache, starting writeback as it goes.
+// Every directio.SyncEvery bytes it starts an fdatasync in the background
+// (directio.Syncer), so the caller's final fsync has little left to do.
 // With a hash, the flusher also hashes every byte in file order, off the
 // caller's path (callers append under a lock that other writers wait on).
 // Not safe for concurrent use.
