@@ -582,7 +582,7 @@ func TestHarnessRollback(t *testing.T) {
 // 1 GiB each: 2 GiB logical) for each way of handling the archive's zero
 // ranges. MB/s is logical bytes per second of writing (1 MB = 10^6 B).
 //
-//	go test -run '^$' -bench HarnessRestore -benchtime 1x -count 3 ./internal/restore/
+//	go test -run '^$' -bench HarnessRestore -benchtime 1x -count 3 ./internal/deploy/
 func BenchmarkHarnessRestore(b *testing.B) {
 	h := newHarness(b)
 	ctx := context.Background()

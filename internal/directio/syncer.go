@@ -22,15 +22,20 @@ const SyncEvery = 32 << 20
 // starts an fdatasync once SyncEvery bytes were written since the last one
 // started, never two at a time. Safe for concurrent use.
 //
+// NewWriteback makes one for a file written through the page cache.
+//
 // A background sync that fails records its error for Wait: the kernel
 // reports a write-back error once per open file, so the final fsync of
 // the same file would not see it again.
 type Syncer struct {
 	f        *os.File
 	every    int64
+	flush    func(fd int) error
+	report   bool // a failed flush fails the file (Wait returns it)
 	mu       sync.Mutex
 	unsynced int64
 	running  bool
+	stopped  bool // the write-back start failed: do not try again
 	err      error
 	wg       sync.WaitGroup
 }
@@ -41,7 +46,29 @@ func NewSyncer(f *os.File, every int64) *Syncer {
 	if every <= 0 {
 		every = SyncEvery
 	}
-	return &Syncer{f: f, every: every}
+	return &Syncer{f: f, every: every, flush: unix.Fdatasync, report: true}
+}
+
+// NewWriteback returns a syncer for a file written through the page cache
+// (a restored volume's device): every `every` bytes (SyncEvery when
+// every <= 0) it starts the write-back of the file's dirty pages with
+// sync_file_range(SYNC_FILE_RANGE_WRITE), which neither waits for the
+// device nor flushes its cache. Without it the pages stay dirty until the
+// final fsync (the kernel starts writing back only past
+// dirty_background_ratio, gigabytes on a large proxy), which then writes
+// the whole disk while the cores wait. Its errors are not recorded: a
+// write-back error stays pending for the final fsync of the file, which
+// must follow Wait, and a target that refuses sync_file_range just gets no
+// early write-back.
+func NewWriteback(f *os.File, every int64) *Syncer {
+	if every <= 0 {
+		every = SyncEvery
+	}
+	return &Syncer{f: f, every: every, flush: startWriteback}
+}
+
+func startWriteback(fd int) error {
+	return unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
 
 // Wrote tells the syncer n more bytes were written (a nil Syncer ignores
@@ -53,17 +80,21 @@ func (s *Syncer) Wrote(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unsynced += int64(n)
-	if s.unsynced < s.every || s.running || s.err != nil {
+	if s.unsynced < s.every || s.running || s.err != nil || s.stopped {
 		return
 	}
 	s.unsynced, s.running = 0, true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		err := unix.Fdatasync(int(s.f.Fd()))
+		err := s.flush(int(s.f.Fd()))
 		s.mu.Lock()
 		s.running = false
-		if err != nil && s.err == nil {
+		switch {
+		case err == nil:
+		case !s.report:
+			s.stopped = true // refused here: no more tries
+		case s.err == nil:
 			s.err = fmt.Errorf("fdatasync %s: %w", s.f.Name(), err)
 		}
 		s.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSyncer: concurrent writers, syncs in the background, Wait after the
@@ -54,6 +56,45 @@ func TestSyncer(t *testing.T) {
 	var none *Syncer
 	none.Wrote(1 << 30)
 	if err := none.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWriteback: a file written through the page cache with a write-back
+// syncer has at most the pages written since the last start of write-back
+// still dirty after Wait (without it all 8 MiB would stay dirty until the
+// kernel's dirty_expire, 30 s by default).
+func TestWriteback(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const every, total = 1 << 20, 8 << 20
+	s := NewWriteback(f, every)
+	b := make([]byte, 256<<10)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	for off := 0; off < total; off += len(b) {
+		n, err := f.WriteAt(b, int64(off))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Wrote(n)
+		if err := s.Wait(); err != nil { // one start per `every`, in order
+			t.Fatal(err)
+		}
+	}
+	var cs unix.Cachestat_t
+	rng := unix.CachestatRange{Off: 0, Len: total}
+	if err := unix.Cachestat(uint(f.Fd()), &rng, &cs, 0); err != nil {
+		t.Skipf("cachestat: %v (Linux 6.5 and later)", err)
+	}
+	if max := uint64(every / os.Getpagesize()); cs.Dirty > max {
+		t.Fatalf("%d pages still dirty after Wait, want at most %d (write-back was not started)", cs.Dirty, max)
+	}
+	if err := f.Sync(); err != nil {
 		t.Fatal(err)
 	}
 }

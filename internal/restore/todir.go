@@ -203,9 +203,10 @@ func writeFileSync(p string, b []byte, force, sync bool) error {
 // of any common device is at most this).
 const directAlign = 4096
 
-// imageWriter writes aligned pieces through an O_DIRECT descriptor and the
-// rest (the unaligned end of a disk) through the page cache. If the file
-// system refuses a direct write, it falls back to the page cache.
+// imageWriter writes aligned pieces (of an image or a volume) through an
+// O_DIRECT descriptor and the rest (the unaligned end of a disk) through
+// the page cache. If the file system refuses a direct write, it falls back
+// to the page cache.
 type imageWriter struct {
 	f        *os.File
 	direct   *os.File

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/directio"
 )
 
 // minZeroRange is the smallest all-zero write handed to the kernel as a
@@ -32,20 +33,21 @@ const zeroAlign = 4096
 // the zeros through the page cache. When the target does not support it
 // (EOPNOTSUPP, ENOSYS, ENODEV) or refuses one range, the zeros are written.
 type deviceWriter struct {
-	f        *os.File
+	f        *os.File    // the device, for fallocate
+	out      io.WriterAt // where the bytes go: f itself, or an imageWriter over it
 	plain    bool        // never use fallocate
 	disabled atomic.Bool // fallocate is not supported here
 	zeroed   atomic.Int64
 	page     []byte // zeros, read only once made (newDeviceWriter)
 }
 
-func newDeviceWriter(f *os.File, plain bool) *deviceWriter {
-	return &deviceWriter{f: f, plain: plain, page: make([]byte, zeroAlign)}
+func newDeviceWriter(f *os.File, out io.WriterAt, plain bool) *deviceWriter {
+	return &deviceWriter{f: f, out: out, plain: plain, page: make([]byte, zeroAlign)}
 }
 
 func (w *deviceWriter) WriteAt(p []byte, off int64) (int, error) {
 	if w.plain || len(p) < minZeroRange || w.disabled.Load() {
-		return w.f.WriteAt(p, off)
+		return w.out.WriteAt(p, off)
 	}
 	done := 0 // p[:done] is written
 	// i walks the blocks aligned on the device (not in p).
@@ -61,7 +63,7 @@ func (w *deviceWriter) WriteAt(p []byte, off int64) (int, error) {
 		}
 		if j-i >= minZeroRange && w.zero(off+int64(i), int64(j-i)) {
 			if i > done {
-				if n, err := w.f.WriteAt(p[done:i], off+int64(done)); err != nil {
+				if n, err := w.out.WriteAt(p[done:i], off+int64(done)); err != nil {
 					return done + n, err
 				}
 			}
@@ -70,7 +72,7 @@ func (w *deviceWriter) WriteAt(p []byte, off int64) (int, error) {
 		i = j
 	}
 	if done < len(p) {
-		n, err := w.f.WriteAt(p[done:], off+int64(done))
+		n, err := w.out.WriteAt(p[done:], off+int64(done))
 		return done + n, err
 	}
 	return len(p), nil
@@ -134,10 +136,25 @@ func WriteDevice(ctx context.Context, src DiskSource, m *archive.Manifest, d Dis
 		return 0, fmt.Errorf("device %s holds %d bytes, less than the %d bytes of disk %s", path, size, d.Bytes, d.Label)
 	}
 	total := d.Bytes
-	dw := newDeviceWriter(f, o.PlainZeroWrites)
 	ro := archive.RestoreOptions{SkipHoles: o.SkipHoles, Progress: func(n int64) { progress(n, total) }}
+	// Aligned pieces go around the page cache (O_DIRECT): a restore does not
+	// evict the proxy's cache, and the device is written while the pieces
+	// are decoded, flushed in the background. Where O_DIRECT cannot be had,
+	// the page cache's write-back is started as the disk is written.
+	iw := &imageWriter{f: f}
+	if df, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
+		iw.direct, iw.sync = df, directio.NewSyncer(f, 0)
+		ro.Align = directAlign
+	} else {
+		iw.sync = directio.NewWriteback(f, 0)
+	}
+	dw := newDeviceWriter(f, iw, o.PlainZeroWrites)
 	progress(0, total)
-	if err := src.RestoreDisk(ctx, m, d.Label, dw, ro); err != nil {
+	err = src.RestoreDisk(ctx, m, d.Label, dw, ro)
+	if cerr := iw.close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
 		return 0, fmt.Errorf("write disk %s to %s: %w", d.Label, path, err)
 	}
 	if err := f.Sync(); err != nil {
