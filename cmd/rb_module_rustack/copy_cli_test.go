@@ -123,6 +123,11 @@ func TestCopyCLI(t *testing.T) {
 	}
 	for i, id := range s.ids {
 		restoreEquals(t, to, id, s.data[i])
+		// The copies are only in the target store: verify ARCHIVE reads
+		// the store's copy as restore does.
+		if out, errOut, code := engineCLI(t, append([]string{"verify", id}, to.flags()...)...); code != 0 || !strings.HasPrefix(out, "OK "+id) {
+			t.Fatalf("verify %s at the target: %d %s %s", id, code, out, errOut)
+		}
 	}
 	// The text summary.
 	out, _, code = engineCLI(t, slices.DeleteFunc(s.copyArgs(to), func(a string) bool { return a == "--json" })...)

@@ -169,25 +169,33 @@ func (r *Repo) loadManifest(path string) (*manifestData, *container.FileReader, 
 
 // Load reads the manifest of an archive (id or path), checking its tags.
 func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error) {
+	m, f, err := r.find(ctx, idOrPath)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		f.Close()
+	}
+	return m.public(), nil
+}
+
+// find reads the manifest of an archive: its file (id or path, returned
+// open), or, for an id the pool lacks, the dedup store's copy (an archive
+// copied into the store from another, or whose pool is on another proxy;
+// the file is then nil).
+func (r *Repo) find(ctx context.Context, idOrPath string) (*manifestData, *container.FileReader, error) {
 	p, err := r.resolve(idOrPath)
 	if errors.Is(err, ErrNotFound) && validID(idOrPath) {
-		// Not in the pool: the dedup store's copy (an archive copied
-		// into the store from another, or whose pool is on another proxy).
 		if m, serr := r.loadFromStore(ctx, idOrPath); serr == nil {
-			return m.public(), nil
+			return m, nil, nil
 		} else if !errors.Is(serr, fs.ErrNotExist) {
-			return nil, serr
+			return nil, nil, serr
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, f, err := r.loadManifest(p)
-	if err != nil {
-		return nil, err
-	}
-	f.Close()
-	return m.public(), nil
+	return r.loadManifest(p)
 }
 
 // chainFile finds archive id of a chain: next to the archive being read,

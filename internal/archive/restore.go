@@ -70,15 +70,11 @@ type VerifyOptions struct {
 
 // VerifyWith is Verify with options.
 func (r *Repo) VerifyWith(ctx context.Context, idOrPath string, o VerifyOptions) (*VerifyReport, error) {
-	p, err := r.resolve(idOrPath)
-	if err != nil {
-		return nil, err
-	}
 	rep := &VerifyReport{Archive: idOrPath}
 	damage := func(disk string, off, n int64, problem string) {
 		rep.Damaged = append(rep.Damaged, Damage{Archive: rep.Archive, Disk: disk, Offset: off, Length: n, Problem: problem})
 	}
-	md, f, err := r.loadManifest(p)
+	md, f, err := r.find(ctx, idOrPath)
 	if err != nil {
 		if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) || errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -90,12 +86,14 @@ func (r *Repo) VerifyWith(ctx context.Context, idOrPath string, o VerifyOptions)
 		return nil, err
 	}
 	rep.Archive = md.meta.ID
-	if md.meta.Mode == modePool {
-		if err := checkTiling(f); err != nil {
-			damage("", -1, 0, err.Error())
+	if f != nil { // nil: the store's copy, which has no blob area
+		if md.meta.Mode == modePool {
+			if err := checkTiling(f); err != nil {
+				damage("", -1, 0, err.Error())
+			}
 		}
+		f.Close()
 	}
-	f.Close()
 	src, err := r.source(md, true)
 	if err != nil {
 		if errors.Is(err, ErrWrongKey) || errors.Is(err, ErrKeyNeeded) {
