@@ -1,11 +1,11 @@
 package archive
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
-	"rb_module_rustack/internal/container"
 	"rb_module_rustack/internal/dedup"
 )
 
@@ -35,17 +35,9 @@ func (r *Repo) OpenImage(m *Manifest, cacheBytes int64) (*ImageReader, error) {
 	if m == nil {
 		return nil, errors.New("no manifest")
 	}
-	md := m.data
-	if md == nil {
-		p, err := r.resolve(m.ID)
-		if err != nil {
-			return nil, err
-		}
-		var f *container.FileReader
-		if md, f, err = r.loadManifest(p); err != nil {
-			return nil, err
-		}
-		f.Close()
+	md, err := r.manifestData(context.Background(), m)
+	if err != nil {
+		return nil, err
 	}
 	src, err := r.source(md, false)
 	if err != nil {

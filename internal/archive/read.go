@@ -179,6 +179,19 @@ func (r *Repo) Load(ctx context.Context, idOrPath string) (*Manifest, error) {
 	return m.public(), nil
 }
 
+// manifestData is what Load read for m, or, for a manifest not from Load,
+// its archive's manifest loaded again by id.
+func (r *Repo) manifestData(ctx context.Context, m *Manifest) (*manifestData, error) {
+	if m.data != nil {
+		return m.data, nil
+	}
+	md, err := r.Load(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	return md.data, nil
+}
+
 // find reads the manifest of an archive: its file (id or path, returned
 // open), or, for an id the pool lacks, the dedup store's copy (an archive
 // copied into the store from another, or whose pool is on another proxy;

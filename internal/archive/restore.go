@@ -20,19 +20,9 @@ func (r *Repo) RestoreDisk(ctx context.Context, m *Manifest, label string, dst i
 	if m == nil {
 		return errors.New("no manifest")
 	}
-	md := m.data
-	if md == nil {
-		// A manifest not from Load: load it again by id.
-		p, err := r.resolve(m.ID)
-		if err != nil {
-			return err
-		}
-		var f *container.FileReader
-		md, f, err = r.loadManifest(p)
-		if err != nil {
-			return err
-		}
-		f.Close()
+	md, err := r.manifestData(ctx, m)
+	if err != nil {
+		return err
 	}
 	runs, err := md.diskRuns(label)
 	if err != nil {

@@ -230,3 +230,60 @@ func TestHelperStoreWriter(t *testing.T) {
 		backupDisks(t, r, fmt.Sprintf("p%d", n), typ, helperDisks(n, k), []string{"vda", "vdb"})
 	}
 }
+
+// TestStoreCopyWithoutPoolFile: an archive whose pool file is gone (a
+// copy into this store, or a pool on another proxy) is found in the
+// store by id: Load, RestoreDisk of a manifest not from Load, OpenImage
+// and Verify, which names a damaged store copy.
+func TestStoreCopyWithoutPoolFile(t *testing.T) {
+	dir := t.TempDir()
+	key := testKey(t)
+	o := Options{Pool: filepath.Join(dir, "pool"), Store: filepath.Join(dir, "store"), Key: key,
+		ChunkMin: 4 << 10, ChunkAvg: 16 << 10, ChunkMax: 64 << 10}
+	r, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	disks := map[string][]byte{"vda": mixImage(9, 2<<20, 128<<10)}
+	s := backupDisks(t, r, "vm1", Full, disks, []string{"vda"})
+	if err := os.Remove(s.Path); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	restoreAll(t, r, s.ArchiveID, disks)
+	out := &memDisk{make([]byte, len(disks["vda"]))}
+	if err := r.RestoreDisk(ctx, &Manifest{ID: s.ArchiveID}, "vda", out, RestoreOptions{}); err != nil || !bytes.Equal(out.b, disks["vda"]) {
+		t.Fatalf("RestoreDisk of a manifest not from Load: %v", err)
+	}
+	ir, err := r.OpenImage(&Manifest{ID: s.ArchiveID}, 0)
+	if err != nil {
+		t.Fatalf("OpenImage: %v", err)
+	}
+	ir.Close()
+	rep, err := r.Verify(ctx, s.ArchiveID)
+	if err != nil || len(rep.Damaged) > 0 || rep.Chunks == 0 {
+		t.Fatalf("verify of the store's copy: %v %+v", err, rep)
+	}
+	copies, _ := filepath.Glob(filepath.Join(dir, "store", "archives", "*"))
+	if len(copies) != 1 {
+		t.Fatalf("store copies: %v", copies)
+	}
+	b, err := os.ReadFile(copies[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(copies[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r2, err := Open(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	rep, err = r2.Verify(ctx, s.ArchiveID)
+	if err != nil || len(rep.Damaged) != 1 {
+		t.Fatalf("verify of a damaged store copy: %v %+v", err, rep)
+	}
+}
