@@ -57,6 +57,7 @@ type IndexSource struct {
 	errs    map[uint32]error
 	tick    uint64
 	extra   []*container.FileReader // opened by miss; closed by Close
+	closes  int                     // Close calls so far: what miss opened before one is gone
 }
 
 type openFile struct {
@@ -153,6 +154,7 @@ func (s *IndexSource) Close() {
 		f.Close()
 	}
 	s.files, s.byFile, s.extra = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}, nil
+	s.closes++
 }
 
 // maxOpenPacks bounds the packs a store source keeps open (two descriptors
@@ -161,25 +163,36 @@ const maxOpenPacks = 256
 
 // StoreSource returns a chunk source over the loaded index si of store st;
 // chunks the index lacks are looked for in packs that no index lists yet
-// (opened once, kept open until Close).
+// (found and opened at the first miss, kept open until Close; a source
+// used again after Close looks for them again).
 func StoreSource(st *store.Store, si *store.Index) *IndexSource {
-	var once sync.Once
-	var extra map[chunk.ID]chunk.Loc
-	var extraFiles []*container.FileReader
-	var extraErr error
+	var scan struct {
+		sync.Mutex
+		done  bool
+		gen   int // src.closes when scanned
+		locs  map[chunk.ID]chunk.Loc
+		files []*container.FileReader
+		err   error
+	}
 	var src *IndexSource
 	miss := func(id chunk.ID) (BlobRef, error) {
-		once.Do(func() {
-			extra, extraFiles, extraErr = st.Unindexed(si)
+		scan.Lock()
+		defer scan.Unlock()
+		src.mu.Lock()
+		gen := src.closes
+		src.mu.Unlock()
+		if !scan.done || scan.gen != gen {
+			scan.locs, scan.files, scan.err = st.Unindexed(si)
+			scan.done, scan.gen = true, gen
 			src.mu.Lock()
-			src.extra = extraFiles
+			src.extra = scan.files
 			src.mu.Unlock()
-		})
-		if extraErr != nil {
-			return BlobRef{}, extraErr
 		}
-		if loc, ok := extra[id]; ok {
-			return BlobRef{File: extraFiles[loc.File], Off: loc.Off, CLen: loc.CLen, PLen: loc.PLen}, nil
+		if scan.err != nil {
+			return BlobRef{}, scan.err
+		}
+		if loc, ok := scan.locs[id]; ok {
+			return BlobRef{File: scan.files[loc.File], Off: loc.Off, CLen: loc.CLen, PLen: loc.PLen}, nil
 		}
 		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", chunk.ErrMissing, id.Short())
 	}

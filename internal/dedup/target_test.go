@@ -24,7 +24,8 @@ func openFDs(t *testing.T) int {
 
 // TestStoreSourceClosesUnindexedPacks: a chunk found in a pack that no
 // index file lists (a session that crashed before its index) is read
-// through a pack the source opens itself; Close closes it too.
+// through a pack the source opens itself; Close closes it too, and a use
+// after Close opens it again.
 func TestStoreSourceClosesUnindexedPacks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	st, err := store.OpenDir(dir, nil, true)
@@ -68,5 +69,14 @@ func TestStoreSourceClosesUnindexedPacks(t *testing.T) {
 	src.Close()
 	if n := openFDs(t); n != before {
 		t.Fatalf("%d descriptors open after Close, %d before", n, before)
+	}
+	// Used again after Close: the pack is opened again, not handed out closed.
+	got, err = (&Reader{Codec: cd, IDKey: crypt.ChunkIDKey(nil)}).LoadRun(src, chunk.Run{ID: id, Len: int64(len(data))}, make([]byte, len(data)))
+	if err != nil || string(got) != string(data) {
+		t.Fatalf("chunk of the unindexed pack after Close: %v", err)
+	}
+	src.Close()
+	if n := openFDs(t); n != before {
+		t.Fatalf("%d descriptors open after the second Close, %d before", n, before)
 	}
 }
