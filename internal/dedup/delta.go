@@ -17,6 +17,43 @@ func (s *readState) loadRun(src Source, id chunk.ID, n int64, d *chunk.Delta, ou
 	return s.loadDelta(src, id, n, d, out, 1)
 }
 
+// recentBases is how many whole bases a restore worker keeps decoded: a
+// delta whose write moved a cut point is rebuilt from two or three of its
+// parent's chunks, and its neighbours from some of the same.
+const recentBases = 4
+
+type recentBase struct {
+	id chunk.ID
+	n  int64
+	b  []byte // the decoded content when n > 0
+}
+
+// baseOf returns the content of the whole chunk id (n bytes), a base of a
+// delta: from the worker's recent bases, else loaded into the oldest one's
+// buffer. The content is valid until the next baseOf.
+func (s *readState) baseOf(src Source, id chunk.ID, n int64) ([]byte, error) {
+	for i := range s.recent {
+		if r := &s.recent[i]; r.n == n && r.id == id {
+			return r.b[:n], nil
+		}
+	}
+	r := &s.recent[s.nextRecent]
+	s.nextRecent = (s.nextRecent + 1) % recentBases
+	r.n = 0
+	if int64(cap(r.b)) < n {
+		r.b = make([]byte, n)
+	}
+	c, err := s.load(src, id, n, r.b[:n])
+	if err != nil {
+		return nil, err
+	}
+	if &c[0] != &r.b[0] { // (load decodes into the buffer it is given)
+		copy(r.b, c)
+	}
+	r.id, r.n = id, n
+	return r.b[:n], nil
+}
+
 // deltaBuf returns scratch of n bytes for nesting level depth (slot 0: the
 // bases, slot 1: the patch), reused from one chunk to the next.
 func (s *readState) deltaBuf(depth, slot int, n int64) []byte {
@@ -41,13 +78,12 @@ func (s *readState) loadDelta(src Source, id chunk.ID, n int64, d *chunk.Delta, 
 	out = out[:n]
 	clear(out)
 	for _, b := range d.Bases {
-		buf := s.deltaBuf(depth, 0, b.Len)
 		var c []byte
 		var err error
 		if b.Delta == nil {
-			c, err = s.load(src, b.ID, b.Len, buf)
+			c, err = s.baseOf(src, b.ID, b.Len)
 		} else {
-			c, err = s.loadDelta(src, b.ID, b.Len, b.Delta, buf, depth+1)
+			c, err = s.loadDelta(src, b.ID, b.Len, b.Delta, s.deltaBuf(depth, 0, b.Len), depth+1)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("chunk %s, a delta: its base %s: %w", id.Short(), b.ID.Short(), err)

@@ -130,15 +130,17 @@ func pieces(runs []chunk.Run, offs []int64, size int64, writeHoles bool, align i
 
 // readState is one worker's scratch.
 type readState struct {
-	r     *Reader
-	h     *chunk.IDHasher
-	blob  []byte
-	plain []byte
-	buf   []byte
-	part  []byte // a chunk that overlaps a piece only partly
-	span  []byte // blobs read at once
-	refs  []pieceRef
-	dbufs [][]byte // delta scratch per nesting level (deltaBuf)
+	r          *Reader
+	h          *chunk.IDHasher
+	blob       []byte
+	plain      []byte
+	buf        []byte
+	part       []byte // a chunk that overlaps a piece only partly
+	span       []byte // blobs read at once
+	refs       []pieceRef
+	dbufs      [][]byte                // delta scratch per nesting level (deltaBuf)
+	recent     [recentBases]recentBase // whole bases decoded last (baseOf)
+	nextRecent int
 	// recompute: recompute chunk ids even under an AEAD (verify)
 	recompute bool
 	bufCap    int64 // preferred buffer size
