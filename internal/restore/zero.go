@@ -94,6 +94,12 @@ func (w *deviceWriter) zero(off, n int64) bool {
 	return false
 }
 
+// openDirect opens a device for O_DIRECT writes (a variable for tests: a
+// device that refuses O_DIRECT).
+var openDirect = func(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
+}
+
 // DiskSource writes one disk of a manifest's chain into dst.
 // *archive.Repo satisfies it.
 type DiskSource interface {
@@ -142,7 +148,7 @@ func WriteDevice(ctx context.Context, src DiskSource, m *archive.Manifest, d Dis
 	// are decoded, flushed in the background. Where O_DIRECT cannot be had,
 	// the page cache's write-back is started as the disk is written.
 	iw := &imageWriter{f: f}
-	if df, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0); err == nil {
+	if df, err := openDirect(path); err == nil {
 		iw.direct, iw.sync = df, directio.NewSyncer(f, 0)
 		ro.Align = directAlign
 	} else {
