@@ -84,6 +84,9 @@ func (r *Repo) List(ctx context.Context) ([]Info, error) {
 		return nil, fmt.Errorf("list pool: %w", err)
 	}
 	var out []Info
+	old := r.readListCache()
+	files := make(map[string]listCacheEntry, len(old))
+	changed := false
 	for _, e := range ents {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -93,7 +96,28 @@ func (r *Repo) List(ctx context.Context) ([]Info, error) {
 			continue
 		}
 		p := filepath.Join(r.opts.Pool, n)
-		out = append(out, infoOf(p))
+		fi, err := e.Info()
+		if err != nil { // removed since the directory was read
+			continue
+		}
+		size, mtime := fi.Size(), fi.ModTime().UnixNano()
+		if c, ok := old[n]; ok && c.Size == size && c.MTime == mtime {
+			files[n] = c
+			c.Info.Path = p
+			out = append(out, c.Info)
+			continue
+		}
+		in := infoOf(p)
+		out = append(out, in)
+		if in.Type != "damaged" {
+			c := listCacheEntry{Size: size, MTime: mtime, Info: in}
+			c.Info.Path = ""
+			files[n] = c
+			changed = true
+		}
+	}
+	if changed || len(files) != len(old) {
+		r.writeListCache(files)
 	}
 	slices.SortFunc(out, func(a, b Info) int {
 		if c := a.Created.Compare(b.Created); c != 0 {

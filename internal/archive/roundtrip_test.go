@@ -191,7 +191,7 @@ func TestIncrementalWithoutBaseBecomesFull(t *testing.T) {
 	b.Abort()
 	// Abort left nothing behind.
 	ents, _ := os.ReadDir(dir)
-	ents = slices.DeleteFunc(ents, func(e os.DirEntry) bool { return e.Name() == ".locks" })
+	ents = slices.DeleteFunc(ents, func(e os.DirEntry) bool { return e.Name() == ".locks" || e.Name() == listCacheName })
 	if len(ents) != 1 {
 		t.Fatalf("pool holds %d files after aborts, want 1", len(ents))
 	}
