@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -70,16 +71,49 @@ func newObjStore(t *testing.T, kind string) *objStore {
 		}
 		o.args = append(o.args, "--param", f)
 	}
+	// The objects of the test's prefix are deleted at its end (the test
+	// container is shared by every run on the machine).
+	args := slices.Clone(o.args)
+	t.Cleanup(func() {
+		spool, err := os.MkdirTemp("", "rb-objstore-cleanup-")
+		if err != nil {
+			t.Logf("clean up %s: %v", o.loc, err)
+			return
+		}
+		defer os.RemoveAll(spool)
+		b := o.backendOf(t, args, spool)
+		ctx := context.Background()
+		names, err := b.List(ctx, "")
+		if err != nil {
+			t.Logf("clean up %s: %v", o.loc, err)
+			return
+		}
+		for _, n := range names {
+			if err := b.Delete(ctx, n); err != nil {
+				t.Logf("clean up %s: %v", o.loc, err)
+			}
+		}
+		if left, err := b.List(ctx, ""); err == nil && len(left) > 0 {
+			t.Errorf("clean up %s: %d objects left: %v", o.loc, len(left), left[:min(len(left), 5)])
+		}
+	})
 	return o
 }
 
 // backend opens the store as the commands do, for the test's own looks.
 func (o *objStore) backend(t *testing.T) *objstore.Backend {
 	t.Helper()
+	return o.backendOf(t, o.args, t.TempDir())
+}
+
+// backendOf opens the store the arguments args name, with its spool in
+// the directory spool.
+func (o *objStore) backendOf(t *testing.T, args []string, spool string) *objstore.Backend {
+	t.Helper()
 	params := map[string]string{}
-	for i := 0; i+1 < len(o.args); i++ {
-		if o.args[i] == "--param" {
-			k, v, _ := strings.Cut(o.args[i+1], "=")
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--param" {
+			k, v, _ := strings.Cut(args[i+1], "=")
 			params[k] = v
 		}
 	}
@@ -92,7 +126,7 @@ func (o *objStore) backend(t *testing.T) *objstore.Backend {
 		t.Fatal(err)
 	}
 	s := repoopen.ObjectSettings(cfg, nil)
-	s.Backend.Spool = t.TempDir()
+	s.Backend.Spool = spool
 	b, err := objstore.Open(context.Background(), loc, s, false)
 	if err != nil {
 		t.Fatal(err)
