@@ -2,7 +2,9 @@
 # package.sh - builds the static binary dist/rb_module_rustack and from it
 # dist/rb-module-rustack_VERSION-1_ARCH.deb and dist/rb-module-rustack-VERSION-1.ARCH.rpm.
 #
-#   CGO_ENABLED=0 go build -trimpath, version, commit and build date stamped in;
+#   go build -trimpath, static: with cgo against musl (zstd's C encoder) for
+#   this machine's architecture, CGO_ENABLED=0 for another or with CGO=0;
+#   version, commit and build date stamped in;
 #   proves the binary static (ldd: "not a dynamic executable"; readelf: no
 #   program interpreter, no dynamic section, no symbol version requirement
 #   such as GLIBC_2.34); writes the man pages and bash/zsh/fish completion
@@ -12,6 +14,7 @@
 #
 # Environment: VERSION (default: a tag v* on HEAD, else BASE~gitDATE.COMMIT,
 # BASE from cmd/rb_module_rustack/root.go), GOARCH (default: this machine's),
+# CGO (default 1; 0: build without cgo),
 # OUT (default dist), MAINTAINER, SOURCE_DATE_EPOCH (default: the commit's
 # time, or now when the tree has changes). Details: docs/packaging.md.
 set -euo pipefail
@@ -59,10 +62,27 @@ trap 'rm -rf "$STAGE"' EXIT
 export STAGE
 mkdir -p "$OUT"
 
-echo "building rb_module_rustack $VERSION ($COMMIT, $BUILD_DATE) for linux/$GOARCH, static"
-CGO_ENABLED=0 GOOS=linux go build -trimpath -buildvcs=false \
-    -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.buildDate=$BUILD_DATE" \
-    -o "$STAGE/rb_module_rustack" ./cmd/rb_module_rustack
+# zstd's C encoder (cgo) when building for this machine's architecture:
+# linked statically against musl (MIT), not glibc (LGPL), so the binary
+# still needs no libc. A cross build (no musl cross compiler here) or CGO=0
+# stays pure Go, with the slower Go zstd encoder.
+CGO=${CGO:-1}
+if [ "$CGO" != 0 ] && [ "$GOARCH" != "$(go env GOHOSTARCH)" ]; then
+    echo "cross build for $GOARCH: without cgo (the Go zstd encoder)"
+    CGO=0
+fi
+LDFLAGS="-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.buildDate=$BUILD_DATE"
+if [ "$CGO" != 0 ]; then
+    need_debs musl-gcc:musl-tools
+    echo "building rb_module_rustack $VERSION ($COMMIT, $BUILD_DATE) for linux/$GOARCH, static, cgo against musl"
+    CC=musl-gcc CGO_ENABLED=1 GOOS=linux go build -trimpath -buildvcs=false -tags netgo,osusergo \
+        -ldflags "$LDFLAGS -linkmode external -extldflags -static" \
+        -o "$STAGE/rb_module_rustack" ./cmd/rb_module_rustack
+else
+    echo "building rb_module_rustack $VERSION ($COMMIT, $BUILD_DATE) for linux/$GOARCH, static, without cgo"
+    CGO_ENABLED=0 GOOS=linux go build -trimpath -buildvcs=false -ldflags "$LDFLAGS" \
+        -o "$STAGE/rb_module_rustack" ./cmd/rb_module_rustack
+fi
 
 # The proofs: no program interpreter (ld-linux), no dynamic section (no
 # shared library), no symbol version requirement (no GLIBC_x.y).
@@ -84,7 +104,12 @@ if [[ "$ver" == *GLIBC* ]] || [[ "$ver" != *"No version information found"* ]]; 
     echo "$bin requires symbol versions:"$'\n'"$ver" >&2; exit 1
 fi
 echo "readelf: no program interpreter, no dynamic section, no symbol version requirement (no GLIBC_*)"
-[ "$GOARCH" = "$(go env GOHOSTARCH)" ] && "$bin" --version
+if [ "$GOARCH" = "$(go env GOHOSTARCH)" ]; then
+    "$bin" --version
+    if [ "$CGO" != 0 ] && ! "$bin" version | grep -q '^zstd .*C library'; then
+        echo "$bin was built with cgo but does not use zstd's C encoder:" >&2; "$bin" version >&2; exit 1
+    fi
+fi
 
 # Man pages and completion scripts from the command tree.
 if [ "$GOARCH" = "$(go env GOHOSTARCH)" ]; then
@@ -118,7 +143,13 @@ TXT
     echo "Files: (compiled in) Go standard library $(go env GOVERSION)"
     echo "License: BSD-3-Clause"
     sed 's/^$/./; s/^/ /' "$(go env GOROOT)/LICENSE"
-    CGO_ENABLED=0 GOOS=linux go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/rb_module_rustack |
+    if [ "$CGO" != 0 ]; then
+        echo
+        echo "Files: (compiled in) musl libc $(dpkg-query -W -f '${Version}' musl-dev 2>/dev/null || echo '(version unknown)'), Debian's musl-dev"
+        echo "License: see below (MIT for the library; Debian's copyright file of musl-dev)"
+        sed 's/^[[:space:]]*$/./; s/^/ /' /usr/share/doc/musl-dev/copyright
+    fi
+    CGO_ENABLED=$([ "$CGO" != 0 ] && echo 1 || echo 0) GOOS=linux go list -deps -tags netgo,osusergo -f '{{with .Module}}{{if not .Main}}{{.Path}} {{.Version}} {{.Dir}}{{end}}{{end}}' ./cmd/rb_module_rustack |
         sort -u | while read -r path modver dir; do
             echo
             echo "Files: (compiled in) Go module $path $modver"
