@@ -47,7 +47,7 @@ func (s *readState) baseOf(src Source, id chunk.ID, n int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if &c[0] != &r.b[0] { // (load decodes into the buffer it is given)
+	if len(c) > 0 && &c[0] != &r.b[0] { // (load decodes into the buffer it is given)
 		copy(r.b, c)
 	}
 	r.id, r.n = id, n
