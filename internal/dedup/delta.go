@@ -47,11 +47,8 @@ func (s *readState) baseOf(src Source, id chunk.ID, n int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(c) > 0 && &c[0] != &r.b[0] { // (load decodes into the buffer it is given)
-		copy(r.b, c)
-	}
-	r.id, r.n = id, n
-	return r.b[:n], nil
+	r.id, r.n, r.b = id, n, c
+	return c, nil
 }
 
 // deltaBuf returns scratch of n bytes for nesting level depth (slot 0: the

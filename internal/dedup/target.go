@@ -166,14 +166,13 @@ const maxOpenPacks = 256
 // (found and opened at the first miss, kept open until Close; a source
 // used again after Close looks for them again).
 func StoreSource(st *store.Store, si *store.Index) *IndexSource {
-	var scan struct {
+	scan := struct {
 		sync.Mutex
-		done  bool
-		gen   int // src.closes when scanned
+		gen   int // src.closes when scanned; -1: not yet
 		locs  map[chunk.ID]chunk.Loc
 		files []*container.FileReader
 		err   error
-	}
+	}{gen: -1}
 	var src *IndexSource
 	miss := func(id chunk.ID) (BlobRef, error) {
 		scan.Lock()
@@ -181,9 +180,9 @@ func StoreSource(st *store.Store, si *store.Index) *IndexSource {
 		src.mu.Lock()
 		gen := src.closes
 		src.mu.Unlock()
-		if !scan.done || scan.gen != gen {
+		if scan.gen != gen {
 			scan.locs, scan.files, scan.err = st.Unindexed(si)
-			scan.done, scan.gen = true, gen
+			scan.gen = gen
 			src.mu.Lock()
 			src.extra = scan.files
 			src.mu.Unlock()

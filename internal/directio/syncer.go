@@ -30,12 +30,10 @@ const SyncEvery = 32 << 20
 type Syncer struct {
 	f        *os.File
 	every    int64
-	flush    func(fd int) error
-	report   bool // a failed flush fails the file (Wait returns it)
+	flush    func(fd int) error // fdatasync or startWriteback; an error fails the file (Wait returns it)
 	mu       sync.Mutex
 	unsynced int64
 	running  bool
-	stopped  bool // the write-back start failed: do not try again
 	err      error
 	wg       sync.WaitGroup
 }
@@ -46,7 +44,7 @@ func NewSyncer(f *os.File, every int64) *Syncer {
 	if every <= 0 {
 		every = SyncEvery
 	}
-	return &Syncer{f: f, every: every, flush: unix.Fdatasync, report: true}
+	return &Syncer{f: f, every: every, flush: unix.Fdatasync}
 }
 
 // NewWriteback returns a syncer for a file written through the page cache
@@ -59,7 +57,7 @@ func NewSyncer(f *os.File, every int64) *Syncer {
 // the whole disk while the cores wait. Its errors are not recorded: a
 // write-back error stays pending for the final fsync of the file, which
 // must follow Wait, and a target that refuses sync_file_range just gets no
-// early write-back.
+// early write-back (the call fails quietly every `every` bytes).
 func NewWriteback(f *os.File, every int64) *Syncer {
 	if every <= 0 {
 		every = SyncEvery
@@ -67,8 +65,10 @@ func NewWriteback(f *os.File, every int64) *Syncer {
 	return &Syncer{f: f, every: every, flush: startWriteback}
 }
 
+// startWriteback never fails: its error stays for the final fsync.
 func startWriteback(fd int) error {
-	return unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	return nil
 }
 
 // Wrote tells the syncer n more bytes were written (a nil Syncer ignores
@@ -80,7 +80,7 @@ func (s *Syncer) Wrote(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.unsynced += int64(n)
-	if s.unsynced < s.every || s.running || s.err != nil || s.stopped {
+	if s.unsynced < s.every || s.running || s.err != nil {
 		return
 	}
 	s.unsynced, s.running = 0, true
@@ -90,11 +90,7 @@ func (s *Syncer) Wrote(n int) {
 		err := s.flush(int(s.f.Fd()))
 		s.mu.Lock()
 		s.running = false
-		switch {
-		case err == nil:
-		case !s.report:
-			s.stopped = true // refused here: no more tries
-		case s.err == nil:
+		if err != nil && s.err == nil {
 			s.err = fmt.Errorf("fdatasync %s: %w", s.f.Name(), err)
 		}
 		s.mu.Unlock()
