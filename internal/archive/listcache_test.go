@@ -44,7 +44,7 @@ func TestListCache(t *testing.T) {
 		t.Fatalf("first listing: %+v", first)
 	}
 	cachePath := filepath.Join(dir, listCacheName)
-	files := parseListCache(mustRead(t, cachePath))
+	files := readCache(t, cachePath)
 	if len(files) != 2 {
 		t.Fatalf("cache after the first listing: %d entries, want 2", len(files))
 	}
@@ -75,7 +75,7 @@ func TestListCache(t *testing.T) {
 	if got := list(); len(got) != 2 || got[b.ArchiveID].VMID != "vm2" {
 		t.Fatalf("listing with a damaged cache: %+v", got)
 	}
-	if n := len(parseListCache(mustRead(t, cachePath))); n != 2 {
+	if n := len(readCache(t, cachePath)); n != 2 {
 		t.Fatalf("the damaged cache was not replaced: %d entries", n)
 	}
 
@@ -86,18 +86,19 @@ func TestListCache(t *testing.T) {
 	if got := list(); len(got) != 1 {
 		t.Fatalf("listing after a removal: %+v", got)
 	}
-	if files := parseListCache(mustRead(t, cachePath)); len(files) != 1 || files[b.ArchiveID+archiveExt].Size != 0 {
+	if files := readCache(t, cachePath); len(files) != 1 || files[b.ArchiveID+archiveExt].Size != 0 {
 		t.Fatalf("cache after a removal: %+v", files)
 	}
 }
 
-func mustRead(t *testing.T, p string) []byte {
+// readCache parses the cache file p (nil when it is not one).
+func readCache(t *testing.T, p string) map[string]listCacheEntry {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return parseListCache(b)
 }
 
 func writeCache(t *testing.T, p string, files map[string]listCacheEntry) {

@@ -107,7 +107,7 @@ func (r *Repo) List(ctx context.Context) ([]Info, error) {
 			out = append(out, c.Info)
 			continue
 		}
-		in := infoOf(p)
+		in := infoOf(p, fi)
 		out = append(out, in)
 		if in.Type != "damaged" {
 			c := listCacheEntry{Size: size, MTime: mtime, Info: in}
@@ -128,12 +128,10 @@ func (r *Repo) List(ctx context.Context) ([]Info, error) {
 	return out, nil
 }
 
-func infoOf(p string) Info {
-	inf := Info{ID: strings.TrimSuffix(filepath.Base(p), archiveExt), Path: p, Type: "damaged"}
-	if st, err := os.Stat(p); err == nil {
-		inf.Size = st.Size()
-		inf.Created = st.ModTime()
-	}
+// infoOf reads the header of archive file p, whose stat is fi.
+func infoOf(p string, fi fs.FileInfo) Info {
+	inf := Info{ID: strings.TrimSuffix(filepath.Base(p), archiveExt), Path: p, Type: "damaged",
+		Size: fi.Size(), Created: fi.ModTime()}
 	f, err := container.OpenFile(p, nil, true)
 	if err != nil {
 		return inf
