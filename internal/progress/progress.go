@@ -92,14 +92,17 @@ func (c *Console) attach(p *mpb.Progress) {
 // is more than one item; nothing at all when it is off. Update may be
 // called concurrently.
 type Bars struct {
-	out   io.Writer // where bars go (the terminal under a Console)
-	con   *Console  // nil when out is not a Console
-	verb  string    // "reading", "writing", "verifying", "pruning"
-	on    bool
-	force bool // Always: draw even where out is no terminal
+	out  io.Writer // where bars go (the terminal under a Console)
+	con  *Console  // nil when out is not a Console
+	verb string    // "reading", "writing", "verifying", "pruning"
+	on   bool
+
+	refresh time.Duration // Refresh (tests set it longer)
 
 	mu         sync.Mutex
 	p          *mpb.Progress // started at the first Update
+	redraw     chan any      // asks p for a frame (a tick, or the first bar)
+	stop       chan struct{} // ends the ticks
 	items      map[string]*item
 	total      *mpb.Bar
 	totalClock *clock
@@ -135,12 +138,11 @@ func (c *clock) rate(current int64) float64 {
 // New returns bars on w (a *Console, so that other output goes above
 // them, or a plain writer); verb says what is done to the bytes.
 func New(w io.Writer, verb string, mode Mode) *Bars {
-	b := &Bars{out: w, verb: verb, items: map[string]*item{}}
+	b := &Bars{out: w, verb: verb, items: map[string]*item{}, refresh: Refresh}
 	if c, ok := w.(*Console); ok {
 		b.con, b.out = c, c.w
 	}
 	b.on = mode == Always || (mode == Auto && IsTerminal(w))
-	b.force = mode == Always
 	return b
 }
 
@@ -175,11 +177,14 @@ func (b *Bars) Update(name string, done, total int64) {
 		return
 	}
 	if b.p == nil {
-		opts := []mpb.ContainerOption{mpb.WithOutput(b.out), mpb.WithRefreshRate(Refresh), mpb.WithWidth(110)} // width where the terminal's is unknown
-		if b.force {
-			opts = append(opts, mpb.WithAutoRefresh())
-		}
-		b.p = mpb.New(opts...)
+		// Frames are asked for here (manual refresh), not by mpb's own
+		// ticker, whose first frame comes a Refresh after the start: the
+		// first bar is drawn at once, and a job shorter than Refresh still
+		// shows its bars and then redraws them finished. The width is for
+		// where the terminal's is unknown.
+		b.redraw, b.stop = make(chan any, 1), make(chan struct{})
+		b.p = mpb.New(mpb.WithOutput(b.out), mpb.WithManualRefresh(b.redraw), mpb.WithWidth(110))
+		go tick(b.redraw, b.stop, b.refresh)
 		if b.con != nil {
 			b.con.attach(b.p)
 		}
@@ -189,6 +194,9 @@ func (b *Bars) Update(name string, done, total int64) {
 		it = &item{clock: &clock{start: time.Now()}}
 		b.items[name] = it
 		it.bar = b.addBar(name, total, len(b.items), it.clock)
+		if len(b.items) == 1 {
+			ask(b.redraw)
+		}
 		if len(b.items) == 2 && b.total == nil {
 			// A second item: from now on a total bar below them, timed
 			// from the first item's start.
@@ -316,7 +324,30 @@ func (b *Bars) Finish() {
 		return
 	}
 	p.Wait()
+	close(b.stop)
 	if b.con != nil {
 		b.con.attach(nil)
+	}
+}
+
+// tick asks for a frame every interval until stop is closed.
+func tick(redraw chan<- any, stop <-chan struct{}, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			ask(redraw)
+		}
+	}
+}
+
+// ask asks for a frame unless one is asked for already.
+func ask(redraw chan<- any) {
+	select {
+	case redraw <- time.Now():
+	default:
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // syncBuffer is a bytes.Buffer safe for the bars' goroutine.
@@ -130,5 +131,30 @@ func TestShorten(t *testing.T) {
 		if got := shorten(in); got != want {
 			t.Errorf("shorten(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestShortJobRedrawn: a job done within one Refresh still draws its bar
+// at the start and redraws it finished: the frame that starts it is asked
+// for with the first bar, not a Refresh later (here an hour later).
+func TestShortJobRedrawn(t *testing.T) {
+	var buf syncBuffer
+	p := New(&buf, "reading", Always)
+	p.refresh = time.Hour
+	p.Update("vda", 0, 8<<20)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(buf.String(), "reading vda"); {
+		if time.Now().After(deadline) {
+			t.Fatal("no frame with the first bar: the bars wait for the first refresh")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	p.Update("vda", 8<<20, 8<<20)
+	p.Finish()
+	out := buf.String()
+	if n := strings.Count(out, "reading vda"); n < 2 {
+		t.Errorf("the bar was drawn %d time(s), want it drawn and redrawn:\n%q", n, out)
+	}
+	if !strings.Contains(out, "8.00 MiB / 8.00 MiB") || !strings.Contains(out, "done") {
+		t.Errorf("the last frame does not show the bar finished:\n%q", out)
 	}
 }
