@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/archive"
+	"rb_module_rustack/internal/directio"
 )
 
 // Image is a local raw image or block device opened for reading.
 type Image struct {
 	Label, Path string
 	Size        int64 // found by seeking to the end
-	f           *os.File
+	f           *directio.Reader
 }
 
 // OpenImage opens a regular file or block device read-only and finds its
@@ -31,7 +32,7 @@ func OpenImage(label, path string) (*Image, error) {
 	if !m.IsRegular() && (m&os.ModeDevice == 0 || m&os.ModeCharDevice != 0) {
 		return nil, fmt.Errorf("disk %s: %s is neither a regular file nor a block device", label, path)
 	}
-	f, err := os.Open(path)
+	f, err := directio.OpenReader(path)
 	if err != nil {
 		return nil, fmt.Errorf("disk %s: %w", label, err)
 	}

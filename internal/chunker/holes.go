@@ -19,10 +19,21 @@ type HoleProbe struct {
 	edges bool // clear only the edges of each hole (ClearEdgesOnly)
 }
 
-// NewHoleProbe returns a probe for src, or nil when src is not a regular file.
+// FileReader is a reader of a file that names the file (directio.Reader,
+// which reads it past the page cache where it is cold).
+type FileReader interface {
+	io.ReaderAt
+	File() *os.File
+}
+
+// NewHoleProbe returns a probe for src, or nil when src is not a regular
+// file (an *os.File, or a FileReader of one).
 func NewHoleProbe(src io.ReaderAt) *HoleProbe {
 	f, ok := src.(*os.File)
-	if !ok {
+	if fr, isFR := src.(FileReader); isFR {
+		f, ok = fr.File(), true
+	}
+	if !ok || f == nil {
 		return nil
 	}
 	st, err := f.Stat()

@@ -1,6 +1,11 @@
 package chunker
 
-import "testing"
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 // TestClearEdgesOnly: with ClearEdgesOnly a hole's first HoleMin bytes and
 // its last partial ZeroBlock are cleared, its interior is left alone;
@@ -37,5 +42,33 @@ func TestClearEdgesOnly(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+type fileReader struct{ f *os.File }
+
+func (r fileReader) ReadAt(b []byte, off int64) (int, error) { return r.f.ReadAt(b, off) }
+func (r fileReader) File() *os.File                          { return r.f }
+
+// TestHoleProbeFinds: a probe is made for a regular file, directly or
+// through a FileReader, and for nothing else.
+func TestHoleProbeFinds(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	if NewHoleProbe(f) == nil || NewHoleProbe(fileReader{f}) == nil {
+		t.Fatal("no probe for a regular file")
+	}
+	if NewHoleProbe(fileReader{}) != nil || NewHoleProbe(bytes.NewReader(nil)) != nil {
+		t.Fatal("a probe for something that is no file")
+	}
+	holes, err := NewHoleProbe(fileReader{f}).Read(f, make([]byte, 1<<20), 0, nil)
+	if err != nil || len(holes) != 1 || holes[0] != (Span{0, 1 << 20}) {
+		t.Fatalf("holes of an empty sparse file: %v, %v", holes, err)
 	}
 }

@@ -208,24 +208,10 @@ func (r *FileReader) ReadSpan(scratch []byte, off, n int64) (data, scratchOut []
 	return scratch[:n], scratch, nil
 }
 
-// cached reports whether the page cache holds every page of [off, off+n),
-// asking the kernel without reading anything (cachestat, Linux 6.5). A
-// probing read (RWF_NOWAIT) would not do: on a miss it starts readahead of
-// the range, which the O_DIRECT read then reads a second time. Where
-// cachestat is missing or refused, the answer is no: a direct read is
-// always correct.
+// cached reports whether the page cache holds every page of [off, off+n)
+// (directio.Cached).
 func (r *FileReader) cached(off, n int64) bool {
-	if r.osf == nil || n <= 0 {
-		return false
-	}
-	rng := unix.CachestatRange{Off: uint64(off), Len: uint64(n)}
-	var cs unix.Cachestat_t
-	if err := unix.Cachestat(uint(r.osf.Fd()), &rng, &cs, 0); err != nil {
-		return false
-	}
-	page := int64(os.Getpagesize())
-	pages := (off+n+page-1)/page - off/page
-	return int64(cs.Cache) >= pages
+	return r.osf != nil && directio.Cached(r.osf, off, n)
 }
 
 // Sealer is the file's sealer (nil when opened without key).

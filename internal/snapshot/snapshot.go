@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"rb_module_rustack/internal/api"
+	"rb_module_rustack/internal/directio"
 	"rb_module_rustack/internal/journal"
 	"rb_module_rustack/internal/logging"
 	"rb_module_rustack/internal/vmdesc"
@@ -66,6 +66,16 @@ type Device interface {
 	io.Closer
 }
 
+// openDevice opens a device read-only, to be read past the page cache
+// where it is cold (directio.Reader).
+func openDevice(path string) (Device, error) {
+	r, err := directio.OpenReader(path)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 // Timeouts bound every wait on the cloud (the configuration's
 // snapshot_creation_timeout, volume_creation_timeout and
 // volume_attachment_timeout). Deletions are bounded by the timeout of the
@@ -111,7 +121,8 @@ type Options struct {
 	// Begin is called once the VM is described, before any snapshot; it
 	// returns where the disks go (usually archive.Repo.Begin).
 	Begin func(ctx context.Context, d *vmdesc.VM) (Sink, error)
-	// Open opens a device for reading; default os.Open (read-only).
+	// Open opens a device for reading; default directio.OpenReader
+	// (read-only; past the page cache where it is cold).
 	Open func(path string) (Device, error)
 	// Progress is called with the bytes read so far, all disks together
 	// (as the sink reports them: bytes read by all disks); calls are
@@ -202,7 +213,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		o.DiskParallelism = 2
 	}
 	if o.Open == nil {
-		o.Open = func(p string) (Device, error) { return os.Open(p) }
+		o.Open = openDevice
 	}
 	if o.DevicePoll <= 0 {
 		o.DevicePoll = 100 * time.Millisecond
