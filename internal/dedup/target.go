@@ -56,8 +56,7 @@ type IndexSource struct {
 	byFile  map[*container.FileReader]*openFile
 	errs    map[uint32]error
 	tick    uint64
-	extra   []*container.FileReader // opened by miss; closed by Close
-	closes  int                     // Close calls so far: what miss opened before one is gone
+	onClose func() // optional: called by Close after it closed the files (the miss function's own)
 }
 
 type openFile struct {
@@ -143,18 +142,18 @@ func (s *IndexSource) evict() {
 	}
 }
 
-// Close closes the files opened.
+// Close closes the files opened. The source may be used again: it opens
+// them again.
 func (s *IndexSource) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, of := range s.files {
 		of.f.Close()
 	}
-	for _, f := range s.extra {
-		f.Close()
+	s.files, s.byFile = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}
+	s.mu.Unlock()
+	if s.onClose != nil {
+		s.onClose()
 	}
-	s.files, s.byFile, s.extra = map[uint32]*openFile{}, map[*container.FileReader]*openFile{}, nil
-	s.closes++
 }
 
 // maxOpenPacks bounds the packs a store source keeps open (two descriptors
@@ -166,26 +165,19 @@ const maxOpenPacks = 256
 // (found and opened at the first miss, kept open until Close; a source
 // used again after Close looks for them again).
 func StoreSource(st *store.Store, si *store.Index) *IndexSource {
-	scan := struct {
+	var scan struct {
 		sync.Mutex
-		gen   int // src.closes when scanned; -1: not yet
+		done  bool // scanned since the source was made or last closed
 		locs  map[chunk.ID]chunk.Loc
 		files []*container.FileReader
 		err   error
-	}{gen: -1}
-	var src *IndexSource
+	}
 	miss := func(id chunk.ID) (BlobRef, error) {
 		scan.Lock()
 		defer scan.Unlock()
-		src.mu.Lock()
-		gen := src.closes
-		src.mu.Unlock()
-		if scan.gen != gen {
+		if !scan.done {
 			scan.locs, scan.files, scan.err = st.Unindexed(si)
-			scan.gen = gen
-			src.mu.Lock()
-			src.extra = scan.files
-			src.mu.Unlock()
+			scan.done = true
 		}
 		if scan.err != nil {
 			return BlobRef{}, scan.err
@@ -195,7 +187,15 @@ func StoreSource(st *store.Store, si *store.Index) *IndexSource {
 		}
 		return BlobRef{}, fmt.Errorf("%w: chunk %s is in no index and no pack of the store", chunk.ErrMissing, id.Short())
 	}
-	src = NewIndexSource(si.Index, func(i uint32) (*container.FileReader, error) { return st.OpenPack(si.Packs[i]) }, miss)
+	src := NewIndexSource(si.Index, func(i uint32) (*container.FileReader, error) { return st.OpenPack(si.Packs[i]) }, miss)
 	src.MaxOpen = maxOpenPacks
+	src.onClose = func() {
+		scan.Lock()
+		defer scan.Unlock()
+		for _, f := range scan.files {
+			f.Close()
+		}
+		scan.done, scan.locs, scan.files, scan.err = false, nil, nil, nil
+	}
 	return src
 }
