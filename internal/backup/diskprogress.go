@@ -3,8 +3,10 @@ package backup
 import (
 	"context"
 	"io"
+	"os"
 	"sync/atomic"
 
+	"rb_module_rustack/internal/chunker"
 	"rb_module_rustack/internal/snapshot"
 )
 
@@ -55,8 +57,30 @@ func newCountingReader(src io.ReaderAt, label string, size int64, report DiskPro
 
 func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.src.ReadAt(p, off)
+	c.count(int64(n))
+	return n, err
+}
+
+// Skipped counts a hole of a sparse image that the pipeline's hole probe
+// cleared instead of reading (chunker.SkipCounter).
+func (c *countingReader) Skipped(n int64) { c.count(n) }
+
+// File is the image file under the counter, so that the hole probe finds
+// it (chunker.FileReader); nil for a source that is no file.
+func (c *countingReader) File() *os.File {
+	switch f := c.src.(type) {
+	case chunker.FileReader:
+		return f.File()
+	case *os.File:
+		return f
+	}
+	return nil
+}
+
+// count adds n bytes done and reports when due.
+func (c *countingReader) count(n int64) {
 	if n > 0 {
-		done := c.done.Add(int64(n))
+		done := c.done.Add(n)
 		if (done-c.last.Load() >= reportEvery || done >= c.size) && c.busy.CompareAndSwap(false, true) {
 			// The latest count, so that a report never goes backwards.
 			d := c.done.Load()
@@ -67,7 +91,6 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 			c.busy.Store(false)
 		}
 	}
-	return n, err
 }
 
 // SetDiskOrder passes the disk order on (snapshot.Run sets it through the

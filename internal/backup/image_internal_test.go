@@ -10,7 +10,7 @@ import (
 
 // TestImageHoleProbe: an opened image is read through a reader that names
 // its file, so the pipeline's hole probe still skips a sparse image's
-// holes.
+// holes, also when its reads are counted for progress bars.
 func TestImageHoleProbe(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "img")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
@@ -29,5 +29,9 @@ func TestImageHoleProbe(t *testing.T) {
 	}
 	if chunker.NewHoleProbe(im.f) == nil {
 		t.Fatal("no hole probe for an image file")
+	}
+	// Under the progress counter too.
+	if chunker.NewHoleProbe(newCountingReader(im.f, "vda", im.Size, func(string, int64, int64) {})) == nil {
+		t.Fatal("no hole probe for an image file read with progress")
 	}
 }

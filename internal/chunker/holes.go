@@ -26,6 +26,14 @@ type FileReader interface {
 	File() *os.File
 }
 
+// SkipCounter is implemented by a reader that counts the bytes read
+// through it (a disk's progress): Read tells it the length of each hole it
+// clears instead of reading, so that its count still reaches the disk's
+// size.
+type SkipCounter interface {
+	Skipped(n int64)
+}
+
 // NewHoleProbe returns a probe for src, or nil when src is not a regular
 // file (an *os.File, or a FileReader of one).
 func NewHoleProbe(src io.ReaderAt) *HoleProbe {
@@ -90,6 +98,9 @@ func (h *HoleProbe) Read(src io.ReaderAt, buf []byte, off int64, holes []Span) (
 		if d > pos {
 			h.clearHole(buf, int(pos-off), int(d-off))
 			holes = append(holes, Span{int(pos - off), int(d - off)})
+			if sc, ok := src.(SkipCounter); ok {
+				sc.Skipped(d - pos)
+			}
 		}
 		if d == end {
 			break

@@ -45,13 +45,19 @@ func TestClearEdgesOnly(t *testing.T) {
 	}
 }
 
-type fileReader struct{ f *os.File }
+type fileReader struct {
+	f       *os.File
+	skipped int64
+}
 
-func (r fileReader) ReadAt(b []byte, off int64) (int, error) { return r.f.ReadAt(b, off) }
-func (r fileReader) File() *os.File                          { return r.f }
+func (r *fileReader) Skipped(n int64) { r.skipped += n }
+
+func (r *fileReader) ReadAt(b []byte, off int64) (int, error) { return r.f.ReadAt(b, off) }
+func (r *fileReader) File() *os.File                          { return r.f }
 
 // TestHoleProbeFinds: a probe is made for a regular file, directly or
-// through a FileReader, and for nothing else.
+// through a FileReader, and for nothing else; a reader that counts is told
+// the holes skipped.
 func TestHoleProbeFinds(t *testing.T) {
 	f, err := os.Create(filepath.Join(t.TempDir(), "img"))
 	if err != nil {
@@ -61,14 +67,18 @@ func TestHoleProbeFinds(t *testing.T) {
 	if err := f.Truncate(1 << 20); err != nil {
 		t.Fatal(err)
 	}
-	if NewHoleProbe(f) == nil || NewHoleProbe(fileReader{f}) == nil {
+	if NewHoleProbe(f) == nil || NewHoleProbe(&fileReader{f: f}) == nil {
 		t.Fatal("no probe for a regular file")
 	}
-	if NewHoleProbe(fileReader{}) != nil || NewHoleProbe(bytes.NewReader(nil)) != nil {
+	if NewHoleProbe(&fileReader{}) != nil || NewHoleProbe(bytes.NewReader(nil)) != nil {
 		t.Fatal("a probe for something that is no file")
 	}
-	holes, err := NewHoleProbe(fileReader{f}).Read(f, make([]byte, 1<<20), 0, nil)
+	r := &fileReader{f: f}
+	holes, err := NewHoleProbe(r).Read(r, make([]byte, 1<<20), 0, nil)
 	if err != nil || len(holes) != 1 || holes[0] != (Span{0, 1 << 20}) {
 		t.Fatalf("holes of an empty sparse file: %v, %v", holes, err)
+	}
+	if r.skipped != 1<<20 {
+		t.Fatalf("the reader was told of %d bytes skipped, want %d", r.skipped, 1<<20)
 	}
 }
