@@ -5,7 +5,7 @@
 #
 #   bench/compare.sh [--image synthetic|fs] [--size 2G] [--out FILE] [--work DIR]
 #                    [--seed N] [--tools rustack,restic,borg] [--runs N] [--bin FILE]
-#                    [--rb-compression NAME] [--chain [N]] [--keep]
+#                    [--rb-compression NAME] [--chain [N]] [--cold-backup] [--keep]
 #
 #   --image  synthetic (default): bench/genimage's image; fs: an ext4 image
 #            of this machine's files from bench/fsimage.sh (needs root), with
@@ -25,6 +25,9 @@
 #   --runs   repeat the whole sequence N times with fresh repositories and
 #            report medians (default 1); the tools' order rotates per run
 #   --bin    use this rb_module_rustack binary instead of building ./cmd/...
+#   --cold-backup  drop the page cache before each backup instead of reading
+#            the image into it first: the disk of a real backup is a volume
+#            attached a moment ago, never read on the proxy
 #   --keep   keep the repositories after the run (for inspection)
 #
 # Steps, each timed with /usr/bin/time for every tool:
@@ -45,8 +48,9 @@
 # copied; the inode's ctime changes, and for a new image the inode too), so
 # restic and borg use their parent snapshot / files cache but must read the
 # content, as they must for a fresh snapshot of a block device. The file is
-# then read once (cat > /dev/null) so every tool runs with a warm page cache,
-# and `sync` flushes earlier writes so they do not land in the timed run.
+# then read once (cat > /dev/null) so every tool runs with a warm page cache
+# (with --cold-backup the cache is dropped instead, for every tool), and
+# `sync` flushes earlier writes so they do not land in the timed run.
 #
 # Before each restore the page cache is dropped (sync; echo 3 >
 # /proc/sys/vm/drop_caches), for every tool: a restore reads a repository
@@ -81,6 +85,7 @@ KEEP=0
 PREBUILT=""
 RUNS=1
 WARM_RESTORE=0
+COLD_BACKUP=0
 CHAIN=0
 
 usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; }
@@ -99,6 +104,7 @@ while [ $# -gt 0 ]; do
 	--runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--warm-restore) WARM_RESTORE=1; shift ;;
+	--cold-backup) COLD_BACKUP=1; shift ;;
 	--chain)
 		CHAIN=10
 		if [[ "${2:-}" =~ ^[0-9]+$ ]]; then CHAIN=$2; shift; fi
@@ -322,7 +328,7 @@ run_step() { # run step tool n image
 	else
 		rm -f "$SRC"
 		ln "$image" "$SRC"
-		cat "$SRC" >/dev/null
+		[ "$COLD_BACKUP" = 1 ] || cat "$SRC" >/dev/null
 	fi
 	local before=0
 	[ "$restore" = 1 ] || before=$(du_apparent "${REPO[$tool]}")
@@ -330,6 +336,9 @@ run_step() { # run step tool n image
 	sync
 	if [ "$restore" = 1 ] && [ "$WARM_RESTORE" = 0 ]; then
 		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || WARM_RESTORE=unavailable
+	fi
+	if [ "$restore" = 0 ] && [ "$COLD_BACKUP" = 1 ]; then
+		echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || die "--cold-backup needs a writable /proc/sys/vm/drop_caches (root)"
 	fi
 	settle
 	if ! /usr/bin/time -f '%e %U %S %M' -o "$log.time" -- "${CMD[@]}" >"$log.out" 2>"$log.err"; then
@@ -465,7 +474,9 @@ case "$WARM_RESTORE" in
 1) RESTORE_CACHE="restores run with a warm page cache (--warm-restore)" ;;
 *) RESTORE_CACHE="restores run with a warm page cache (drop_caches not writable here)" ;;
 esac
-export BENCH_RESTORE_CACHE="$RESTORE_CACHE" BENCH_CHAIN="$CHAIN"
+BACKUP_CACHE="image read into the page cache before every backup"
+[ "$COLD_BACKUP" = 0 ] || BACKUP_CACHE="page cache dropped before every backup (--cold-backup)"
+export BENCH_RESTORE_CACHE="$RESTORE_CACHE" BENCH_BACKUP_CACHE="$BACKUP_CACHE" BENCH_CHAIN="$CHAIN"
 export BENCH_IMAGE_DESC="$IMAGE_DESC" BENCH_RB_COMPRESSION="${RB_COMPRESSION:-default (zstd)}"
 export BENCH_SIZE="$SIZE" BENCH_IMG_BYTES="$IMG_BYTES" BENCH_SEED="$SEED" BENCH_CMDLINE="$CMDLINE" \
 	BENCH_RUNS="$RUNS" BENCH_TOOLS="$TOOLS" BENCH_SECONDS=$((T1 - T0)) BENCH_DATE="$(date -u +%Y-%m-%dT%H:%MZ)" \

@@ -53,6 +53,7 @@ def main():
     p(f"Image: {env.get('BENCH_IMAGE_DESC', env['BENCH_SIZE'])} ({img} bytes).")
     p(f"rb_module_rustack compression: {env.get('BENCH_RB_COMPRESSION', 'default (zstd)')}.")
     p(f"Machine: {env['BENCH_MACHINE']}.")
+    p(f"Backup: {env.get('BENCH_BACKUP_CACHE', 'image read into the page cache before every backup')}.")
     p(f"Restore: {env.get('BENCH_RESTORE_CACHE', 'warm page cache')}.")
     p(f"Versions: {env['BENCH_VERSIONS']}.")
     p(f"Command: `{env['BENCH_CMDLINE']}`; {runs} run(s) of every step, "
@@ -97,8 +98,9 @@ def main():
     p("the tool and its children. Peak RSS: the largest resident set of the tool or any child (GNU time")
     p("%M). added MiB: growth of the repository's apparent size (du --apparent-size: the sum of file")
     p("lengths) over the step; repo MiB: apparent size after the step; repo MiB on disk: allocated")
-    p("blocks (du). Every tool reads the image from a warm page cache; before every restore the page")
-    p("cache is dropped (echo 3 > /proc/sys/vm/drop_caches), unless the header says otherwise.")
+    p("blocks (du). Every tool reads the image from a warm page cache (cold with --cold-backup);")
+    p("before every restore the page cache is dropped (echo 3 > /proc/sys/vm/drop_caches), unless")
+    p("the header says otherwise.")
 
     if chain:
         p("")
