@@ -15,12 +15,12 @@ import (
 // attached a moment ago from a snapshot): read through the page cache,
 // every byte is copied once more by the kernel and fills a page that is
 // never read again, pushing out pages the proxy's other work uses. On the
-// bench machine, first backups with the page cache dropped before them,
-// sys time fell from 0.51-0.64 s to 0.23-0.40 s on the synthetic 2 GiB
-// image and from 0.95-1.46 s to 0.34-0.42 s on the ext4 image, which then
-// took 2.75-2.82 s instead of 2.98-3.29 s (docs/benchmarks.md). A disk
-// whose bytes are cached (an image file just written or read) is still
-// read from the cache.
+// bench machine, first backups with the page cache dropped before them
+// (five pairs each): sys time 0.29-0.42 s instead of 0.46-0.63 s on the
+// synthetic 2 GiB image, 0.42-0.53 s instead of 0.81-1.47 s on the ext4
+// image, wall time 4 % less, and none of the image left in the cache
+// (docs/benchmarks.md). A disk whose bytes are cached (an image file just
+// written or read) is still read from the cache.
 //
 // A read goes direct only when its offset, length and buffer are aligned
 // to Align (the pipeline's reads of whole blocks into Get buffers are;
