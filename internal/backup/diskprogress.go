@@ -67,15 +67,7 @@ func (c *countingReader) Skipped(n int64) { c.count(n) }
 
 // File is the image file under the counter, so that the hole probe finds
 // it (chunker.FileReader); nil for a source that is no file.
-func (c *countingReader) File() *os.File {
-	switch f := c.src.(type) {
-	case chunker.FileReader:
-		return f.File()
-	case *os.File:
-		return f
-	}
-	return nil
-}
+func (c *countingReader) File() *os.File { return chunker.FileOf(c.src) }
 
 // count adds n bytes done and reports when due.
 func (c *countingReader) count(n int64) {

@@ -34,14 +34,23 @@ type SkipCounter interface {
 	Skipped(n int64)
 }
 
+// FileOf returns the file src reads: src itself, the file a FileReader
+// names, or nil.
+func FileOf(src io.ReaderAt) *os.File {
+	switch f := src.(type) {
+	case *os.File:
+		return f
+	case FileReader:
+		return f.File()
+	}
+	return nil
+}
+
 // NewHoleProbe returns a probe for src, or nil when src is not a regular
 // file (an *os.File, or a FileReader of one).
 func NewHoleProbe(src io.ReaderAt) *HoleProbe {
-	f, ok := src.(*os.File)
-	if fr, isFR := src.(FileReader); isFR {
-		f, ok = fr.File(), true
-	}
-	if !ok || f == nil {
+	f := FileOf(src)
+	if f == nil {
 		return nil
 	}
 	st, err := f.Stat()
