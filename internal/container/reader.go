@@ -98,12 +98,8 @@ func OpenObject(obj Object, path string, master []byte, noKey bool) (*FileReader
 	r.closer = obj
 	if lf, ok := obj.(localFile); ok {
 		r.osf = lf
-		if d, err := os.Open(lf.Name()); err == nil {
-			if _, err := unix.FcntlInt(d.Fd(), unix.F_SETFL, unix.O_DIRECT); err == nil {
-				r.direct = d
-			} else {
-				d.Close()
-			}
+		if d, err := directio.OpenDirect(lf.Name()); err == nil {
+			r.direct = d
 		}
 	}
 	return r, nil

@@ -33,11 +33,16 @@ type Reader struct {
 	refused atomic.Bool
 }
 
+// OpenDirect opens the file at path read-only with O_DIRECT: a second
+// descriptor of a file read past the page cache. A file system without
+// O_DIRECT refuses it.
+func OpenDirect(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|unix.O_DIRECT, 0)
+}
+
 // openDirect opens a second, O_DIRECT descriptor of f (a variable for
 // tests: a file system that refuses O_DIRECT).
-var openDirect = func(f *os.File) (*os.File, error) {
-	return os.OpenFile(f.Name(), os.O_RDONLY|unix.O_DIRECT, 0)
-}
+var openDirect = func(f *os.File) (*os.File, error) { return OpenDirect(f.Name()) }
 
 // OpenReader opens the file or device at path read-only.
 func OpenReader(path string) (*Reader, error) {
