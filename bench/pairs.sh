@@ -66,9 +66,9 @@ done
 python3 - "$RES" "${BIN[A]}" "${BIN[B]}" <<'EOF'
 import statistics, sys
 rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()]
-chunks = {r[0]: {r[6]} for r in rows}
+chunks = {}
 for r in rows:
-    chunks[r[0]].add(r[6])
+    chunks.setdefault(r[0], set()).add(r[6])
 if chunks.get("A") != chunks.get("B"):
     sys.exit(f"pairs.sh: the binaries stored different chunk counts: {chunks}")
 for b, path in (("A", sys.argv[2]), ("B", sys.argv[3])):
